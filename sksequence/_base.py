@@ -1,0 +1,276 @@
+"""What every sksequence estimator shares: parameters, net building, fitting, inference.
+
+Estimators inherit :class:`BaseSequenceEstimator` next to their sklearn mixin and spell
+out their full ``__init__`` signature (scikit-learn reads parameters from it). In ``fit``
+they validate input with :mod:`sksequence.utils.validation`, prepare a dict of arrays,
+and call :meth:`_fit_module`; prediction methods call :meth:`_batched`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.helper import predefined_split
+
+from ._net import Diverged, ModuleLoss, SequenceNet, TensorDictDataset
+from .utils.validation import check_sequences
+
+__all__ = ["BaseSequenceEstimator", "DivergenceWarning"]
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+
+class DivergenceWarning(UserWarning):
+    """Training stopped because the loss or the gradients became non-finite."""
+
+
+def _is_optimizer_class(value) -> bool:
+    return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
+
+
+class BaseSequenceEstimator(BaseEstimator):
+    """Shared machinery; not an estimator by itself.
+
+    Common parameters (see ``API.md``): ``hidden_size``, ``num_layers``, ``cell``,
+    ``bidirectional``, ``dropout``, ``max_epochs``, ``batch_size``, ``lr``,
+    ``optimizer``, ``weight_decay``, ``clip_grad_norm``, ``early_stopping``,
+    ``validation_fraction``, ``n_iter_no_change``, ``tol``, ``truncate_bptt``,
+    ``device``, ``random_state``, ``verbose``, ``callbacks``.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "cell": [StrOptions({"lstm", "gru"})],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "truncate_bptt": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+
+    # -- fitting ------------------------------------------------------------------
+    def _torch_device(self) -> torch.device:
+        return torch.device(self.device)
+
+    def _tensors(self, arrays: dict) -> dict:
+        """numpy arrays -> tensors on the estimator's device (None entries dropped)."""
+        device = self._torch_device()
+        return {
+            k: torch.as_tensor(v).to(device) for k, v in arrays.items() if v is not None
+        }
+
+    def _callbacks(self, has_valid: bool) -> list:
+        cbs = []
+        if self.verbose:
+            cbs.append(("progress_bar", ProgressBar()))
+        monitor = "valid_loss" if has_valid else "train_loss"
+        cbs.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor=monitor,
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="rel",
+                    load_best=has_valid,
+                ),
+            )
+        )
+        for i, cb in enumerate(copy.deepcopy(self.callbacks or [])):
+            cbs.append(
+                cb if isinstance(cb, tuple) else (f"user_{i}_{type(cb).__name__}", cb)
+            )
+        return cbs
+
+    def _optimizer(self):
+        if _is_optimizer_class(self.optimizer):
+            return self.optimizer
+        if isinstance(self.optimizer, str):
+            return OPTIMIZERS[self.optimizer]
+        return self.optimizer  # any callable(params, lr=..., weight_decay=...)
+
+    def _fit_module(
+        self, module_cls, module_kwargs: dict, arrays: dict, *, stratify=None
+    ):
+        """Train ``module_cls(**module_kwargs)`` on the dict of arrays; sets ``net_``,
+        ``history_``, ``n_epochs_`` and ``diverged_``.
+
+        ``arrays`` holds numpy arrays with one row per sample (None entries are
+        dropped); they become the keyword arguments of the module's forward and loss.
+        """
+        self._validate_params()
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        data = TensorDictDataset(self._tensors(arrays))
+        n = len(data)
+        valid = None
+        if self.early_stopping:
+            n_valid = int(math.ceil(self.validation_fraction * n))
+            if n_valid < 1 or n - n_valid < 1:
+                raise ValueError(
+                    f"early_stopping needs at least 2 samples to hold out a validation "
+                    f"set of validation_fraction={self.validation_fraction}, got {n}."
+                )
+            perm = torch.as_tensor(rng.permutation(n))
+            valid, data = data.subset(perm[:n_valid]), data.subset(perm[n_valid:])
+        net = SequenceNet(
+            module=module_cls,
+            criterion=ModuleLoss,
+            optimizer=self._optimizer(),
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=predefined_split(valid) if valid is not None else None,
+            callbacks=self._callbacks(valid is not None),
+            device=self.device,
+            verbose=int(self.verbose),
+            clip_grad_norm=self.clip_grad_norm,
+            truncate_bptt=self.truncate_bptt,
+            shuffle_seed=seed,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
+        )
+        self.net_ = net
+        self.diverged_ = False
+        device = self._torch_device()
+        fork_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
+            net.initialize()
+            self._before_training(net.module_)
+            self._train(net, data)
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        return self
+
+    def _before_training(self, module) -> None:
+        """Hook: change the freshly initialised module before training (e.g. load
+        transferred weights). Default: nothing."""
+
+    def _train(self, net: SequenceNet, data, epochs=None) -> None:
+        try:
+            net.partial_fit(data, None, epochs=epochs)
+        except Diverged as exc:
+            where = net.restore_last_finite()
+            net.history.record("diverged", True)
+            self.diverged_ = True
+            warnings.warn(
+                f"{type(self).__name__} stopped training: {exc}. Restored {where}, so "
+                "the model stays usable but may be under-trained. Try a smaller lr, "
+                "keep clip_grad_norm on, scale your data, or use truncate_bptt for "
+                "long sequences.",
+                DivergenceWarning,
+                stacklevel=3,
+            )
+
+    # -- inference ------------------------------------------------------------------
+    def _inference_batch_size(self, n_timesteps: int) -> int:
+        return max(self.batch_size, min(1024, 2**20 // max(1, n_timesteps)))
+
+    @torch.no_grad()
+    def _batched(self, fn, arrays: dict, n_timesteps: int):
+        """Apply ``fn(module, **batch)`` to batches of ``arrays`` in eval mode and
+        concatenate the numpy results along the first axis (one array or a tuple)."""
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        was_training = module.training
+        module.eval()
+        data = TensorDictDataset(self._tensors(arrays))
+        bs = self._inference_batch_size(n_timesteps)
+        outs = []
+        try:
+            for start in range(0, len(data), bs):
+                batch, _ = data.take(slice(start, start + bs))
+                out = fn(module, **batch)
+                if isinstance(out, tuple):
+                    outs.append(tuple(o.detach().cpu().numpy() for o in out))
+                else:
+                    outs.append(out.detach().cpu().numpy())
+        finally:
+            module.train(was_training)
+        if isinstance(outs[0], tuple):
+            return tuple(_concat([o[i] for o in outs]) for i in range(len(outs[0])))
+        return _concat(outs)
+
+    def hidden_states(self, X, *, return_state: bool = False):
+        """Every timestep's encoder hidden state, and optionally the final states.
+
+        The equivalent of Keras' ``return_sequences=True`` / ``return_state=True`` for
+        the fitted encoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features), or a list of
+            arrays of shape (n_timesteps_i, n_features)
+        return_state : bool, default=False
+            Also return the final hidden and cell states.
+
+        Returns
+        -------
+        outputs : ndarray of shape (n_samples, n_timesteps, D * hidden_size)
+            The last layer's hidden state at each timestep (D = 2 if bidirectional);
+            zero after the end of a shorter sequence.
+        h_n : ndarray of shape (n_samples, num_layers * D, hidden_size)
+            Final hidden state of every layer and direction (if ``return_state``).
+        c_n : ndarray of shape (n_samples, num_layers * D, hidden_size) or None
+            Final cell state (LSTM only; None for a GRU) (if ``return_state``).
+        """
+        check_is_fitted(self, "net_")
+        batch = check_sequences(X, estimator=self, reset=False)
+        arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
+
+        def run(module, x, lengths=None):
+            out, (h_n, c_n) = module.encoder(x, lengths)
+            if c_n is None:
+                c_n = torch.full_like(h_n, float("nan"))
+            return out, h_n.transpose(0, 1), c_n.transpose(0, 1)  # (N, K*D, H)
+
+        outputs, h_n, c_n = self._batched(run, arrays, batch.n_timesteps)
+        if not return_state:
+            return outputs
+        return outputs, h_n, (None if self.cell == "gru" else c_n)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
+
+
+def _concat(parts: list) -> np.ndarray:
+    """Concatenate batches along axis 0, padding axis 1 where batch lengths differ."""
+    if parts[0].ndim >= 2 and len({p.shape[1] for p in parts}) > 1:
+        width = max(p.shape[1] for p in parts)
+        parts = [
+            np.pad(p, [(0, 0), (0, width - p.shape[1])] + [(0, 0)] * (p.ndim - 2))
+            for p in parts
+        ]
+    return np.concatenate(parts, axis=0)

@@ -1,0 +1,426 @@
+"""The one place where user input becomes arrays the models can use.
+
+Every estimator calls :func:`check_sequences` (and, for targets, :func:`check_labels` or
+:func:`check_target_sequences`). Nothing else in the package reshapes user input or
+words an input error.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+try:  # scikit-learn's own column-name bookkeeping (feature_names_in_ and its warnings)
+    from sklearn.utils.validation import _check_feature_names
+except ImportError:  # pragma: no cover - very old or very new scikit-learn
+    _check_feature_names = None
+
+__all__ = [
+    "SequenceBatch",
+    "check_sequences",
+    "check_labels",
+    "check_target_sequences",
+    "check_consistent_length",
+    "check_encodings",
+    "split_future",
+]
+
+_EXPECTED = (
+    "Expected a 3-D array of shape (n_samples, n_timesteps, n_features), a 2-D array "
+    "or DataFrame of shape (n_samples, n_timesteps) of univariate series, or a list "
+    "of 2-D arrays of shape (n_timesteps_i, n_features)"
+)
+
+
+@dataclass
+class SequenceBatch:
+    """Validated sequences, padded to a common length.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, max_timesteps, n_features), float32
+        The sequences, zero-padded after each sequence's end.
+    lengths : ndarray of shape (n_samples,), int64
+        The number of valid timesteps of each sequence.
+    ragged : bool
+        Whether the sequences have different lengths.
+    """
+
+    X: np.ndarray
+    lengths: np.ndarray
+    ragged: bool
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_timesteps(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[2]
+
+    def take(self, indices) -> SequenceBatch:
+        """The sub-batch of the given sample indices (padding trimmed)."""
+        lengths = self.lengths[indices]
+        max_len = int(lengths.max()) if len(lengths) else 0
+        X = self.X[indices, :max_len]
+        return SequenceBatch(X, lengths, bool(len(lengths) and lengths.min() < max_len))
+
+
+def _name(estimator) -> str:
+    return type(estimator).__name__ if estimator is not None else "This estimator"
+
+
+def _to_numeric(a, what: str) -> np.ndarray:
+    """Convert ``a`` to a float64 ndarray with clear errors for bad dtypes."""
+    if hasattr(a, "dtypes") and hasattr(a, "to_numpy"):  # pandas DataFrame / Series
+        a = a.to_numpy()
+    if hasattr(a, "__array__") and not isinstance(a, np.ndarray):
+        if type(a).__module__.startswith("torch"):
+            a = a.detach().cpu().numpy()
+        elif hasattr(a, "toarray") or type(a).__module__.startswith("scipy.sparse"):
+            raise TypeError(
+                f"{what} is a sparse matrix, but sequences must be dense. "
+                "Convert it with X.toarray() first."
+            )
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{what} could not be read as a numeric array: {exc}"
+        ) from None
+    if np.iscomplexobj(arr):
+        raise ValueError(f"Complex data not supported: {what} has complex values.")
+    if arr.dtype.kind in "OUSV" or arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError) as exc:
+            # TypeError for non-numbers such as dicts, ValueError for strings like "a".
+            raise type(exc)(
+                f"{what} must be numeric, but it has dtype {arr.dtype} with values "
+                f"that cannot be converted to float ({exc}). Encode them as numbers "
+                "first."
+            ) from None
+    return arr
+
+
+def _check_finite(arr: np.ndarray, what: str, allow_nan: bool = False) -> None:
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        if allow_nan and not np.isinf(arr).any():
+            return
+        kind = "NaN" if np.isnan(arr).any() else "infinity"
+        raise ValueError(
+            f"Input {what} contains {kind}. sksequence models need finite values; "
+            "impute or drop the missing values first (for variable-length sequences, "
+            "pass a list of arrays of different lengths instead of NaN padding)."
+        )
+
+
+def _is_ragged_list(X) -> bool:
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    first = X[0]
+    return (
+        isinstance(first, np.ndarray)
+        or hasattr(first, "to_numpy")
+        or (isinstance(first, (list, tuple)) and len({_safe_len(s) for s in X}) > 1)
+    )
+
+
+def _safe_len(s) -> int:
+    try:
+        return len(s)
+    except TypeError:
+        return -1
+
+
+def _from_list(X) -> tuple[np.ndarray, np.ndarray]:
+    """Pad a list of per-sequence arrays ``(T_i, n_features)`` or ``(T_i,)``."""
+    seqs = []
+    for i, s in enumerate(X):
+        a = _to_numeric(s, f"Sequence {i} of X")
+        if a.ndim == 0:
+            raise ValueError(
+                f"Sequence {i} of X is a scalar. {_EXPECTED}; each sequence must be "
+                "an array of shape (n_timesteps_i, n_features) or (n_timesteps_i,). "
+                "Reshape your data."
+            )
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)  # a univariate sequence (T_i,) -> (T_i, 1)
+        if a.ndim != 2:
+            raise ValueError(
+                f"Sequence {i} of X has {a.ndim} dimensions (shape {a.shape}), but each "
+                "sequence in a list must be 2-D of shape (n_timesteps_i, n_features). "
+                "Reshape your data."
+            )
+        if a.shape[0] == 0:
+            raise ValueError(
+                f"Sequence {i} of X is empty (0 timesteps); every sequence needs at "
+                "least 1 timestep."
+            )
+        _check_finite(a, f"X (sequence {i})")
+        seqs.append(a)
+    n_feats = {a.shape[1] for a in seqs}
+    if len(n_feats) > 1:
+        raise ValueError(
+            "All sequences in X must have the same number of features per timestep, "
+            f"but got {sorted(n_feats)}."
+        )
+    lengths = np.array([a.shape[0] for a in seqs], dtype=np.int64)
+    out = np.zeros((len(seqs), int(lengths.max()), seqs[0].shape[1]), dtype=np.float32)
+    for i, a in enumerate(seqs):
+        out[i, : a.shape[0]] = a
+    return out, lengths
+
+
+def check_sequences(
+    X: Any,
+    *,
+    estimator=None,
+    reset: bool = True,
+    min_timesteps: int = 1,
+) -> SequenceBatch:
+    """Validate and convert user sequences to a padded float32 batch.
+
+    Parameters
+    ----------
+    X : array-like
+        3-D array of shape (n_samples, n_timesteps, n_features); 2-D array or DataFrame
+        of shape (n_samples, n_timesteps) (univariate series); or a list of arrays of
+        shape (n_timesteps_i, n_features) with different lengths.
+    estimator : estimator instance, optional
+        Where ``n_features_in_`` is set (``reset=True``) or checked (``reset=False``),
+        and whose name appears in error messages.
+    reset : bool, default=True
+        True in ``fit``; False in ``transform``/``predict``.
+    min_timesteps : int, default=1
+        The fewest valid timesteps a sequence may have.
+
+    Returns
+    -------
+    SequenceBatch
+        Float32 padded array, lengths, and whether the input was ragged. The input is
+        never modified (a copy is made where needed).
+    """
+    name = _name(estimator)
+    if X is None:
+        raise ValueError(f"{name} needs input sequences X, but got None. {_EXPECTED}.")
+    if isinstance(X, (str, bytes)) or np.isscalar(X):
+        raise ValueError(f"Expected sequences, but got a scalar {X!r}. {_EXPECTED}.")
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "Sparse data was passed, but sksequence needs dense sequences. Convert it "
+            "with X.toarray() first."
+        )
+    if estimator is not None and _check_feature_names is not None:
+        # A 2-D DataFrame's columns name the timesteps of univariate series; record
+        # and check them as scikit-learn does for column names.
+        _check_feature_names(estimator, X, reset=reset)
+    width_2d = None
+    if _is_ragged_list(X):
+        Xp, lengths = _from_list(X)
+        ragged = bool(lengths.min() < lengths.max())
+    else:
+        arr = _to_numeric(X, "X")
+        if arr.ndim == 2:
+            if arr.shape[1] == 0:
+                raise ValueError(
+                    f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
+                    "of 1 is required. A 2-D X holds univariate series (columns are "
+                    "timesteps), so it needs at least 1 column."
+                )
+            width_2d = arr.shape[1]
+            arr = arr[:, :, None]  # univariate series: (N, T) -> (N, T, 1)
+        elif arr.ndim != 3:
+            raise ValueError(
+                f"Expected 2-D or 3-D input, but got {arr.ndim}-D array with shape "
+                f"{arr.shape}. {_EXPECTED}. Reshape your data, e.g. with "
+                "X.reshape(1, -1) for a single univariate series or X[:, :, None] for "
+                "a 2-D set of univariate series."
+            )
+        if arr.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of "
+                "1 is required."
+            )
+        if arr.shape[1] == 0 or arr.shape[2] == 0:
+            raise ValueError(
+                f"Found array with 0 timestep(s) or 0 feature(s) (shape={arr.shape}) "
+                "while a minimum of 1 is required."
+            )
+        _check_finite(arr, "X")
+        Xp = np.array(arr, dtype=np.float32, copy=True, order="C")
+        lengths = np.full(Xp.shape[0], Xp.shape[1], dtype=np.int64)
+        ragged = False
+    if lengths.min() < min_timesteps:
+        raise ValueError(
+            f"{name} needs sequences of at least {min_timesteps} timesteps, but the "
+            f"shortest has {int(lengths.min())}."
+        )
+    if not np.isfinite(Xp).all():
+        raise ValueError(
+            "Input X has values too large for float32 (they overflow to infinity). "
+            "Scale your data first."
+        )
+    n_features = Xp.shape[2]
+    if estimator is not None:
+        if reset:
+            estimator.n_features_in_ = n_features
+            estimator._n_columns_2d = width_2d
+        elif width_2d is not None and getattr(estimator, "_n_columns_2d", None) not in (
+            None,
+            width_2d,
+        ):
+            raise ValueError(
+                f"X has {width_2d} features, but {name} is expecting "
+                f"{estimator._n_columns_2d} features as input: it was fitted on a 2-D X "
+                f"read as univariate series of {estimator._n_columns_2d} timesteps, and "
+                f"this 2-D X has {width_2d} columns. To use series of another length, "
+                "pass a 3-D array (X[:, :, None]) or a list of arrays."
+            )
+        elif (
+            hasattr(estimator, "n_features_in_")
+            and n_features != estimator.n_features_in_
+        ):
+            raise ValueError(
+                f"X has {n_features} features per timestep, but {name} was fitted "
+                f"with {estimator.n_features_in_}."
+            )
+    return SequenceBatch(Xp, lengths, ragged)
+
+
+def check_consistent_length(X_batch: SequenceBatch, y, *, what: str = "y") -> None:
+    """Raise if ``len(y)`` differs from the number of sequences."""
+    n_y = _safe_len(y)
+    if n_y != X_batch.n_samples:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"X has {X_batch.n_samples} sequences but {what} has {n_y} entries."
+        )
+
+
+def check_labels(y, X_batch: SequenceBatch, *, estimator=None) -> np.ndarray:
+    """Validate one label per sequence; returns a 1-D array (labels of any type)."""
+    if y is None:
+        raise ValueError(
+            f"{_name(estimator)} requires y to be passed, but the target y is None."
+        )
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    y_arr = np.asarray(y)
+    if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+        y_arr = y_arr.ravel()
+    if y_arr.ndim != 1:
+        raise ValueError(
+            f"y should be a 1d array of one label per sequence, got an array of shape "
+            f"{y_arr.shape} instead."
+        )
+    check_consistent_length(X_batch, y_arr)
+    if y_arr.dtype.kind == "f":
+        _check_finite(y_arr, "y")
+        if not np.all(np.mod(y_arr, 1) == 0):
+            raise ValueError(
+                "Unknown label type: continuous. y must hold class labels (integers, "
+                "strings or other hashable values), not continuous values."
+            )
+    if y_arr.dtype.kind == "O":
+        if any(
+            v is None or (isinstance(v, float) and not np.isfinite(v)) for v in y_arr
+        ):
+            raise ValueError("Input y contains NaN or None; every label must be set.")
+    return y_arr
+
+
+def check_target_sequences(y, X_batch: SequenceBatch, *, numeric: bool = True):
+    """Validate per-sequence targets ``(n_samples, n_steps[, n_targets])``.
+
+    Returns a float32 array of shape (n_samples, n_steps, n_targets) when ``numeric``
+    (2-D input gets a trailing axis of size 1), or the raw 2-D array otherwise.
+    """
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None."
+        )
+    if numeric:
+        arr = _to_numeric(y, "y")
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim not in (2, 3):
+            raise ValueError(
+                f"y should be of shape (n_samples, n_steps_out) or (n_samples, "
+                f"n_steps_out, n_targets), got shape {arr.shape}. Reshape your data."
+            )
+        check_consistent_length(X_batch, arr)
+        _check_finite(arr, "y")
+        if arr.ndim == 2:
+            arr = arr[:, :, None]
+        return np.array(arr, dtype=np.float32, copy=True)
+    check_consistent_length(X_batch, y)
+    return y
+
+
+def check_positive_int(value, name: str) -> int:
+    if not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_encodings(Z, n_components: int, *, estimator=None) -> np.ndarray:
+    """Validate encodings ``(n_samples, n_components)`` for ``inverse_transform``."""
+    arr = _to_numeric(Z, "Z")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"Expected encodings of shape (n_samples, {n_components}), got an array of "
+            f"shape {arr.shape}. Reshape your data."
+        )
+    if arr.shape[1] != n_components:
+        raise ValueError(
+            f"Z has {arr.shape[1]} components, but {_name(estimator)} encodes to "
+            f"{n_components}."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(
+            "Found array with 0 sample(s) while a minimum of 1 is required."
+        )
+    _check_finite(arr, "Z")
+    return np.array(arr, dtype=np.float32, copy=True)
+
+
+def split_future(batch: SequenceBatch, n_future, *, estimator=None) -> dict:
+    """Split each sequence into the observed part and its last ``n_future`` steps.
+
+    ``n_future=None`` takes the second half of each sequence (``T_i // 2`` steps).
+    Returns arrays ``x``/``lengths`` (observed part) and ``future``/``future_lengths``;
+    the lengths entries are None when all sequences share one length.
+    """
+    L = batch.lengths
+    h = L // 2 if n_future is None else np.full_like(L, int(n_future))
+    if (h < 1).any() or (L - h < 1).any():
+        need = 2 if n_future is None else int(n_future) + 1
+        raise ValueError(
+            f"{_name(estimator)} with a 'predict' or 'composite' objective splits each "
+            f"sequence into an observed part and a future of n_future={n_future} "
+            f"steps, so every sequence needs at least {need} timesteps; the shortest "
+            f"has {int(L.min())}."
+        )
+    n_in = L - h
+    n, _, f = batch.X.shape
+    x = np.zeros((n, int(n_in.max()), f), dtype=np.float32)
+    fut = np.zeros((n, int(h.max()), f), dtype=np.float32)
+    for i in range(n):
+        x[i, : n_in[i]] = batch.X[i, : n_in[i]]
+        fut[i, : h[i]] = batch.X[i, n_in[i] : L[i]]
+    ragged_in = n_in.min() < n_in.max()
+    ragged_fut = h.min() < h.max()
+    return {
+        "x": x,
+        "lengths": n_in if ragged_in else None,
+        "future": fut,
+        "future_lengths": h if ragged_fut else None,
+    }
