@@ -1,0 +1,419 @@
+"""Encoder-decoder (sequence-to-sequence) model with optional attention."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .attention import LUONG_SCORES, BahdanauAttention, LuongAttention
+from .encoder import RecurrentEncoder
+
+ATTENTIONS = (None, *LUONG_SCORES, "bahdanau")
+PATTERNS = ("recursive", "direct")
+
+_RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class Seq2Seq(nn.Module):
+    """Recurrent encoder-decoder with optional Luong or Bahdanau attention.
+
+    Shape symbols: N batch, L input steps, F input features (``input_size``), T output
+    steps, H hidden size per direction (``hidden_size``), D directions (2 if
+    ``bidirectional`` else 1), E = D * H (encoder output size, and the decoder's hidden
+    size), O outputs (``output_size``: classes when ``categorical``, else targets),
+    Y decoder input size.
+
+    Two decoder patterns:
+
+    - ``"recursive"`` (autoregressive): the decoder starts from the encoder's final
+      states and a start input, and is fed the previous step's output: the true one
+      with probability ``teacher_forcing_ratio`` in training, its own prediction
+      otherwise (and always at inference).
+    - ``"direct"``: the last layer's final encoder state is repeated as the input of
+      every decoder step (the classic "RepeatVector" model); nothing is fed back.
+
+    With ``categorical=True`` the decoder emits logits over O classes and is fed the
+    previous class through an embedding with O + 1 rows (row O is the start token);
+    otherwise it emits O values and is fed the previous values (a learned vector
+    starts the sequence).
+
+    Attention (``attention=``): Luong et al. (2015) global attention ("dot",
+    "general", "concat", "location") scores the current decoder state; Bahdanau et al.
+    (2015) additive attention ("bahdanau") scores the previous state and feeds the
+    context into the decoder's input. Both produce the attentional hidden state
+    ``tanh(W [c_t; h_t])`` from which the outputs are read. ``input_feeding`` feeds
+    that state into the next step's input (Luong et al., section 3.3).
+
+    Teacher-forced training without input feeding, Bahdanau attention or sampled
+    inputs runs the decoder as one RNN call over all T steps, and Luong attention as
+    one batched matmul over all decoder states; anything else runs step by step.
+
+    Parameters
+    ----------
+    input_size : int
+        F.
+    output_size : int
+        O.
+    hidden_size : int
+        H.
+    num_layers : int
+        Layers of the encoder and of the decoder.
+    cell : {"lstm", "gru"}
+    bidirectional : bool
+        Bidirectional encoder; the decoder's initial state concatenates the
+        directions.
+    dropout : float
+        Dropout between stacked layers.
+    pattern : {"recursive", "direct"}
+    attention : {None, "dot", "general", "concat", "location", "bahdanau"}
+    input_feeding : bool
+    categorical : bool
+    embedding_dim : int, optional
+        Size of the previous-class embedding (default ``min(O + 1, E)``).
+    max_length : int, optional
+        Longest input, needed by ``attention="location"``.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        *,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        pattern: str = "recursive",
+        attention: Optional[str] = None,
+        input_feeding: bool = False,
+        categorical: bool = False,
+        embedding_dim: Optional[int] = None,
+        max_length: Optional[int] = None,
+    ) -> None:
+        super().__init__()
+        if pattern not in PATTERNS:
+            raise ValueError(f"pattern must be one of {PATTERNS}, got {pattern!r}.")
+        if attention not in ATTENTIONS:
+            raise ValueError(
+                f"attention must be one of {ATTENTIONS}, got {attention!r}."
+            )
+        self.output_size = output_size
+        self.num_layers = num_layers
+        self.pattern = pattern
+        self.attention = attention
+        self.input_feeding = input_feeding
+        self.categorical = categorical
+        self.encoder = RecurrentEncoder(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            cell=cell,
+            bidirectional=bidirectional,
+            dropout=dropout,
+        )
+        size = hidden_size * (2 if bidirectional else 1)  # E
+        self.directions = 2 if bidirectional else 1
+        if pattern == "direct":
+            feed_size = size
+        elif categorical:
+            feed_size = embedding_dim or min(output_size + 1, size)
+            self.embedding = nn.Embedding(output_size + 1, feed_size)
+        else:
+            feed_size = output_size
+            self.start = nn.Parameter(torch.zeros(output_size))
+        if attention == "bahdanau":
+            feed_size += size  # the context
+        if input_feeding:
+            feed_size += size  # the previous attentional state
+        self.decoder = _RNNS[cell](
+            feed_size,
+            size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        if attention is None:
+            self.attn = None
+        elif attention == "bahdanau":
+            self.attn = BahdanauAttention(size, size)
+        else:
+            self.attn = LuongAttention(
+                size, size, score=attention, max_length=max_length
+            )
+        self.combine = nn.Linear(2 * size, size) if attention else None
+        self.out = nn.Linear(size, output_size)
+
+    # -- encoder --------------------------------------------------------------------
+
+    def encode(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
+    ) -> dict[str, Any]:
+        """Run the encoder; return the decoder's initial state (batch first).
+
+        State keys: ``h`` and ``c`` (N, num_layers, E) (``c`` None for GRU), ``keys``
+        (N, L, E) encoder outputs, ``mask`` (N, L) True on real steps, ``feed``
+        (N, E) previous attentional state (input feeding), ``proj`` (N, L, A)
+        projected keys (Bahdanau), ``repeat`` (N, E) the direct pattern's input.
+        """
+        outputs, (h_n, c_n) = self.encoder(x, lengths)  # (N, L, E)
+        n, length, size = outputs.shape
+        if lengths is None:
+            mask = torch.ones((n, length), dtype=torch.bool, device=outputs.device)
+        else:
+            steps = torch.arange(length, device=outputs.device)
+            mask = steps[None, :] < lengths.to(outputs.device)[:, None]  # (N, L)
+        state: dict[str, Any] = {
+            "h": self._bridge(h_n),
+            "c": None if c_n is None else self._bridge(c_n),
+            "keys": outputs if self.attn is not None else None,
+            "mask": mask if self.attn is not None else None,
+            "feed": outputs.new_zeros((n, size)) if self.input_feeding else None,
+            "proj": (
+                self.attn.project_keys(outputs)
+                if self.attention == "bahdanau"
+                else None
+            ),
+        }
+        if self.pattern == "direct":
+            state["repeat"] = state["h"][:, -1]  # (N, E)
+        return state
+
+    def _bridge(self, h_n: torch.Tensor) -> torch.Tensor:
+        """Encoder final states (num_layers * D, N, H) -> (N, num_layers, D * H)."""
+        _, n, hidden = h_n.shape
+        h_n = h_n.view(self.num_layers, self.directions, n, hidden)  # (layers, D, N, H)
+        return h_n.permute(2, 0, 1, 3).reshape(n, self.num_layers, -1)  # (N, layers, E)
+
+    # -- decoder --------------------------------------------------------------------
+
+    def start_inputs(
+        self, n: int, device: Optional[torch.device] = None
+    ) -> torch.Tensor:
+        """The first decoder input: start tokens (N,) or start values (N, O)."""
+        if self.categorical:
+            return torch.full((n,), self.output_size, dtype=torch.long, device=device)
+        if self.pattern == "direct":
+            return torch.zeros((n, self.output_size), device=device)
+        return self.start.expand(n, -1)
+
+    def _embed(self, inputs: torch.Tensor, state: dict[str, Any]) -> torch.Tensor:
+        """Previous outputs (N, [T,] ...) -> decoder feed (N, [T,] Y)."""
+        if self.pattern == "direct":
+            return state["repeat"]  # (N, E), one step
+        if self.categorical:
+            return self.embedding(inputs)
+        return inputs
+
+    def _rnn(self, feed: torch.Tensor, state: dict[str, Any]) -> torch.Tensor:
+        """Run the decoder RNN over feed (N, T, Y); update ``state`` h, c."""
+        h = state["h"].transpose(0, 1).contiguous()  # (layers, N, E)
+        if state["c"] is None:
+            out, h = self.decoder(feed, h)
+            state["h"] = h.transpose(0, 1)  # (N, layers, E)
+        else:
+            c = state["c"].transpose(0, 1).contiguous()  # (layers, N, E)
+            out, (h, c) = self.decoder(feed, (h, c))
+            state["h"], state["c"] = h.transpose(0, 1), c.transpose(0, 1)
+        return out  # (N, T, E)
+
+    def _cell(self, feed: torch.Tensor, state: dict[str, Any]) -> torch.Tensor:
+        """One step of the decoder RNN on feed (N, Y), from its own weights.
+
+        Same maths as ``self.decoder`` (torch's gate order and formulas), written out
+        because a one-step cuDNN / oneDNN call costs several times more than these
+        few matmuls on small batches. Updates ``state`` h, c; returns (N, E).
+        """
+        rnn = self.decoder
+        hs, cs = [], []
+        x = feed
+        for layer in range(self.num_layers):
+            h = state["h"][:, layer]  # (N, E)
+            gates_x = F.linear(
+                x,
+                getattr(rnn, f"weight_ih_l{layer}"),
+                getattr(rnn, f"bias_ih_l{layer}"),
+            )  # (N, G * E)
+            gates_h = F.linear(
+                h,
+                getattr(rnn, f"weight_hh_l{layer}"),
+                getattr(rnn, f"bias_hh_l{layer}"),
+            )  # (N, G * E)
+            if state["c"] is None:  # GRU, gates r, z, n
+                xr, xz, xn = gates_x.chunk(3, dim=-1)
+                hr, hz, hn = gates_h.chunk(3, dim=-1)
+                r = torch.sigmoid(xr + hr)
+                z = torch.sigmoid(xz + hz)
+                h = (1.0 - z) * torch.tanh(xn + r * hn) + z * h
+            else:  # LSTM, gates i, f, g, o
+                i, f, g, o = (gates_x + gates_h).chunk(4, dim=-1)
+                c = torch.sigmoid(f) * state["c"][:, layer] + torch.sigmoid(
+                    i
+                ) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                cs.append(c)
+            hs.append(h)
+            x = h
+            if layer < self.num_layers - 1 and rnn.dropout > 0:
+                x = F.dropout(x, rnn.dropout, self.training)
+        state["h"] = torch.stack(hs, dim=1)  # (N, layers, E)
+        if cs:
+            state["c"] = torch.stack(cs, dim=1)  # (N, layers, E)
+        return h
+
+    def step(
+        self, inputs: torch.Tensor, state: dict[str, Any]
+    ) -> tuple[torch.Tensor, dict[str, Any], Optional[torch.Tensor]]:
+        """One decoder step.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (N,) (class ids) or (N, O) (values)
+            The previous step's output (or the start input).
+        state : dict
+            From :meth:`encode` or the previous step; not modified.
+
+        Returns
+        -------
+        outputs : Tensor of shape (N, O)
+            Logits (categorical) or values.
+        state : dict
+            The next state.
+        weights : Tensor of shape (N, L) or None
+            Attention weights of this step.
+        """
+        state = dict(state)
+        feed = self._embed(inputs, state)  # (N, Y)
+        parts = [feed]
+        context = weights = None
+        if self.attention == "bahdanau":
+            query = state["h"][:, -1:, :]  # (N, 1, E)
+            context, weights = self.attn(
+                query, state["keys"], state["mask"], state["proj"]
+            )
+            parts.append(context[:, 0])
+        if self.input_feeding:
+            parts.append(state["feed"])
+        feed = torch.cat(parts, dim=-1) if len(parts) > 1 else feed
+        hidden = self._cell(feed, state)[:, None]  # (N, 1, E)
+        outputs, attentional, step_weights = self._read_out(hidden, state, context)
+        if self.input_feeding:
+            state["feed"] = attentional[:, 0]
+        if step_weights is not None:
+            weights = step_weights[:, 0]  # (N, L)
+        elif weights is not None:
+            weights = weights[:, 0]
+        return outputs[:, 0], state, weights
+
+    def _read_out(
+        self,
+        hidden: torch.Tensor,
+        state: dict[str, Any],
+        context: Optional[torch.Tensor] = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """Decoder states (N, T, E) -> outputs (N, T, O), attentional states, weights.
+
+        Luong weights are computed here (N, T, L); Bahdanau passes its context in.
+        """
+        weights = None
+        if self.attention is None:
+            return self.out(hidden), hidden, None
+        if self.attention != "bahdanau":
+            context, weights = self.attn(hidden, state["keys"], state["mask"])
+        attentional = torch.tanh(self.combine(torch.cat([context, hidden], dim=-1)))
+        return self.out(attentional), attentional, weights  # (N, T, O)
+
+    def _fast_path(self) -> bool:
+        return self.attention != "bahdanau" and not self.input_feeding
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        target: Optional[torch.Tensor] = None,
+        *,
+        teacher_forcing_ratio: float = 1.0,
+        n_steps: Optional[int] = None,
+    ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Decode T steps.
+
+        Parameters
+        ----------
+        x : Tensor of shape (N, L, F)
+        lengths : Tensor of shape (N,), optional
+            True lengths of padded inputs.
+        target : Tensor of shape (N, T) (class ids) or (N, T, O), optional
+            True outputs for teacher forcing. Class ids outside ``[0, O)`` (padding
+            such as -100) are fed as class 0; the loss must ignore them.
+        teacher_forcing_ratio : float
+            Probability of feeding the true previous output rather than the model's
+            own prediction, drawn per sample and step (scheduled sampling).
+        n_steps : int, optional
+            T when no target is given; the decoder then feeds back its predictions
+            (greedy).
+
+        Returns
+        -------
+        outputs : Tensor of shape (N, T, O)
+            Logits or values.
+        weights : Tensor of shape (N, T, L) or None
+            Attention weights.
+        """
+        state = self.encode(x, lengths)
+        n = x.shape[0]
+        if target is None and n_steps is None:
+            raise ValueError("Give a target or n_steps.")
+        steps = target.shape[1] if target is not None else n_steps
+        if self.pattern == "direct" and self._fast_path():
+            repeat = state["repeat"][:, None].expand(-1, steps, -1)  # (N, T, E)
+            outputs, _, weights = self._read_out(self._rnn(repeat, state), state)
+            return outputs, weights
+        start = self.start_inputs(n, x.device)
+        if (
+            target is not None
+            and teacher_forcing_ratio >= 1.0
+            and self._fast_path()
+            and self.pattern == "recursive"
+        ):
+            previous = self._clean(target[:, :-1])  # (N, T - 1[, O])
+            inputs = torch.cat([start[:, None], previous], dim=1)  # (N, T[, O])
+            hidden = self._rnn(self._embed(inputs, state), state)  # (N, T, E)
+            outputs, _, weights = self._read_out(hidden, state)
+            return outputs, weights
+        return self._loop(start, state, steps, target, teacher_forcing_ratio)
+
+    def _clean(self, target: torch.Tensor) -> torch.Tensor:
+        if self.categorical:
+            valid = (target >= 0) & (target < self.output_size)
+            return torch.where(valid, target, torch.zeros_like(target))
+        return target
+
+    def _loop(
+        self,
+        inputs: torch.Tensor,
+        state: dict[str, Any],
+        steps: int,
+        target: Optional[torch.Tensor],
+        ratio: float,
+    ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        outputs, weights = [], []
+        clean = None if target is None else self._clean(target)
+        for t in range(steps):
+            out, state, w = self.step(inputs, state)
+            outputs.append(out)
+            weights.append(w)
+            own = out.argmax(-1) if self.categorical else out.detach()
+            if clean is None or ratio <= 0.0:
+                inputs = own
+            elif ratio >= 1.0:
+                inputs = clean[:, t]
+            else:
+                coin = torch.rand(out.shape[0], device=out.device) < ratio  # (N,)
+                if not self.categorical:
+                    coin = coin[:, None]
+                inputs = torch.where(coin, clean[:, t], own)
+        stacked = None if weights[0] is None else torch.stack(weights, dim=1)
+        return torch.stack(outputs, dim=1), stacked  # (N, T, O), (N, T, L)
