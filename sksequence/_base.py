@@ -156,6 +156,8 @@ class BaseSequenceEstimator(BaseEstimator):
             clip_grad_norm=self.clip_grad_norm,
             truncate_bptt=self.truncate_bptt,
             shuffle_seed=seed,
+            # PrintLog tabulates every epoch even when silent: only keep it if shown.
+            **({} if self.verbose else {"callbacks__print_log": None}),
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
         self.net_ = net
@@ -179,7 +181,7 @@ class BaseSequenceEstimator(BaseEstimator):
         try:
             net.partial_fit(data, None, epochs=epochs)
         except Diverged as exc:
-            where = net.restore_last_finite()
+            where = net.restore_last_finite(exc)
             net.history.record("diverged", True)
             self.diverged_ = True
             warnings.warn(

@@ -166,12 +166,12 @@ class SequenceNet(NeuralNet):
         if self.clip_grad_norm is not None:
             norm = nn.utils.clip_grad_norm_(self._params, self.clip_grad_norm)
         else:
-            norm = nn.utils.get_total_norm(
-                [p.grad for p in self._params if p.grad is not None]
-            )
+            grads = [p.grad for p in self._params if p.grad is not None]
+            norm = nn.utils.get_total_norm(grads)
         loss_value, norm_value = float(loss.detach()), float(norm)
         if not math.isfinite(loss_value) or not math.isfinite(norm_value):
             what = "loss" if not math.isfinite(loss_value) else "gradient norm"
+            self._failed_batch = Xi
             raise Diverged(what, len(self.history), self._batch_count + 1)
         self._grad_norms.append(norm_value)
         self._batch_count += 1
@@ -184,13 +184,18 @@ class SequenceNet(NeuralNet):
         self._shuffle_gen = torch.Generator().manual_seed(
             int(self.shuffle_seed) + len(self.history)
         )
+        self._snapshots = [("the weights from before training", self._state_copy())]
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self._grad_norms, self._batch_count = [], 0
-        self._last_good = {
-            k: v.detach().clone() for k, v in self.module_.state_dict().items()
-        }
+        if len(self.history) > 1:
+            where = f"the weights from the end of epoch {len(self.history) - 1}"
+            # newest first; keep the last two epochs and the weights before training
+            self._snapshots = [(where, self._state_copy())] + self._snapshots[-2:]
+
+    def _state_copy(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
@@ -205,22 +210,38 @@ class SequenceNet(NeuralNet):
         self.release_training_state()
 
     # -- divergence recovery --------------------------------------------------------
-    def restore_last_finite(self) -> str:
-        """After :class:`Diverged`: keep the current weights if they are all finite,
-        else load the weights saved at the start of the failed epoch. Returns which."""
-        finite = all(torch.isfinite(p).all() for p in self.module_.parameters())
-        snapshot = getattr(self, "_last_good", None)
-        if finite:
-            where = "the weights from just before the failing step"
-        else:
-            self.module_.load_state_dict(snapshot)
-            where = "the weights saved at the start of that epoch"
+    @torch.no_grad()
+    def restore_last_finite(self, exc: Diverged) -> str:
+        """After :class:`Diverged`, load the newest weights that still give a finite
+        loss on the batch that failed: the current ones when only the gradient
+        overflowed, else the weights saved at the end of an earlier epoch, else the
+        weights from before training. Returns which were kept."""
+        batch = to_tensor(self._failed_batch, device=self.device)
+        candidates = [("the weights from just before the failing step", None)]
+        if exc.what == "loss":
+            candidates = []
+        candidates += self._snapshots
+        self.module_.eval()
+        chosen = candidates[-1][0]
+        for where, state in candidates:
+            if state is not None:
+                self.module_.load_state_dict(state)
+            loss = self.criterion_(self.module_, self.module_(**batch), batch)
+            if torch.isfinite(loss):
+                chosen = where
+                break
         # The optimizer's running statistics may hold inf/nan: start them afresh.
         self.optimizer_.state.clear()
         self.release_training_state()
-        return where
+        return chosen
 
     def release_training_state(self) -> None:
         """Drop per-fit scratch state (so pickles stay small and self-contained)."""
-        for name in ("_params", "_shuffle_gen", "_last_good", "_grad_norms"):
+        for name in (
+            "_params",
+            "_shuffle_gen",
+            "_snapshots",
+            "_grad_norms",
+            "_failed_batch",
+        ):
             self.__dict__.pop(name, None)

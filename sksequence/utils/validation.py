@@ -255,7 +255,8 @@ def check_sequences(
                 "while a minimum of 1 is required."
             )
         _check_finite(arr, "X")
-        Xp = np.array(arr, dtype=np.float32, copy=True, order="C")
+        with np.errstate(over="ignore"):  # overflow is reported just below
+            Xp = np.array(arr, dtype=np.float32, copy=True, order="C")
         lengths = np.full(Xp.shape[0], Xp.shape[1], dtype=np.int64)
         ragged = False
     if lengths.min() < min_timesteps:

@@ -1,0 +1,355 @@
+"""Behaviour of LSTMAutoencoderTransformer: results a user can check."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from skorch.callbacks import Callback
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC
+
+from sksequence import DivergenceWarning, LSTMAutoencoderTransformer
+
+from .conftest import make_waves
+
+TUTORIAL = dict(hidden_size=32, lr=1e-2, max_epochs=100, n_iter_no_change=1000)
+
+
+# -- the classic tutorial trio --------------------------------------------------------
+def test_reconstructs_tutorial_sequence(tutorial_sequence):
+    ae = LSTMAutoencoderTransformer(random_state=0, **TUTORIAL).fit(tutorial_sequence)
+    recon = ae.inverse_transform(ae.transform(tutorial_sequence))
+    assert recon.shape == (1, 9, 1)
+    np.testing.assert_allclose(recon, tutorial_sequence, atol=0.05)
+    assert ae.history_[-1, "train_loss"] < ae.history_[0, "train_loss"] / 100
+
+
+def test_predicts_continuation_of_tutorial_sequence(tutorial_sequence):
+    ae = LSTMAutoencoderTransformer(
+        objective="predict", n_future=4, random_state=0, **TUTORIAL
+    ).fit(tutorial_sequence)
+    forecast = ae.forecast(tutorial_sequence[:, :5])
+    assert forecast.shape == (1, 4, 1)
+    np.testing.assert_allclose(forecast, tutorial_sequence[:, 5:], atol=0.05)
+    with pytest.raises(ValueError, match="reconstruction decoder"):
+        ae.inverse_transform(ae.transform(tutorial_sequence[:, :5]))
+
+
+def test_composite_reconstructs_and_predicts(tutorial_sequence):
+    ae = LSTMAutoencoderTransformer(
+        objective="composite", n_future=4, random_state=0, **TUTORIAL
+    ).fit(tutorial_sequence)
+    observed = tutorial_sequence[:, :5]
+    recon = ae.inverse_transform(ae.transform(observed))
+    np.testing.assert_allclose(recon, observed, atol=0.05)
+    np.testing.assert_allclose(ae.forecast(observed), tutorial_sequence[:, 5:], atol=0.05)
+    # two decoders on one encoder
+    module = ae.net_.module_
+    assert module.reconstructor is not None and module.predictor is not None
+
+
+def test_next_step_forecast_generalises_to_new_windows():
+    # Windows of a sine wave; learn to forecast the next step of unseen windows.
+    rng = np.random.RandomState(0)
+    t0 = rng.uniform(0, 2 * np.pi, size=200)
+    steps = np.arange(11) * 0.3
+    X = np.sin(t0[:, None] + steps[None, :])[:, :, None]
+    ae = LSTMAutoencoderTransformer(
+        objective="predict", n_future=1, hidden_size=16, max_epochs=40, lr=1e-2,
+        random_state=0,
+    ).fit(X[:150])
+    pred = ae.forecast(X[150:, :10])
+    err = np.abs(pred[:, 0, 0] - X[150:, 10, 0])
+    naive = np.abs(X[150:, 9, 0] - X[150:, 10, 0])  # repeat the last value
+    assert err.mean() < 0.5 * naive.mean()
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+@pytest.mark.parametrize("reverse_target", [False, True])
+def test_decoder_variants_learn(conditional, reverse_target, tutorial_sequence):
+    ae = LSTMAutoencoderTransformer(
+        conditional=conditional,
+        reverse_target=reverse_target,
+        random_state=0,
+        **TUTORIAL,
+    ).fit(tutorial_sequence)
+    # Conditional decoders feed back their own outputs at inference.
+    assert ae.score(tutorial_sequence) > -0.05**2
+
+
+# -- scikit-learn integration ------------------------------------------------------
+def test_features_feed_a_classifier_in_grid_search():
+    # slow vs fast sines with random phase: the encodings must capture frequency
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 2, 80)
+    t = np.linspace(0, 4 * np.pi, 24)
+    freq = np.where(y == 0, 1.0, 2.5)[:, None]
+    X = np.sin(freq * t + rng.uniform(0, 2 * np.pi, (80, 1))) + 0.05 * rng.randn(80, 24)
+    pipe = make_pipeline(
+        LSTMAutoencoderTransformer(
+            hidden_size=16, max_epochs=20, lr=1e-2, batch_size=8, random_state=0
+        ),
+        SVC(),
+    )
+    search = GridSearchCV(
+        pipe, {"lstmautoencodertransformer__n_components": [2, 8]}, cv=2
+    ).fit(X, y)
+    assert search.best_score_ > 0.75
+    assert search.best_params_ == {"lstmautoencodertransformer__n_components": 8}
+    assert search.best_estimator_.predict(X).shape == (80,)
+
+
+def test_pickle_round_trip_gives_same_encodings(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=2, random_state=0).fit(X)
+    loaded = pickle.loads(pickle.dumps(ae))
+    np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+    np.testing.assert_array_equal(loaded.score_samples(X), ae.score_samples(X))
+
+
+def test_same_random_state_same_model(waves):
+    X, _ = waves
+    params = dict(hidden_size=8, max_epochs=3, dropout=0.0)
+    a = LSTMAutoencoderTransformer(random_state=3, **params).fit(X).transform(X)
+    b = LSTMAutoencoderTransformer(random_state=3, **params).fit(X).transform(X)
+    c = LSTMAutoencoderTransformer(random_state=4, **params).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_random_state_does_not_touch_global_torch_seed(waves):
+    import torch
+
+    X, _ = waves
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_pandas_output_and_feature_names(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(n_components=3, hidden_size=8, max_epochs=1)
+    ae.set_output(transform="pandas")
+    Z = ae.fit_transform(X)
+    assert isinstance(Z, pd.DataFrame)
+    assert list(Z.columns) == [f"lstmautoencodertransformer{i}" for i in range(3)]
+
+
+def test_clone_keeps_params_and_drops_fit():
+    ae = LSTMAutoencoderTransformer(n_components=5, objective="composite", lr=0.01)
+    assert clone(ae).get_params() == ae.get_params()
+
+
+# -- variable length and padding ---------------------------------------------------
+def test_padding_never_changes_an_encoding_or_score(ragged):
+    ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=3, random_state=0)
+    ae.fit(ragged)
+    Z = ae.transform(ragged)
+    S = ae.score_samples(ragged)
+    for i, seq in enumerate(ragged):
+        np.testing.assert_allclose(ae.transform([seq])[0], Z[i], atol=1e-5)
+        np.testing.assert_allclose(ae.score_samples([seq])[0], S[i], rtol=1e-4)
+
+
+def test_ragged_input_is_not_truncated(ragged):
+    ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=1, random_state=0)
+    ae.fit(ragged)
+    assert ae.n_timesteps_ == 12
+    out = ae.hidden_states(ragged)
+    assert out.shape == (7, 12, 8)
+    # past each sequence's end, every hidden state is exactly zero
+    assert np.all(out[1, 3:] == 0) and np.any(out[1, 2] != 0)
+
+
+def test_hidden_states_and_final_states(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(hidden_size=6, num_layers=2, max_epochs=1)
+    ae.fit(X)
+    out, h_n, c_n = ae.hidden_states(X, return_state=True)
+    assert out.shape == (80, 24, 6)
+    assert h_n.shape == c_n.shape == (80, 2, 6)
+    np.testing.assert_allclose(out[:, -1], h_n[:, -1], atol=1e-6)  # last layer
+    np.testing.assert_allclose(ae.transform(X), h_n[:, -1], atol=1e-6)
+
+
+def test_bidirectional_gru_encoding_size(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=5, cell="gru", bidirectional=True, max_epochs=1
+    ).fit(X)
+    assert ae.transform(X).shape == (80, 10)
+    _, h_n, c_n = ae.hidden_states(X, return_state=True)
+    assert h_n.shape == (80, 2, 5) and c_n is None
+
+
+# -- anomaly scores -------------------------------------------------------------------
+def test_score_samples_flags_anomalies():
+    X, y = make_waves(n=120)
+    normal = X[y == 0]
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=32, max_epochs=200, lr=3e-3, batch_size=8, random_state=0
+    ).fit(normal[:40])
+    test = np.concatenate([normal[40:], X[y == 1][:20]])
+    is_anomaly = np.r_[np.zeros(len(normal) - 40), np.ones(20)]
+    assert roc_auc_score(is_anomaly, -ae.score_samples(test)) > 0.9
+
+
+# -- training machinery ------------------------------------------------------------------
+def test_history_has_grad_norm_and_clipping_can_be_turned_off(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=2, clip_grad_norm=None)
+    ae.fit(X)
+    assert ae.history_[:, "grad_norm"][0] > 0
+    assert ae.history_[-1, "grad_norm_max"] >= ae.history_[-1, "grad_norm"]
+
+
+def test_early_stopping_uses_a_validation_split(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=8, max_epochs=30, early_stopping=True, n_iter_no_change=2,
+        lr=0.05, random_state=0,
+    ).fit(X)
+    assert "valid_loss" in ae.history_[-1]
+    assert ae.n_epochs_ < 30
+
+
+def test_verbose_prints_progress_and_log(waves, capsys):
+    X, _ = waves
+    LSTMAutoencoderTransformer(hidden_size=4, max_epochs=2, verbose=1).fit(X)
+    captured = capsys.readouterr()
+    assert "train_loss" in captured.out and "grad_norm" in captured.out
+    LSTMAutoencoderTransformer(hidden_size=4, max_epochs=2, verbose=0).fit(X)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_user_callbacks_are_called_and_not_mutated(waves):
+    X, _ = waves
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.count = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.count += 1
+            net.history.record("counted", self.count)
+
+    cb = CountEpochs()
+    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=3, callbacks=[cb])
+    ae.fit(X)
+    assert ae.history_[:, "counted"] == [1, 2, 3]
+    assert not hasattr(cb, "count")  # the parameter itself is left untouched
+
+
+def test_weight_decay_shrinks_weights(waves):
+    X, _ = waves
+
+    def norm(wd):
+        ae = LSTMAutoencoderTransformer(
+            hidden_size=8, max_epochs=5, optimizer="adamw", weight_decay=wd,
+            lr=0.01, random_state=0,
+        ).fit(X)
+        return sum(float(p.detach().norm()) for p in ae.net_.module_.parameters())
+
+    assert norm(0.5) < norm(0.0)
+
+
+def test_diverging_fit_warns_and_keeps_finite_weights(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=8, max_epochs=20, optimizer="sgd", lr=1e12, clip_grad_norm=None,
+        random_state=0,
+    )
+    with pytest.warns(DivergenceWarning, match="non-finite"):
+        ae.fit(X * 100)
+    assert ae.diverged_
+    assert np.isfinite(ae.transform(X)).all()
+    assert np.isfinite(ae.score_samples(X)).all()
+
+
+def test_clipping_prevents_that_divergence(waves):
+    X, _ = waves
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergenceWarning)
+        ae = LSTMAutoencoderTransformer(
+            hidden_size=8, max_epochs=3, optimizer="sgd", lr=0.5, clip_grad_norm=1.0,
+            random_state=0,
+        ).fit(X * 100)
+    assert not ae.diverged_
+
+
+def test_truncated_bptt_trains_long_sequences():
+    rng = np.random.RandomState(0)
+    t = np.linspace(0, 20, 300)
+    X = np.sin(t[None, :] * rng.uniform(0.5, 1.5, size=(16, 1)))[:, :, None]
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=16, max_epochs=8, truncate_bptt=50, lr=1e-2, random_state=0
+    ).fit(X)
+    losses = ae.history_[:, "train_loss"]
+    assert losses[-1] < losses[0]
+    assert np.isfinite(ae.transform(X)).all()
+
+
+# -- input errors ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.zeros(5), "Expected 2-D or 3-D input.*Reshape your data"),
+        (np.zeros((2, 3, 4, 5)), "Expected 2-D or 3-D input, but got 4-D"),
+        (np.zeros((0, 4, 2)), "0 sample"),
+        (np.array([[1.0, np.nan]]), "contains NaN"),
+        (np.array([[1.0, np.inf]]), "contains infinity"),
+        (np.array([["a", "b"]]), "must be numeric"),
+        ([np.zeros((3, 2)), np.zeros((4, 3))], r"same number of features.*\[2, 3\]"),
+        ([np.zeros((3, 2)), np.zeros((0, 2))], "Sequence 1 of X is empty"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(X, match):
+    with pytest.raises(ValueError, match=match):
+        LSTMAutoencoderTransformer(max_epochs=1).fit(X)
+
+
+def test_wrong_feature_count_names_both_numbers(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1).fit(X)
+    msg = "X has 3 features per timestep, but LSTMAutoencoderTransformer was fitted with 2"
+    with pytest.raises(ValueError, match=msg):
+        ae.transform(np.zeros((2, 5, 3)))
+    with pytest.raises(ValueError, match="Z has 7 components"):
+        ae.inverse_transform(np.zeros((2, 7)))
+
+
+def test_not_fitted_raises_not_fitted_error(waves):
+    X, _ = waves
+    for method in ("transform", "score_samples", "hidden_states"):
+        with pytest.raises(NotFittedError):
+            getattr(LSTMAutoencoderTransformer(), method)(X)
+
+
+def test_predict_objective_needs_long_enough_sequences():
+    with pytest.raises(ValueError, match="at least 4 timesteps"):
+        LSTMAutoencoderTransformer(objective="predict", n_future=3).fit(np.zeros((2, 3)))
+
+
+def test_bad_parameter_is_reported():
+    with pytest.raises(ValueError, match="objective"):
+        LSTMAutoencoderTransformer(objective="nope").fit(np.zeros((2, 3)))
+
+
+def test_input_arrays_are_never_modified(ragged, waves):
+    X, _ = waves
+    X_copy, ragged_copy = X.copy(), [r.copy() for r in ragged]
+    LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1).fit(X).transform(X)
+    LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1).fit(ragged).transform(ragged)
+    np.testing.assert_array_equal(X, X_copy)
+    for a, b in zip(ragged, ragged_copy):
+        np.testing.assert_array_equal(a, b)
