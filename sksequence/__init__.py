@@ -2,7 +2,14 @@
 
 from ._autoencoder import LSTMAutoencoderTransformer
 from ._base import DivergenceWarning
+from ._seq2seq import Seq2SeqClassifier, Seq2SeqRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["DivergenceWarning", "LSTMAutoencoderTransformer", "__version__"]
+__all__ = [
+    "DivergenceWarning",
+    "LSTMAutoencoderTransformer",
+    "Seq2SeqClassifier",
+    "Seq2SeqRegressor",
+    "__version__",
+]

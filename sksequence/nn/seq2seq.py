@@ -8,8 +8,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..decoding import beam_search, greedy_decode, sample_decode
 from .attention import LUONG_SCORES, BahdanauAttention, LuongAttention
 from .encoder import RecurrentEncoder
+from .functional import length_mask
 
 ATTENTIONS = (None, *LUONG_SCORES, "bahdanau")
 PATTERNS = ("recursive", "direct")
@@ -75,6 +77,18 @@ class Seq2Seq(nn.Module):
         Size of the previous-class embedding (default ``min(O + 1, E)``).
     max_length : int, optional
         Longest input, needed by ``attention="location"``.
+    teacher_forcing_ratio : float
+        Probability, in training mode, of feeding the true previous output rather
+        than the model's own prediction (drawn per sample and step). A scheduled
+        sampling callback may change it between epochs. Evaluation mode always
+        teacher-forces when a target is given.
+
+    Forward
+    -------
+    ``forward(x, lengths=None, target=None, n_steps=None)`` returns ``(outputs,
+    weights)``: ``outputs`` (N, T, O) logits or values, ``weights`` (N, T, L)
+    attention weights or None. :meth:`loss` scores them against ``target``;
+    :meth:`decode` runs greedy, beam or sampled decoding of class ids.
     """
 
     def __init__(
@@ -93,6 +107,7 @@ class Seq2Seq(nn.Module):
         categorical: bool = False,
         embedding_dim: Optional[int] = None,
         max_length: Optional[int] = None,
+        teacher_forcing_ratio: float = 1.0,
     ) -> None:
         super().__init__()
         if pattern not in PATTERNS:
@@ -107,6 +122,7 @@ class Seq2Seq(nn.Module):
         self.attention = attention
         self.input_feeding = input_feeding
         self.categorical = categorical
+        self.teacher_forcing_ratio = teacher_forcing_ratio
         self.encoder = RecurrentEncoder(
             input_size,
             hidden_size,
@@ -164,8 +180,7 @@ class Seq2Seq(nn.Module):
         if lengths is None:
             mask = torch.ones((n, length), dtype=torch.bool, device=outputs.device)
         else:
-            steps = torch.arange(length, device=outputs.device)
-            mask = steps[None, :] < lengths.to(outputs.device)[:, None]  # (N, L)
+            mask = length_mask(lengths.to(outputs.device), length)  # (N, L)
         state: dict[str, Any] = {
             "h": self._bridge(h_n),
             "c": None if c_n is None else self._bridge(c_n),
@@ -335,7 +350,7 @@ class Seq2Seq(nn.Module):
         lengths: Optional[torch.Tensor] = None,
         target: Optional[torch.Tensor] = None,
         *,
-        teacher_forcing_ratio: float = 1.0,
+        teacher_forcing_ratio: Optional[float] = None,
         n_steps: Optional[int] = None,
     ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Decode T steps.
@@ -348,9 +363,11 @@ class Seq2Seq(nn.Module):
         target : Tensor of shape (N, T) (class ids) or (N, T, O), optional
             True outputs for teacher forcing. Class ids outside ``[0, O)`` (padding
             such as -100) are fed as class 0; the loss must ignore them.
-        teacher_forcing_ratio : float
+        teacher_forcing_ratio : float, optional
             Probability of feeding the true previous output rather than the model's
-            own prediction, drawn per sample and step (scheduled sampling).
+            own prediction, drawn per sample and step (scheduled sampling). None:
+            the module's ``teacher_forcing_ratio`` in training mode, 1 in
+            evaluation mode.
         n_steps : int, optional
             T when no target is given; the decoder then feeds back its predictions
             (greedy).
@@ -362,6 +379,8 @@ class Seq2Seq(nn.Module):
         weights : Tensor of shape (N, T, L) or None
             Attention weights.
         """
+        if teacher_forcing_ratio is None:
+            teacher_forcing_ratio = self.teacher_forcing_ratio if self.training else 1.0
         state = self.encode(x, lengths)
         n = x.shape[0]
         if target is None and n_steps is None:
@@ -417,3 +436,79 @@ class Seq2Seq(nn.Module):
                 inputs = torch.where(coin, clean[:, t], own)
         stacked = None if weights[0] is None else torch.stack(weights, dim=1)
         return torch.stack(outputs, dim=1), stacked  # (N, T, O), (N, T, L)
+
+    # -- training loss and decoding ---------------------------------------------------
+
+    def loss(
+        self,
+        outputs: tuple[torch.Tensor, Optional[torch.Tensor]],
+        target: torch.Tensor,
+        reduction: str = "mean",
+        **batch: Any,
+    ) -> torch.Tensor:
+        """Cross-entropy (class ids, -100 ignored) or mean squared error.
+
+        ``reduction="none"`` gives one value per sample (N,).
+        """
+        logits = outputs[0]  # (N, T, O)
+        if self.categorical:
+            losses = F.cross_entropy(
+                logits.transpose(1, 2), target, ignore_index=-100, reduction="none"
+            )  # (N, T)
+            if reduction == "none":
+                valid = (target != -100).sum(dim=1).clamp(min=1)  # (N,)
+                return losses.sum(dim=1) / valid
+            return losses.sum() / (target != -100).sum().clamp(min=1)
+        squared = (logits - target) ** 2  # (N, T, O)
+        if reduction == "none":
+            return squared.mean(dim=(1, 2))
+        return squared.mean()
+
+    @torch.no_grad()
+    def decode(
+        self,
+        x: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        *,
+        n_steps: int,
+        beam_width: int = 1,
+        end_token: Optional[int] = None,
+        temperature: Optional[float] = None,
+        generator: Optional[torch.Generator] = None,
+    ) -> torch.Tensor:
+        """Class ids (N, T) by greedy (``beam_width=1``), beam or sampled decoding.
+
+        ``temperature`` set: sample every step from ``softmax(logits /
+        temperature)`` (with ``generator``) and feed the sample back.
+        """
+        if not self.categorical:
+            raise ValueError("decode() is for categorical outputs.")
+        state = self.encode(x, lengths)
+        start = self.start_inputs(x.shape[0], x.device)
+
+        def step_fn(inputs, state):
+            logits, state, _ = self.step(inputs, state)
+            return torch.log_softmax(logits.float(), dim=-1), state
+
+        if temperature is not None:
+            return sample_decode(
+                step_fn,
+                start,
+                state,
+                n_steps,
+                temperature=temperature,
+                generator=generator,
+                end_token=end_token,
+            )
+        if beam_width > 1:
+            tokens, _ = beam_search(
+                step_fn,
+                start,
+                state,
+                n_steps,
+                beam_width=beam_width,
+                end_token=end_token,
+            )
+            return tokens
+        tokens, _ = greedy_decode(step_fn, start, state, n_steps, end_token=end_token)
+        return tokens

@@ -23,6 +23,7 @@ __all__ = [
     "check_sequences",
     "check_labels",
     "check_target_sequences",
+    "check_label_sequences",
     "check_consistent_length",
     "check_encodings",
     "split_future",
@@ -364,6 +365,91 @@ def check_target_sequences(y, X_batch: SequenceBatch, *, numeric: bool = True):
         return np.array(arr, dtype=np.float32, copy=True)
     check_consistent_length(X_batch, y)
     return y
+
+
+def check_label_sequences(y, X_batch: SequenceBatch, *, estimator=None):
+    """Validate one sequence of class labels per input sequence.
+
+    Parameters
+    ----------
+    y : array-like
+        1-D ``(n_samples,)`` (one label each: sequences of one step), 2-D
+        ``(n_samples, n_steps_out)``, or a list of 1-D label sequences of different
+        lengths. Labels of any hashable type.
+
+    Returns
+    -------
+    labels : ndarray of shape (sum of lengths,)
+        All labels, sequence after sequence.
+    lengths : ndarray of shape (n_samples,), int64
+        Steps of each label sequence.
+    ndim : int
+        1 or 2 for arrays (the layout to predict in), 0 for a ragged list.
+    """
+    name = _name(estimator)
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    ragged = isinstance(y, (list, tuple)) and len({_safe_len(s) for s in y}) > 1
+    if not ragged:
+        try:
+            arr = np.asarray(y)
+        except ValueError:  # numpy refuses some nested ragged inputs outright
+            ragged = True
+        else:
+            if arr.dtype.kind == "O" and arr.ndim == 1 and len(arr):
+                ragged = all(_safe_len(s) >= 0 and not isinstance(s, str) for s in arr)
+    if ragged:
+        check_consistent_length(X_batch, y)
+        seqs = []
+        for i, s in enumerate(y):
+            a = np.asarray(s.to_numpy() if hasattr(s, "to_numpy") else s)
+            if a.ndim != 1:
+                raise ValueError(
+                    f"Label sequence {i} of y has shape {a.shape}, but each label "
+                    "sequence in a list must be 1-D. Reshape your data."
+                )
+            if a.shape[0] == 0:
+                raise ValueError(
+                    f"Label sequence {i} of y is empty; every target sequence needs "
+                    "at least 1 label."
+                )
+            seqs.append(a)
+        lengths = np.array([len(a) for a in seqs], dtype=np.int64)
+        if len({a.dtype.kind for a in seqs}) == 1:
+            labels = np.concatenate(seqs)
+        else:  # e.g. ints and strings mixed: keep every label as it is
+            labels = np.array([v for a in seqs for v in a.tolist()], dtype=object)
+        ndim = 0
+    else:
+        if arr.ndim not in (1, 2):
+            raise ValueError(
+                f"y should be of shape (n_samples, n_steps_out) of labels, or a list "
+                f"of label sequences, got an array of shape {arr.shape}. Reshape your "
+                "data."
+            )
+        check_consistent_length(X_batch, arr)
+        if arr.ndim == 2 and arr.shape[1] == 0:
+            raise ValueError(
+                f"y has 0 steps (shape={arr.shape}); every target sequence needs at "
+                "least 1 label."
+            )
+        ndim = arr.ndim
+        lengths = np.full(arr.shape[0], 1 if ndim == 1 else arr.shape[1], np.int64)
+        labels = arr.reshape(-1)
+    if labels.dtype.kind == "f":
+        _check_finite(labels, "y")
+        if not np.all(np.mod(labels, 1) == 0):
+            raise ValueError(
+                "Unknown label type: continuous. y must hold class labels (integers, "
+                "strings or other hashable values), not continuous values."
+            )
+    if labels.dtype.kind == "O" and any(
+        v is None or (isinstance(v, float) and not np.isfinite(v)) for v in labels
+    ):
+        raise ValueError("Input y contains NaN or None; every label must be set.")
+    return labels, lengths, ndim
 
 
 def check_positive_int(value, name: str) -> int:
