@@ -685,11 +685,9 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         self._end = n_classes if variable else None
         steps = int(lengths.max()) + (1 if variable else 0)
         target = np.full((batch.n_samples, steps), -100, dtype=np.int64)
-        ends = np.cumsum(lengths)
-        for i, (stop, length) in enumerate(zip(ends, lengths)):
-            target[i, :length] = ids[stop - length : stop]
-            if variable:
-                target[i, length] = self._end
+        target[np.arange(steps)[None, :] < lengths[:, None]] = ids  # row by row
+        if variable:
+            target[np.arange(batch.n_samples), lengths] = self._end
         self.n_steps_out_ = int(lengths.max())
         self._n_decode = steps
         return self._fit_seq2seq(
