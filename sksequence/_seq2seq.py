@@ -589,7 +589,7 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randint(0, 4, size=(300, 4))
     >>> y = np.array(list("abcd"))[X[:, ::-1]]  # the sequence reversed, as letters
-    >>> clf = Seq2SeqClassifier(hidden_size=32, max_epochs=30, random_state=0)
+    >>> clf = Seq2SeqClassifier(hidden_size=32, max_epochs=30, lr=1e-2, random_state=0)
     >>> clf.fit(np.eye(4)[X], y).predict(np.eye(4)[[[0, 1, 2, 3]]])
     array([['d', 'c', 'b', 'a']], dtype='<U1')
     >>> clf.predict_proba(np.eye(4)[X[:2]]).shape

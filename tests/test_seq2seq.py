@@ -1,0 +1,389 @@
+"""Seq2SeqRegressor, Seq2SeqClassifier, their torch modules and sliding_window."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from sksequence import Seq2SeqClassifier, Seq2SeqRegressor
+from sksequence._seq2seq import teacher_forcing_schedule
+from sksequence.nn.attention import BahdanauAttention, LuongAttention
+from sksequence.nn.seq2seq import Seq2Seq
+from sksequence.preprocessing import sliding_window
+
+KINDS = ["dot", "general", "concat", "location", "bahdanau"]
+
+
+# -- data ---------------------------------------------------------------------------
+
+
+def reversal(n=400, n_in=4, n_out=3, card=5, seed=0):
+    """One-hot sequences of ints in 0..card-1; y = the first n_out reversed."""
+    rng = np.random.RandomState(seed)
+    src = rng.randint(0, card, size=(n, n_in))
+    return np.eye(card)[src], src[:, :n_out][:, ::-1].copy()
+
+
+def first_two(n=600, seed=0):
+    """The attention tutorial's problem, small: 5 ints in 0..9, output the first 2
+    then zeros."""
+    rng = np.random.RandomState(seed)
+    src = rng.randint(0, 10, size=(n, 5))
+    y = np.zeros_like(src)
+    y[:, :2] = src[:, :2]
+    return np.eye(10)[src], y
+
+
+def sines(n=300, n_in=16, n_out=4, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n_in + n_out)
+    phase = rng.uniform(0, 2 * np.pi, size=(n, 1))
+    freq = rng.uniform(0.3, 0.6, size=(n, 1))
+    series = np.sin(freq * t + phase)
+    return series[:, :n_in], series[:, n_in:]
+
+
+FAST = dict(hidden_size=32, batch_size=32, lr=1e-2, random_state=0)
+
+
+# -- torch modules ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_attention_gives_padding_exactly_zero_weight(kind):
+    torch.manual_seed(0)
+    query, keys = torch.randn(3, 4, 8), torch.randn(3, 6, 8)
+    mask = torch.tensor([[1] * 6, [1] * 2 + [0] * 4, [1] * 5 + [0]], dtype=torch.bool)
+    if kind == "bahdanau":
+        attn = BahdanauAttention(8, 8)
+    else:
+        attn = LuongAttention(8, 8, score=kind, max_length=6)
+    context, weights = attn(query, keys, mask)
+    assert weights.shape == (3, 4, 6) and context.shape == (3, 4, 8)
+    assert (weights[1, :, 2:] == 0).all() and (weights[2, :, 5] == 0).all()
+    assert (weights[1, :, :2] > 0).all()
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 4))
+    # the context only mixes real steps: changing padded keys changes nothing
+    keys2 = keys.clone()
+    keys2[1, 2:] = 100.0
+    torch.testing.assert_close(attn(query, keys2, mask)[0][1], context[1])
+
+
+def test_location_attention_rejects_longer_inputs():
+    attn = LuongAttention(4, score="location", max_length=3)
+    with pytest.raises(ValueError, match="at most 3 steps"):
+        attn(torch.randn(1, 2, 4), torch.randn(1, 5, 4))
+
+
+@pytest.mark.parametrize("attention", [None, "general", "concat", "location"])
+@pytest.mark.parametrize("categorical", [True, False])
+def test_one_call_decoder_matches_step_by_step(attention, categorical):
+    """The teacher-forced fast path (one RNN call, batched attention) computes what
+    the step-by-step loop computes."""
+    torch.manual_seed(0)
+    model = Seq2Seq(
+        3,
+        5,
+        hidden_size=8,
+        num_layers=2,
+        attention=attention,
+        categorical=categorical,
+        max_length=7,
+    ).eval()
+    x, lengths = torch.randn(4, 7, 3), torch.tensor([7, 2, 5, 1])
+    target = torch.randint(0, 5, (4, 3)) if categorical else torch.randn(4, 3, 5)
+    fast, w_fast = model(x, lengths, target)
+    slow, w_slow = model._loop(
+        model.start_inputs(4), model.encode(x, lengths), 3, target, 1.0
+    )
+    torch.testing.assert_close(fast, slow, atol=1e-5, rtol=1e-4)
+    if attention:
+        torch.testing.assert_close(w_fast, w_slow, atol=1e-5, rtol=1e-4)
+        assert (w_fast[1, :, 2:] == 0).all()
+
+
+def test_zero_teacher_forcing_is_free_running():
+    torch.manual_seed(0)
+    model = Seq2Seq(3, 4, hidden_size=8, categorical=True, attention="bahdanau")
+    x, target = torch.randn(5, 6, 3), torch.randint(0, 4, (5, 3))
+    model.teacher_forcing_ratio = 0.0
+    trained_free, _ = model(x, None, target)  # training mode, ratio 0
+    model.eval()
+    free, _ = model(x, None, n_steps=3)
+    forced, _ = model(x, None, target)
+    torch.testing.assert_close(trained_free, free)
+    assert not torch.allclose(forced, free)
+
+
+# -- classifier ---------------------------------------------------------------------
+
+
+def test_classifier_learns_reversal_with_any_label_type():
+    X, y = reversal()
+    names = np.array(["zero", "one", "two", "three", "four"], dtype=object)
+    clf = Seq2SeqClassifier(max_epochs=40, **FAST).fit(X, names[y])
+    assert list(clf.classes_) == sorted(names)
+    X_test, y_test = reversal(n=200, seed=1)
+    assert clf.score(X_test, names[y_test]) > 0.9
+    pred = clf.predict(X_test)
+    assert pred.shape == (200, 3) and pred.dtype == object
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (200, 3, 5)
+    np.testing.assert_allclose(proba.sum(-1), 1.0, rtol=1e-5)
+    # greedy: each step's most probable label is the predicted one
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(-1)], pred)
+    # beam search never finds a less probable sequence than greedy
+    clf.set_params(beam_width=3)
+    beam = clf.predict(X_test)
+    gain = _sequence_logp(clf, X_test, beam) - _sequence_logp(clf, X_test, pred)
+    assert (gain >= -1e-4).all()
+    # sampling: reproducible; a cold temperature is greedy
+    a = clf.generate(X_test, random_state=0)
+    np.testing.assert_array_equal(a, clf.generate(X_test, random_state=0))
+    cold = clf.generate(X_test, temperature=1e-3, random_state=1)
+    np.testing.assert_array_equal(cold, pred)
+    hot = clf.generate(X_test, temperature=5.0, random_state=1)
+    assert (hot != pred).any()
+
+
+def _sequence_logp(clf, X, labels):
+    """Total log-probability of the given label sequences, per sample."""
+    ids = torch.as_tensor(np.searchsorted(clf.classes_, labels))
+    module = clf.net_.module_.eval()
+    with torch.no_grad():
+        logits = module(torch.as_tensor(X, dtype=torch.float32), None, ids)[0]
+        logp = torch.log_softmax(logits, -1).gather(2, ids[..., None])
+    return logp.sum(dim=(1, 2)).numpy()
+
+
+def test_attention_solves_first_two_and_weights_point_at_them():
+    X, y = first_two()
+    clf = Seq2SeqClassifier(attention="general", max_epochs=25, **FAST).fit(X, y)
+    X_test, y_test = first_two(n=200, seed=1)
+    assert clf.score(X_test, y_test) > 0.9
+    weights = clf.attention_weights(X_test)
+    assert weights.shape == (200, 5, 5)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-5)
+    # output step t copies input step t (t < 2): most weight sits there
+    assert weights[:, 0].argmax(-1).mean() == pytest.approx(0, abs=0.2)
+    assert (weights[:, 1].argmax(-1) == 1).mean() > 0.8
+
+
+def test_attention_weights_of_ragged_inputs_are_zero_on_padding():
+    X, y = first_two(n=64)
+    ragged = [x[: 2 + i % 4] for i, x in enumerate(X)]
+    for kind in KINDS:
+        clf = Seq2SeqClassifier(attention=kind, max_epochs=1, **FAST).fit(ragged, y)
+        w = clf.attention_weights(ragged)
+        assert w.shape == (64, 5, 5)
+        for i, x in enumerate(ragged):
+            assert (w[i, :, len(x) :] == 0).all()
+            np.testing.assert_allclose(w[i].sum(-1), 1.0, rtol=1e-5)
+
+
+def test_attention_weights_need_attention():
+    X, y = reversal(n=40)
+    clf = Seq2SeqClassifier(max_epochs=1, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="attention=None"):
+        clf.attention_weights(X)
+
+
+def test_location_attention_refuses_longer_inputs():
+    X, y = reversal(n=40)
+    clf = Seq2SeqClassifier(attention="location", max_epochs=1, **FAST).fit(X, y)
+    longer = np.concatenate([X, X], axis=1)
+    with pytest.raises(
+        ValueError, match="attention='location' was fitted on at most 4"
+    ):
+        clf.predict(longer)
+
+
+def test_variable_length_targets_with_an_end_symbol():
+    # Copy the input symbols, whatever their number (1 to 4).
+    rng = np.random.RandomState(0)
+    lengths = rng.randint(1, 5, size=500)
+    seqs = [rng.randint(0, 4, size=n) for n in lengths]
+    X = [np.eye(4)[s] for s in seqs]
+    y = [np.array(list("abcd"))[s] for s in seqs]
+    clf = Seq2SeqClassifier(attention="general", max_epochs=30, **FAST).fit(X, y)
+    assert clf.n_steps_out_ == 4 and list(clf.classes_) == list("abcd")
+    pred = clf.predict(X[:100])
+    assert isinstance(pred, list) and len(pred) == 100
+    assert {len(p) for p in pred} == {1, 2, 3, 4}
+    assert clf.score(X[:100], y[:100]) > 0.9
+    proba = clf.predict_proba(X[:100])
+    assert proba.shape == (100, 4, 4)
+    # the labels take the mass before the end, the end symbol takes it at the end
+    # step (the rows then miss that mass), rows after the end are 0
+    for p, pr in zip(pred, proba):
+        assert (pr[: len(p)].sum(-1) > 0.5).all()
+        if len(p) < 4:
+            assert pr[len(p)].sum() < 0.5
+            assert (pr[len(p) + 1 :] == 0).all()
+    beam = clf.set_params(beam_width=2).predict(X[:100])
+    assert clf.score(X[:100], y[:100]) > 0.9 and isinstance(beam, list)
+
+
+def test_one_dimensional_y_is_one_step():
+    X, y = reversal(n=200, n_out=1)
+    clf = Seq2SeqClassifier(max_epochs=20, **FAST).fit(X, y.ravel())
+    assert clf.predict(X).shape == (200,)
+    assert clf.predict_proba(X).shape == (200, 5)
+    assert clf.score(X, y.ravel()) > 0.9
+
+
+def test_scheduled_sampling_decays_and_is_grid_searchable():
+    assert teacher_forcing_schedule("linear", 0, max_epochs=10) == 1.0
+    assert teacher_forcing_schedule("linear", 5, max_epochs=10) == pytest.approx(0.5)
+    assert teacher_forcing_schedule("exponential", 10, max_epochs=10) == pytest.approx(
+        0.05
+    )
+    assert teacher_forcing_schedule("exponential", 2, decay=0.5) == pytest.approx(0.25)
+    sig = [
+        teacher_forcing_schedule("inverse_sigmoid", i, max_epochs=20) for i in range(21)
+    ]
+    assert sig[0] < 1 and np.all(np.diff(sig) < 0)
+    assert sig[10] == pytest.approx(0.5, abs=0.05)  # midpoint half way
+    assert teacher_forcing_schedule("linear", 2, start=0.8, decay=0.1) == pytest.approx(
+        0.6
+    )
+
+    X, y = reversal(n=96)
+    clf = Seq2SeqClassifier(
+        max_epochs=4, scheduled_sampling="linear", n_iter_no_change=100, **FAST
+    ).fit(X, y)
+    ratios = clf.history_[:, "teacher_forcing_ratio"]
+    np.testing.assert_allclose(ratios, [1.0, 0.75, 0.5, 0.25])
+    assert clf.net_.module_.teacher_forcing_ratio == 0.25
+    grid = GridSearchCV(
+        Seq2SeqClassifier(max_epochs=2, **FAST),
+        {
+            "scheduled_sampling": [None, "exponential", "inverse_sigmoid"],
+            "teacher_forcing_ratio": [1.0, 0.5],
+        },
+        cv=2,
+    ).fit(X, y)
+    assert set(grid.best_params_) == {"scheduled_sampling", "teacher_forcing_ratio"}
+
+
+def test_direct_decoder_and_gru_bidirectional_fit():
+    X, y = reversal(n=200)
+    for params in (
+        dict(decoder="direct"),
+        dict(cell="gru", bidirectional=True, num_layers=2, attention="dot"),
+        dict(attention="concat", input_feeding=True, teacher_forcing_ratio=0.5),
+    ):
+        clf = Seq2SeqClassifier(max_epochs=3, **params, **FAST).fit(X, y)
+        assert clf.predict(X).shape == y.shape
+        loss = clf.history_[:, "train_loss"]
+        assert loss[-1] < loss[0]
+
+
+def test_classifier_same_seed_same_model_and_pickles():
+    X, y = reversal(n=96)
+    a = Seq2SeqClassifier(max_epochs=2, attention="bahdanau", **FAST).fit(X, y)
+    b = clone(a).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_classifier_input_errors():
+    X, y = reversal(n=20)
+    clf = Seq2SeqClassifier(max_epochs=1, **FAST)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="continuous"):
+        clf.fit(X, y + 0.5)
+    with pytest.raises(ValueError, match="NaN or None"):
+        clf.fit(X, [[1, None, 2]] * 20)
+    with pytest.raises(ValueError, match="Reshape your data"):
+        clf.fit(X, y[:, :, None])
+    with pytest.raises(ValueError, match="empty"):
+        clf.fit(X, [[1, 2]] * 19 + [[]])
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features per timestep, but"):
+        clf.predict(X[:, :, :3])
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        clf.generate(X, temperature=0)
+
+
+# -- regressor ----------------------------------------------------------------------
+
+
+def test_regressor_forecasts_sines_direct_and_recursive():
+    X, y = sines()
+    reg = Seq2SeqRegressor(max_epochs=40, **FAST).fit(X, y)
+    X_test, y_test = sines(n=100, seed=1)
+    assert reg.predict(X_test).shape == (100, 4)
+    assert reg.score(X_test, y_test) > 0.9
+    # beyond the horizon: feed predictions back (the recursive strategy)
+    X_long, y_long = sines(n=100, n_in=16, n_out=12, seed=2)
+    long = reg.forecast(X_long, n_steps=12)
+    assert long.shape == (100, 12)
+    np.testing.assert_allclose(long[:, :4], reg.predict(X_long), rtol=1e-5)
+    err = np.mean((long - y_long) ** 2)
+    assert err < 0.25 * np.var(y_long)
+    # the direct decoder learns it too
+    direct = Seq2SeqRegressor(decoder="direct", max_epochs=40, **FAST).fit(X, y)
+    assert direct.score(X_test, y_test) > 0.8
+
+
+def test_regressor_three_dimensional_y_and_normalize_y():
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 6, 3)
+    # two targets of very different scales, from the last steps of two features
+    y = np.stack([1000 + 100 * X[:, -3:, 0].cumsum(1), X[:, -3:, 1]], axis=-1)
+    reg = Seq2SeqRegressor(attention="general", max_epochs=40, **FAST).fit(X, y)
+    pred = reg.predict(X)
+    assert pred.shape == (200, 3, 2)
+    assert reg.score(X, y) > 0.9
+    assert reg.y_mean_[0] == pytest.approx(y[..., 0].mean())
+    with pytest.raises(ValueError, match="the 2 targets must be the 3 input features"):
+        reg.forecast(X, n_steps=5)
+    assert reg.forecast(X, n_steps=2).shape == (200, 2, 2)
+    w = reg.attention_weights(X)
+    assert w.shape == (200, 3, 6)
+    np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_regressor_predicts_ragged_inputs_and_errors():
+    X, y = sines(n=60)
+    ragged = [x[: 8 + i % 8] for i, x in enumerate(X)]
+    reg = Seq2SeqRegressor(max_epochs=2, **FAST).fit(ragged, y)
+    assert reg.predict(ragged).shape == (60, 4)
+    assert reg.forecast(ragged, n_steps=9).shape == (60, 9)
+    with pytest.raises(ValueError, match="contains NaN"):
+        reg.fit(X, np.where(y > 0.9, np.nan, y))
+    with pytest.raises(ValueError, match="n_steps must be a positive integer"):
+        reg.forecast(X, n_steps=0)
+
+
+# -- sliding_window -----------------------------------------------------------------
+
+
+def test_sliding_window_layouts():
+    X, y = sliding_window(np.arange(10), 4, 2, step=2)
+    np.testing.assert_array_equal(X, [[0, 1, 2, 3], [2, 3, 4, 5], [4, 5, 6, 7]])
+    np.testing.assert_array_equal(y, [[4, 5], [6, 7], [8, 9]])
+    series = np.stack([np.arange(10), -np.arange(10)], axis=1)
+    X, y = sliding_window(series, 3)
+    assert X.shape == (7, 3, 2) and y.shape == (7, 1, 2)
+    np.testing.assert_array_equal(y[0, 0], [3, -3])
+    X, y = sliding_window(series, 3, 2, targets=1)
+    assert y.shape == (6, 2, 1)
+    np.testing.assert_array_equal(y[:, 0, 0], -np.arange(3, 9))
+
+
+def test_sliding_window_errors():
+    with pytest.raises(ValueError, match="needs n_steps_in \\+ n_steps_out = 7"):
+        sliding_window(np.arange(5), 4, 3)
+    with pytest.raises(ValueError, match="n_steps_in must be a positive integer"):
+        sliding_window(np.arange(5), 0)
+    with pytest.raises(ValueError, match="Reshape your data"):
+        sliding_window(np.zeros((4, 4, 4)), 1)
+    with pytest.raises(ValueError, match="needs a 2-D series"):
+        sliding_window(np.arange(5), 2, targets=0)
