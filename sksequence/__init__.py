@@ -2,6 +2,7 @@
 
 from ._autoencoder import LSTMAutoencoderTransformer
 from ._base import DivergenceWarning
+from ._classifier import SequenceClassifier
 from ._seq2seq import Seq2SeqClassifier, Seq2SeqRegressor
 
 __version__ = "0.1.0"
@@ -11,5 +12,6 @@ __all__ = [
     "LSTMAutoencoderTransformer",
     "Seq2SeqClassifier",
     "Seq2SeqRegressor",
+    "SequenceClassifier",
     "__version__",
 ]

@@ -1,0 +1,569 @@
+"""SequenceClassifier: one label per sequence."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import LRScheduler
+
+from ._base import BaseSequenceEstimator
+from .nn.classifier import RecurrentClassifier
+from .nn.pooling import POOLINGS
+from .utils.validation import check_labels, check_sequences
+
+__all__ = ["SequenceClassifier"]
+
+# The recurrent layer reads at most about this many steps: longer series are
+# shortened by the strided convolutional front end ("auto" strides).
+_AUTO_MAX_STEPS = 64
+_DEFAULT_CONV = (64, 64, 64)
+_DEFAULT_KERNELS = (7, 5, 3)
+
+
+def _auto_strides(n_timesteps: int, n_blocks: int, max_steps: int = _AUTO_MAX_STEPS):
+    """Strides of 1 or 2 per block, from the last block backwards, until the
+    recurrent layer reads at most ``max_steps`` steps (or every block strides)."""
+    strides = [1] * n_blocks
+    length = n_timesteps
+    for i in reversed(range(n_blocks)):
+        if length <= max_steps:
+            break
+        strides[i] = 2
+        length = math.ceil(length / 2)
+    return tuple(strides)
+
+
+def _unwrap(encoder):
+    return encoder.estimator if isinstance(encoder, FrozenEstimator) else encoder
+
+
+class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
+    """Sequence classifier: a convolutional front end, a recurrent encoder and
+    pooling over the valid timesteps, trained with a one-cycle learning rate.
+
+    Each sequence (fixed or variable length, univariate or multivariate) gets one
+    label. The defaults are a recipe that is strong out of the box on time-series
+    classification archives (see ``benchmarks/RESULTS.md``): features are
+    standardised, three length-aware convolution blocks (64 channels, kernels 7, 5,
+    3, strided so that the recurrent layer reads at most about 64 steps) feed a
+    bidirectional LSTM, whose outputs are pooled (mean and max over valid steps) and
+    classified by a linear layer; AdamW with a one-cycle learning-rate schedule.
+    Variable-length input is packed and masked, so padding never changes a
+    prediction.
+
+    Parameters
+    ----------
+    pooling : {"mean_max", "mean", "max", "last", "attention"}, default="mean_max"
+        How the per-step encoder outputs become one vector: mean and/or maximum over
+        each sequence's valid steps, the final recurrent state ("last", both
+        directions when bidirectional), or attention pooling (a learned weighted
+        mean).
+    conv_channels : "auto", tuple of int or None, default="auto"
+        Channels of each convolution block before the recurrent encoder; None (or
+        ``()``) reads the input directly. "auto": ``(64, 64, 64)``, or None when
+        ``encoder`` is given (the transferred encoder reads the raw features).
+    conv_kernel_sizes : tuple of int, default=(7, 5, 3)
+        Odd kernel width of each block (one entry per entry of ``conv_channels``).
+    conv_strides : "auto" or tuple of int, default="auto"
+        Stride of each block. "auto": 1 or 2 per block, from the last block
+        backwards, until the longest training sequence is shortened to at most 64
+        steps.
+    scaling : {"auto", "standard", "series", "none"}, default="auto"
+        Input scaling inside the model (applied at predict time too).
+        "standard": per feature, with the mean and standard deviation of the
+        training timesteps; "series": z-normalise each sequence and feature over its
+        own valid steps (amplitude and offset then carry no information); "auto":
+        "standard", or "none" when ``encoder`` is given (the autoencoder saw raw
+        input).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's linear models.
+        "balanced" uses ``n_samples / (n_classes * np.bincount(y))``.
+    encoder : LSTMAutoencoderTransformer or None, default=None
+        A fitted autoencoder whose encoder weights initialise this classifier's
+        recurrent encoder (Srivastava et al. 2015); it is read, never modified.
+        ``hidden_size``, ``num_layers``, ``cell`` and ``bidirectional`` must match
+        it, and the input must have its ``n_features_in_``. An unfitted
+        autoencoder is cloned and fitted on ``X`` first (unsupervised pre-training
+        on the training sequences; this is what grid search passes on, since it
+        clones parameter values). Wrap autoencoders in
+        :class:`sklearn.frozen.FrozenEstimator` to grid-search over several
+        pre-trained ones.
+    freeze_encoder : bool, default=False
+        Keep the transferred encoder weights fixed and train only the layers after
+        it (requires ``encoder``).
+    lr_schedule : {"onecycle", "cosine", "constant"}, default="onecycle"
+        Learning rate over training: one-cycle (warm-up to ``lr``, then annealed
+        towards zero at ``max_epochs``), cosine annealing from ``lr``, or constant.
+    hidden_size : int, default=64
+        Units per recurrent layer (and direction).
+    num_layers : int, default=1
+    cell : {"lstm", "gru"}, default="lstm"
+    bidirectional : bool, default=True
+    dropout : float, default=0.0
+        Dropout between stacked recurrent layers.
+    max_epochs : int, default=100
+        Training epochs (the learning-rate schedule ends here); training stops
+        earlier when the monitored loss has not improved by ``tol`` (relative) for
+        ``n_iter_no_change`` epochs.
+    batch_size : int, default=16
+    lr : float, default=3e-3
+        Peak learning rate.
+    optimizer : {"adamw", "adam", "sgd", "rmsprop"} or torch optimizer class, \
+default="adamw"
+    weight_decay : float, default=1e-2
+    clip_grad_norm : float or None, default=1.0
+        Clip the global gradient norm before each step; None turns clipping off.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the sequences, monitor the validation
+        loss, and restore the best weights at the end. False monitors the training
+        loss.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=20
+    tol : float, default=1e-4
+    truncate_bptt : int, default=None
+        Truncated backpropagation through time is not available for classifiers
+        (the label depends on the whole sequence); leave it None.
+    device : str, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split; the same
+        value and data give the same model on CPU.
+    verbose : int, default=0
+    callbacks : list of skorch callbacks, default=None
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (any hashable type).
+    n_features_in_ : int
+        Features per timestep seen in fit.
+    n_timesteps_ : int
+        Length of the longest training sequence.
+    conv_strides_ : tuple of int
+        The strides used (resolved from "auto").
+    class_weight_ : ndarray of shape (n_classes,) or None
+    encoder_ : LSTMAutoencoderTransformer or None
+        The fitted autoencoder whose weights were transferred.
+    net_ : SequenceNet
+        The trained skorch net (``net_.module_`` is the torch module).
+    history_ : skorch History
+        Per-epoch ``train_loss`` (``valid_loss`` with early stopping), ``grad_norm``.
+    n_epochs_ : int
+    diverged_ : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksequence import SequenceClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> t = np.linspace(0, 4 * np.pi, 30)
+    >>> y = rng.randint(0, 2, size=40)
+    >>> X = np.where(y[:, None], np.sign(np.sin(t)), np.sin(t)) + 0.1 * rng.randn(40, 30)
+    >>> clf = SequenceClassifier(max_epochs=20, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSequenceEstimator._parameter_constraints,
+        "pooling": [StrOptions(set(POOLINGS))],
+        "conv_channels": [StrOptions({"auto"}), tuple, list, None],
+        "conv_kernel_sizes": [tuple, list],
+        "conv_strides": [StrOptions({"auto"}), tuple, list],
+        "scaling": [StrOptions({"auto", "standard", "series", "none"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "encoder": "no_validation",
+        "freeze_encoder": ["boolean"],
+        "lr_schedule": [StrOptions({"onecycle", "cosine", "constant"})],
+        "truncate_bptt": [None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        pooling="mean_max",
+        conv_channels="auto",
+        conv_kernel_sizes=_DEFAULT_KERNELS,
+        conv_strides="auto",
+        scaling="auto",
+        class_weight=None,
+        encoder=None,
+        freeze_encoder=False,
+        lr_schedule="onecycle",
+        hidden_size=64,
+        num_layers=1,
+        cell="lstm",
+        bidirectional=True,
+        dropout=0.0,
+        max_epochs=100,
+        batch_size=16,
+        lr=3e-3,
+        optimizer="adamw",
+        weight_decay=1e-2,
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        truncate_bptt=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.pooling = pooling
+        self.conv_channels = conv_channels
+        self.conv_kernel_sizes = conv_kernel_sizes
+        self.conv_strides = conv_strides
+        self.scaling = scaling
+        self.class_weight = class_weight
+        self.encoder = encoder
+        self.freeze_encoder = freeze_encoder
+        self.lr_schedule = lr_schedule
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.truncate_bptt = truncate_bptt
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # -- cloning --------------------------------------------------------------------
+    def __sklearn_clone__(self):
+        # clone() would replace a fitted `encoder` by an unfitted copy; the encoder
+        # is only read, so a clone shares the fitted one.
+        new = super().__sklearn_clone__()
+        if self.encoder is not None and _is_fitted(_unwrap(self.encoder)):
+            new.encoder = self.encoder
+        return new
+
+    # -- fitting --------------------------------------------------------------------
+    def _resolve_architecture(self, n_timesteps: int) -> dict:
+        """Module keyword arguments for the front end and scaling ("auto" resolved)."""
+        transfer = self.encoder is not None
+        channels = self.conv_channels
+        if isinstance(channels, str):  # "auto"
+            channels = None if transfer else _DEFAULT_CONV
+        channels = tuple(int(c) for c in channels or ())
+        if transfer and channels:
+            raise ValueError(
+                "encoder= initialises the recurrent encoder that reads the input "
+                f"features, so it cannot follow a convolutional front end, but "
+                f"conv_channels={self.conv_channels!r}. Use conv_channels='auto' or "
+                "None with an encoder."
+            )
+        if any(c < 1 for c in channels):
+            raise ValueError(
+                f"conv_channels must hold positive integers, got {self.conv_channels!r}."
+            )
+        kernels = tuple(int(k) for k in self.conv_kernel_sizes)
+        if channels and (
+            len(kernels) != len(channels) or any(k < 1 or k % 2 == 0 for k in kernels)
+        ):
+            raise ValueError(
+                "conv_kernel_sizes needs one odd positive width per convolution block: "
+                f"conv_channels={channels} has {len(channels)} blocks, but got "
+                f"conv_kernel_sizes={self.conv_kernel_sizes!r}."
+            )
+        if isinstance(self.conv_strides, str):  # "auto"
+            strides = _auto_strides(n_timesteps, len(channels))
+        else:
+            strides = tuple(int(s) for s in self.conv_strides)
+            if channels and (len(strides) != len(channels) or min(strides) < 1):
+                raise ValueError(
+                    "conv_strides needs one positive stride per convolution block: "
+                    f"conv_channels={channels} has {len(channels)} blocks, but got "
+                    f"conv_strides={self.conv_strides!r}."
+                )
+        scaling = self.scaling
+        if scaling == "auto":
+            scaling = "none" if transfer else "standard"
+        if not channels:
+            kernels, strides = (), ()
+        self.conv_strides_ = strides
+        return dict(
+            conv_channels=channels,
+            conv_kernel_sizes=kernels[: len(channels)],
+            conv_strides=strides,
+            scaling=scaling,
+        )
+
+    def _class_weights(self, ids: np.ndarray):
+        if self.class_weight is None:
+            return None
+        n_classes = len(self.classes_)
+        if self.class_weight == "balanced":
+            return compute_class_weight("balanced", classes=np.arange(n_classes), y=ids)
+        weights = np.ones(n_classes)
+        for label, w in self.class_weight.items():
+            pos = np.flatnonzero(self.classes_ == label)
+            if not len(pos):
+                raise ValueError(
+                    f"class_weight has a weight for class {label!r}, which is not in "
+                    f"y (classes: {list(self.classes_)})."
+                )
+            weights[pos[0]] = w
+        return weights
+
+    def _pretrained_encoder(self, X, batch):
+        """The fitted autoencoder to transfer from (fitting a clone if needed)."""
+        if self.encoder is None:
+            if self.freeze_encoder:
+                raise ValueError(
+                    "freeze_encoder=True needs an encoder to transfer; pass a fitted "
+                    "LSTMAutoencoderTransformer as encoder=."
+                )
+            return None
+        encoder = _unwrap(self.encoder)
+        source = getattr(getattr(encoder, "net_", None), "module_", None)
+        if not hasattr(encoder, "get_params") or (
+            _is_fitted(encoder) and not hasattr(source, "encoder")
+        ):
+            raise TypeError(
+                "encoder must be an LSTMAutoencoderTransformer (fitted, or unfitted to "
+                f"be fitted on X first), got {type(encoder).__name__}."
+            )
+        if not _is_fitted(encoder):
+            from sklearn.base import clone
+
+            encoder = clone(encoder).fit(X)
+        src = encoder.net_.module_.encoder
+        mine = dict(
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            cell=self.cell,
+            bidirectional=self.bidirectional,
+        )
+        theirs = dict(
+            hidden_size=src.hidden_size,
+            num_layers=src.num_layers,
+            cell=src.cell,
+            bidirectional=src.num_directions == 2,
+        )
+        if src.input_size != batch.n_features:
+            raise ValueError(
+                f"X has {batch.n_features} features per timestep, but the encoder was "
+                f"fitted with {src.input_size}."
+            )
+        diff = [k for k in mine if mine[k] != theirs[k]]
+        if diff:
+            got = ", ".join(f"{k}={theirs[k]!r}" for k in diff)
+            have = ", ".join(f"{k}={mine[k]!r}" for k in diff)
+            raise ValueError(
+                f"The encoder has {got}, but {type(self).__name__} has {have}. The "
+                "recurrent layers must have the same sizes to take the encoder's "
+                f"weights: set {got} on the classifier."
+            )
+        return encoder
+
+    def fit(self, X, y):
+        """Fit the classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features)
+            Or (n_samples, n_timesteps) for univariate series, or a list of arrays of
+            shape (n_timesteps_i, n_features) of different lengths.
+        y : array-like of shape (n_samples,)
+            Class labels of any hashable type.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        batch = check_sequences(X, estimator=self, reset=True)
+        labels = check_labels(y, batch, estimator=self)
+        self.classes_, ids = np.unique(labels, return_inverse=True)
+        self.class_weight_ = self._class_weights(ids)
+        self.encoder_ = self._pretrained_encoder(X, batch)
+        arch = self._resolve_architecture(batch.n_timesteps)
+        mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
+        valid = batch.X[mask]  # (total valid steps, F)
+        self._input_mean = valid.mean(axis=0)
+        std = valid.std(axis=0)
+        self._input_scale = np.where(std > 1e-8 * (1 + abs(self._input_mean)), std, 1.0)
+        module_kwargs = dict(
+            input_size=batch.n_features,
+            n_classes=len(self.classes_),
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            cell=self.cell,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            pooling=self.pooling,
+            class_weight=(
+                None if self.class_weight_ is None else self.class_weight_.tolist()
+            ),
+            **arch,
+        )
+        arrays = {
+            "x": batch.X,
+            "lengths": batch.lengths if batch.ragged else None,
+            "y": ids.astype(np.int64),
+        }
+        n_train = batch.n_samples
+        if self.early_stopping:
+            n_train -= int(math.ceil(self.validation_fraction * batch.n_samples))
+        self._steps_per_epoch = max(1, math.ceil(max(n_train, 1) / self.batch_size))
+        self._fit_module(RecurrentClassifier, module_kwargs, arrays)
+        del self._steps_per_epoch
+        self.n_timesteps_ = batch.n_timesteps
+        return self
+
+    def _callbacks(self, has_valid: bool) -> list:
+        cbs = super()._callbacks(has_valid)
+        if self.lr_schedule == "onecycle":
+            sched = LRScheduler(
+                policy=torch.optim.lr_scheduler.OneCycleLR,
+                max_lr=self.lr,
+                total_steps=self.max_epochs * self._steps_per_epoch,
+                step_every="batch",
+            )
+        elif self.lr_schedule == "cosine":
+            sched = LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                T_max=self.max_epochs * self._steps_per_epoch,
+                step_every="batch",
+            )
+        else:
+            return cbs
+        return [("lr_scheduler", sched)] + cbs
+
+    def _before_training(self, module) -> None:
+        module.input_mean.copy_(torch.as_tensor(self._input_mean))
+        module.input_scale.copy_(torch.as_tensor(self._input_scale))
+        del self._input_mean, self._input_scale
+        if self.encoder_ is not None:
+            source = self.encoder_.net_.module_.encoder.state_dict()
+            module.encoder.load_state_dict(source)  # copies: the source is untouched
+            if self.freeze_encoder:
+                module.encoder.requires_grad_(False)
+
+    # -- prediction -----------------------------------------------------------------
+    def _inputs(self, X):
+        check_is_fitted(self, "net_")
+        batch = check_sequences(X, estimator=self, reset=False)
+        arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
+        return batch, arrays
+
+    def decision_function(self, X):
+        """Class scores (logits) of each sequence.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes)
+        """
+        batch, arrays = self._inputs(X)
+        return self._batched(lambda m, **b: m(**b), arrays, batch.n_timesteps).astype(
+            np.float64
+        )
+
+    def predict_proba(self, X):
+        """Class probabilities of each sequence.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or list of arrays
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        batch, arrays = self._inputs(X)
+        proba = self._batched(
+            lambda m, **b: torch.softmax(m(**b).double(), dim=-1),
+            arrays,
+            batch.n_timesteps,
+        )
+        return proba
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`."""
+        batch, arrays = self._inputs(X)
+        return self._batched(
+            lambda m, **b: torch.log_softmax(m(**b).double(), dim=-1),
+            arrays,
+            batch.n_timesteps,
+        )
+
+    def predict(self, X):
+        """The most probable class of each sequence.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)  # checks that the model is fitted
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def transform_features(self, X):
+        """The pooled encoding the final linear layer reads, one row per sequence.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_pooled)
+        """
+        batch, arrays = self._inputs(X)
+        return self._batched(lambda m, **b: m.features(**b), arrays, batch.n_timesteps)
+
+    def hidden_states(self, X, *, return_state: bool = False):
+        """Every step's recurrent-encoder output (after scaling and the front end).
+
+        With a strided convolutional front end the encoder reads
+        ``ceil(n_timesteps / prod(conv_strides_))`` steps; otherwise one per input
+        timestep. See :meth:`BaseSequenceEstimator.hidden_states` for the layout.
+        """
+        batch, arrays = self._inputs(X)
+
+        def run(module, x, lengths=None):
+            x = module.scale(x, lengths)
+            if module.front is not None:
+                x, lengths = module.front(x, lengths)
+            out, (h_n, c_n) = module.encoder(x, lengths)
+            if c_n is None:
+                c_n = torch.full_like(h_n, float("nan"))
+            return out, h_n.transpose(0, 1), c_n.transpose(0, 1)  # (N, K*D, H)
+
+        outputs, h_n, c_n = self._batched(run, arrays, batch.n_timesteps)
+        if not return_state:
+            return outputs
+        return outputs, h_n, (None if self.cell == "gru" else c_n)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+def _is_fitted(estimator) -> bool:
+    try:
+        check_is_fitted(estimator)
+    except (NotFittedError, TypeError):
+        return False
+    return True

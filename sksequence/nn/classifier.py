@@ -1,0 +1,146 @@
+"""Sequence -> label: input scaling, convolutional front end, recurrent encoder,
+pooling over valid steps, linear head.
+
+Shape symbols: N batch, L length (padded), F features, C front-end channels,
+D directions, H hidden size, K classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .conv import ConvFrontEnd
+from .encoder import RecurrentEncoder
+from .functional import length_mask
+from .pooling import SequencePooling
+
+__all__ = ["RecurrentClassifier"]
+
+SCALINGS = ("none", "standard", "series")
+
+
+def scale_series(x: Tensor, lengths: Tensor | None = None, eps: float = 1e-6) -> Tensor:
+    """z-normalise each sequence and feature over its valid steps: (N, L, F).
+
+    Padding stays zero.
+    """
+    if lengths is None:
+        mean = x.mean(dim=1, keepdim=True)  # (N, 1, F)
+        std = x.std(dim=1, keepdim=True, unbiased=False)  # (N, 1, F)
+        return (x - mean) / (std + eps)
+    mask = length_mask(lengths.to(x.device), x.shape[1])[:, :, None]  # (N, L, 1)
+    counts = lengths.to(x.device, x.dtype).clamp(min=1)[:, None, None]  # (N, 1, 1)
+    mean = (x * mask).sum(dim=1, keepdim=True) / counts  # (N, 1, F)
+    var = (((x - mean) * mask) ** 2).sum(dim=1, keepdim=True) / counts  # (N, 1, F)
+    return (x - mean) / (var.sqrt() + eps) * mask
+
+
+class RecurrentClassifier(nn.Module):
+    """Classify sequences from a recurrent encoding, optionally behind a
+    convolutional front end.
+
+    Parameters
+    ----------
+    input_size : int
+        F, features per timestep.
+    n_classes : int
+        K.
+    hidden_size, num_layers, cell, bidirectional, dropout
+        The :class:`RecurrentEncoder`.
+    pooling : {"last", "mean", "max", "mean_max", "attention"}
+        How the encoder's per-step outputs become one vector (valid steps only).
+    conv_channels, conv_kernel_sizes, conv_strides : sequence of int
+        The :class:`ConvFrontEnd` blocks; an empty ``conv_channels`` means none: the
+        encoder reads the (scaled) input directly.
+    scaling : {"none", "standard", "series"}
+        "standard": ``(x - input_mean) / input_scale`` with buffers set from the
+        training data; "series": z-normalise each sequence over its valid steps.
+    class_weight : sequence of float, optional
+        Per-class weights of the cross-entropy loss.
+
+    Forward: ``x`` (N, L, F), ``lengths`` (N,) or None -> logits (N, K).
+    ``loss(logits, y, sample_weight=None)`` is the (weighted) mean cross-entropy.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        n_classes: int,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        bidirectional: bool = True,
+        dropout: float = 0.0,
+        pooling: str = "mean_max",
+        conv_channels: Sequence[int] = (),
+        conv_kernel_sizes: Sequence[int] = (),
+        conv_strides: Sequence[int] = (),
+        scaling: str = "standard",
+        class_weight: Sequence[float] | None = None,
+    ) -> None:
+        super().__init__()
+        if scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}.")
+        self.scaling = scaling
+        self.register_buffer("input_mean", torch.zeros(input_size))
+        self.register_buffer("input_scale", torch.ones(input_size))
+        self.front = None
+        encoder_input = input_size
+        if len(conv_channels):
+            self.front = ConvFrontEnd(
+                input_size, conv_channels, conv_kernel_sizes, conv_strides
+            )
+            encoder_input = self.front.output_size
+        self.encoder = RecurrentEncoder(
+            encoder_input, hidden_size, num_layers, cell, bidirectional, dropout
+        )
+        self.pooling = SequencePooling(pooling, self.encoder.output_size)
+        self.head = nn.Linear(self.pooling.output_size, n_classes)
+        weight = None if class_weight is None else torch.as_tensor(class_weight)
+        self.register_buffer("class_weight", weight, persistent=False)
+
+    def scale(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The scaled input (N, L, F), zero on padding."""
+        if self.scaling == "series":
+            return scale_series(x, lengths)
+        if self.scaling == "standard":
+            x = (x - self.input_mean) / self.input_scale  # (N, L, F)
+            if lengths is not None:
+                mask = length_mask(lengths.to(x.device), x.shape[1])
+                x = x * mask[:, :, None]
+        return x
+
+    def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The pooled encoding (N, P) that the linear head reads."""
+        x = self.scale(x, lengths)
+        if self.front is not None:
+            x, lengths = self.front(x, lengths)  # (N, L', C)
+        outputs, (h_n, _) = self.encoder(x, lengths)  # (N, L', D*H)
+        return self.pooling(outputs, lengths, last=self.encoder.final_hidden(h_n))
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None, **_: object) -> Tensor:
+        return self.head(self.features(x, lengths))  # (N, K)
+
+    def loss(
+        self,
+        logits: Tensor,
+        y: Tensor,
+        sample_weight: Tensor | None = None,
+        **_: object,
+    ) -> Tensor:
+        weight = self.class_weight
+        if weight is not None:
+            weight = weight.to(logits.dtype)
+        if sample_weight is None:
+            return F.cross_entropy(logits, y, weight=weight)
+        per_sample = F.cross_entropy(logits, y, weight=weight, reduction="none")  # (N,)
+        sw = sample_weight.to(logits.dtype)
+        if weight is not None:
+            sw = sw * weight[y]
+        return (per_sample * sample_weight.to(logits.dtype)).sum() / sw.sum().clamp(
+            min=torch.finfo(logits.dtype).tiny
+        )

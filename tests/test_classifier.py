@@ -1,0 +1,301 @@
+"""Behaviour of SequenceClassifier: results a user can check."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV, cross_val_score
+
+from sksequence import LSTMAutoencoderTransformer, SequenceClassifier
+from sksequence.nn.conv import ConvFrontEnd
+from sksequence.nn.pooling import SequencePooling
+
+from .conftest import make_waves
+
+FAST = dict(hidden_size=16, conv_channels=(16, 16), conv_kernel_sizes=(5, 3))
+
+
+@pytest.fixture(scope="module")
+def waves_split():
+    X, y = make_waves(n=120, n_timesteps=30, n_features=2, seed=3)
+    return X[:80], y[:80], X[80:], y[80:]
+
+
+def _ragged_waves(n=90, seed=0):
+    """Two classes of variable-length (8..40 steps) multivariate sequences."""
+    X, y = make_waves(n=n, n_timesteps=40, n_features=2, seed=seed)
+    rng = np.random.RandomState(seed)
+    return [X[i, : rng.randint(8, 41)] for i in range(n)], y
+
+
+# -- learning -------------------------------------------------------------------------
+def test_learns_toy_problem_with_defaults(waves_split):
+    X, y, Xt, yt = waves_split
+    clf = SequenceClassifier(max_epochs=15, random_state=0).fit(X, y)
+    assert clf.score(Xt, yt) >= 0.95
+    assert clf.history_[-1, "train_loss"] < clf.history_[0, "train_loss"] / 3
+    proba = clf.predict_proba(Xt)
+    assert proba.shape == (len(Xt), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(Xt))
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+def test_every_pooling_learns(waves_split, pooling):
+    X, y, Xt, yt = waves_split
+    clf = SequenceClassifier(
+        pooling=pooling, max_epochs=15, random_state=0, **FAST
+    ).fit(X, y)
+    assert clf.score(Xt, yt) >= 0.9
+
+
+def test_recurrent_only_gru_unidirectional_learns(waves_split):
+    X, y, Xt, yt = waves_split
+    clf = SequenceClassifier(
+        conv_channels=None,
+        cell="gru",
+        bidirectional=False,
+        hidden_size=16,
+        max_epochs=20,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.net_.module_.front is None
+    assert clf.score(Xt, yt) >= 0.9
+
+
+def test_string_labels_and_multiclass():
+    rng = np.random.RandomState(0)
+    t = np.linspace(0, 2 * np.pi, 24)
+    freq = rng.randint(0, 3, size=150)
+    X = np.sin(t[None, :] * (freq[:, None] + 1) + rng.uniform(0, 6, (150, 1)))
+    X += 0.1 * rng.randn(*X.shape)
+    names = np.array(["slow", "medium", "fast"])[freq]
+    clf = SequenceClassifier(max_epochs=15, random_state=0, **FAST)
+    clf.fit(X[:100], names[:100])  # 2-D X: univariate series
+    assert list(clf.classes_) == ["fast", "medium", "slow"]
+    assert clf.predict(X[100:]).dtype == names.dtype
+    assert clf.score(X[100:], names[100:]) >= 0.9
+    assert clf.n_features_in_ == 1
+
+
+def test_ragged_input_through_cross_val_score():
+    X, y = _ragged_waves()
+    clf = SequenceClassifier(max_epochs=15, random_state=0, **FAST)
+    scores = cross_val_score(clf, X, y, cv=3)
+    assert scores.mean() >= 0.9
+
+
+# -- padding never changes a prediction -----------------------------------------------
+@pytest.mark.parametrize("pooling", ["mean_max", "last", "attention"])
+def test_padding_invariance(pooling):
+    X, y = _ragged_waves(n=40, seed=1)
+    clf = SequenceClassifier(pooling=pooling, max_epochs=2, random_state=0, **FAST)
+    clf.fit(X, y)
+    one_by_one = np.vstack([clf.predict_proba([s]) for s in X])
+    together = clf.predict_proba(X)  # padded to the longest in each batch
+    np.testing.assert_allclose(one_by_one, together, atol=1e-5)
+    # a longer companion sequence (more padding) changes nothing either
+    long = np.zeros((200, 2))
+    np.testing.assert_allclose(
+        clf.predict_proba([X[0], long])[0], together[0], atol=1e-5
+    )
+
+
+def test_front_end_masking_is_exact():
+    torch.manual_seed(0)
+    front = ConvFrontEnd(3, (8, 8, 8), (7, 5, 3), (2, 2, 1)).eval()
+    x = torch.randn(1, 13, 3)
+    padded = torch.cat([x, torch.randn(1, 9, 3)], dim=1)  # garbage after the end
+    padded[:, 13:] = 0  # the validation helper pads with zeros
+    out, lengths = front(padded, torch.tensor([13]))
+    ref, _ = front(x)
+    assert int(lengths[0]) == ref.shape[1] == 4
+    torch.testing.assert_close(out[:, :4], ref)
+    assert torch.all(out[:, 4:] == 0)
+
+
+def test_pooling_ignores_padding():
+    x = torch.tensor([[[1.0], [3.0], [100.0]]])
+    lengths = torch.tensor([2])
+    assert SequencePooling("mean", 1)(x, lengths).item() == 2.0
+    assert SequencePooling("max", 1)(x, lengths).item() == 3.0
+
+
+# -- class weights ----------------------------------------------------------------------
+def test_balanced_class_weight_raises_minority_recall():
+    rng = np.random.RandomState(0)
+    n = 200
+    y = (rng.rand(n) < 0.1).astype(int)  # 10% minority class, weak signal
+    X = rng.randn(n, 20, 1) + 0.6 * y[:, None, None]
+    kw = dict(max_epochs=10, random_state=0, **FAST)
+    plain = SequenceClassifier(**kw).fit(X, y)
+    balanced = SequenceClassifier(class_weight="balanced", **kw).fit(X, y)
+    np.testing.assert_allclose(
+        balanced.class_weight_, n / (2 * np.bincount(y)), rtol=1e-6
+    )
+    assert (balanced.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
+    weighted = SequenceClassifier(class_weight={1: 5.0}, **kw).fit(X, y)
+    np.testing.assert_allclose(weighted.class_weight_, [1.0, 5.0])
+    with pytest.raises(ValueError, match="class 7"):
+        SequenceClassifier(class_weight={7: 2.0}, **kw).fit(X, y)
+
+
+# -- encoder transfer -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def autoencoder():
+    X, _ = make_waves(n=60, n_timesteps=20, n_features=2, seed=5)
+    return LSTMAutoencoderTransformer(hidden_size=16, max_epochs=3, random_state=0).fit(
+        X
+    )
+
+
+def _state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_encoder_transfer_initialises_weights_and_leaves_autoencoder(autoencoder):
+    X, y = make_waves(n=60, n_timesteps=20, n_features=2, seed=6)
+    ae_state = _state(autoencoder.net_.module_)
+    ae_out = autoencoder.transform(X)
+    kw = dict(hidden_size=16, bidirectional=False, random_state=0)
+    # max_epochs=1 with lr ~ 0: the classifier's encoder is what it started from
+    tiny = dict(max_epochs=1, lr=1e-12, lr_schedule="constant")
+    scratch = SequenceClassifier(**kw, **tiny).fit(X, y)
+    transfer = SequenceClassifier(encoder=autoencoder, **kw, **tiny).fit(X, y)
+    src = autoencoder.net_.module_.encoder.state_dict()
+    for name, value in transfer.net_.module_.encoder.state_dict().items():
+        torch.testing.assert_close(value, src[name])
+        assert not torch.equal(scratch.net_.module_.encoder.state_dict()[name], value)
+    # the autoencoder is not modified, even after fine-tuning
+    tuned = SequenceClassifier(encoder=autoencoder, max_epochs=3, **kw).fit(X, y)
+    assert not torch.equal(
+        tuned.net_.module_.encoder.rnn.weight_hh_l0, src["rnn.weight_hh_l0"]
+    )
+    for name, value in autoencoder.net_.module_.state_dict().items():
+        assert torch.equal(value, ae_state[name]), name
+    np.testing.assert_array_equal(autoencoder.transform(X), ae_out)
+    # "auto" front end and scaling give way to the autoencoder's view of the input
+    assert transfer.net_.module_.front is None
+    assert transfer.net_.module_.scaling == "none"
+
+
+def test_frozen_encoder_stays_fixed(autoencoder):
+    X, y = make_waves(n=60, n_timesteps=20, n_features=2, seed=6)
+    clf = SequenceClassifier(
+        encoder=autoencoder,
+        freeze_encoder=True,
+        hidden_size=16,
+        bidirectional=False,
+        max_epochs=3,
+        random_state=0,
+    ).fit(X, y)
+    src = autoencoder.net_.module_.encoder.state_dict()
+    for name, value in clf.net_.module_.encoder.state_dict().items():
+        assert torch.equal(value, src[name])
+    module = clf.net_.module_
+    assert not any(p.requires_grad for p in module.encoder.parameters())
+    assert all(p.requires_grad for p in module.head.parameters())
+    assert clf.history_[-1, "train_loss"] < clf.history_[0, "train_loss"]
+    with pytest.raises(ValueError, match="freeze_encoder=True needs an encoder"):
+        SequenceClassifier(freeze_encoder=True, max_epochs=1).fit(X, y)
+
+
+def test_encoder_incompatible_sizes_are_clear_errors(autoencoder):
+    X, y = make_waves(n=30, n_timesteps=20, n_features=2, seed=6)
+    with pytest.raises(ValueError, match=r"hidden_size=16.*hidden_size=64"):
+        SequenceClassifier(encoder=autoencoder, bidirectional=False).fit(X, y)
+    with pytest.raises(ValueError, match="set bidirectional=False"):
+        SequenceClassifier(encoder=autoencoder, hidden_size=16).fit(X, y)
+    X3 = np.concatenate([X, X[:, :, :1]], axis=2)
+    with pytest.raises(ValueError, match="X has 3 features per timestep, but the enc"):
+        SequenceClassifier(
+            encoder=autoencoder, hidden_size=16, bidirectional=False
+        ).fit(X3, y)
+    with pytest.raises(ValueError, match="convolutional front end"):
+        SequenceClassifier(
+            encoder=autoencoder,
+            hidden_size=16,
+            bidirectional=False,
+            conv_channels=(8,),
+            conv_kernel_sizes=(3,),
+        ).fit(X, y)
+    with pytest.raises(TypeError, match="LSTMAutoencoderTransformer"):
+        SequenceClassifier(encoder=object()).fit(X, y)
+
+
+def test_clone_and_grid_search_keep_the_fitted_encoder(autoencoder):
+    X, y = make_waves(n=48, n_timesteps=20, n_features=2, seed=7)
+    clf = SequenceClassifier(
+        encoder=autoencoder, hidden_size=16, bidirectional=False, max_epochs=2
+    )
+    assert clone(clf).encoder is autoencoder
+    grid = GridSearchCV(clf, {"pooling": ["last", "mean"]}, cv=2).fit(X, y)
+    assert grid.best_estimator_.encoder_ is autoencoder
+    # candidates given as parameter values are cloned by the search: FrozenEstimator
+    # keeps them fitted
+    grid = GridSearchCV(
+        SequenceClassifier(hidden_size=16, bidirectional=False, max_epochs=2),
+        {"encoder": [None, FrozenEstimator(autoencoder)]},
+        cv=2,
+    ).fit(X, y)
+    assert grid.cv_results_["mean_test_score"].shape == (2,)
+
+
+def test_unfitted_encoder_is_pretrained_on_X():
+    X, y = make_waves(n=40, n_timesteps=16, n_features=2, seed=8)
+    ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=2, random_state=0)
+    clf = SequenceClassifier(
+        encoder=ae, hidden_size=8, bidirectional=False, max_epochs=2, random_state=0
+    ).fit(X, y)
+    assert not hasattr(ae, "net_")  # the given object is not modified
+    assert clf.encoder_ is not ae and hasattr(clf.encoder_, "net_")
+
+
+# -- determinism, pickling, errors ------------------------------------------------------
+def test_same_random_state_same_model_and_pickle(waves_split):
+    X, y, Xt, _ = waves_split
+    a = SequenceClassifier(max_epochs=3, random_state=0, **FAST).fit(X, y)
+    b = SequenceClassifier(max_epochs=3, random_state=0, **FAST).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(c.predict_proba(Xt), a.predict_proba(Xt))
+
+
+def test_auto_strides_shorten_long_series():
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(8, 300, 1), np.arange(8) % 2
+    clf = SequenceClassifier(max_epochs=1, random_state=0).fit(X, y)
+    assert clf.conv_strides_ == (2, 2, 2)
+    assert clf.hidden_states(X[:2]).shape == (2, 38, 128)
+    short = SequenceClassifier(max_epochs=1, random_state=0).fit(X[:, :40], y)
+    assert short.conv_strides_ == (1, 1, 1)
+
+
+def test_bad_input_errors(waves_split):
+    X, y, _, _ = waves_split
+    clf = SequenceClassifier(max_epochs=1, random_state=0, **FAST)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="continuous"):
+        clf.fit(X, y + 0.5)
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(np.where(np.arange(30)[None, :, None] == 3, np.nan, X), y)
+    with pytest.raises(ValueError, match="Reshape your data"):
+        clf.fit(X[..., None], y)
+    with pytest.raises(ValueError, match="y is None"):
+        clf.fit(X, None)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features per timestep, but Seq"):
+        clf.predict(np.concatenate([X, X[:, :, :1]], axis=2))
+    with pytest.raises(ValueError, match="conv_kernel_sizes needs one odd"):
+        SequenceClassifier(conv_kernel_sizes=(4, 3), conv_channels=(8, 8)).fit(X, y)
+    with pytest.raises(ValueError, match="conv_strides needs one positive"):
+        SequenceClassifier(conv_strides=(1,)).fit(X, y)
+    with pytest.raises(ValueError, match="pooling"):
+        SequenceClassifier(pooling="sum").fit(X, y)
