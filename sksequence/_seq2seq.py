@@ -268,6 +268,13 @@ class _Seq2SeqBase(BaseSequenceEstimator):
         arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
         return batch, arrays
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # y may hold several outputs per sample (steps, targets), or one (1-D y).
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
     def attention_weights(self, X):
         """Attention weights of every predicted step over the input timesteps.
 
@@ -423,7 +430,7 @@ n_steps_out, n_targets)
         self._validate_params()
         batch = check_sequences(X, estimator=self, reset=True)
         target = check_target_sequences(y, batch)  # (N, T, O) float32
-        self._y_ndim = int(np.ndim(y))
+        self._y_ndim = np.asarray(y).ndim  # the layout predict answers in
         if self.normalize_y:
             mean = target.mean(axis=(0, 1))
             scale = target.std(axis=(0, 1))
