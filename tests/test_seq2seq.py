@@ -265,7 +265,6 @@ def test_scheduled_sampling_decays_and_is_grid_searchable():
             "teacher_forcing_ratio": [1.0, 0.5],
         },
         cv=2,
-        n_jobs=2,
     ).fit(X, y)
     assert set(grid.best_params_) == {"scheduled_sampling", "teacher_forcing_ratio"}
 
