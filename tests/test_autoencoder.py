@@ -353,3 +353,16 @@ def test_input_arrays_are_never_modified(ragged, waves):
     np.testing.assert_array_equal(X, X_copy)
     for a, b in zip(ragged, ragged_copy):
         np.testing.assert_array_equal(a, b)
+
+
+def test_parallel_search_matches_serial(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=2, random_state=0)
+    grid = {"n_components": [2, 3]}
+    serial = GridSearchCV(ae, grid, cv=2, n_jobs=1).fit(X)
+    parallel = GridSearchCV(ae, grid, cv=2, n_jobs=2).fit(X)
+    np.testing.assert_allclose(
+        parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"],
+        rtol=1e-5,
+    )
+    assert parallel.best_params_ == serial.best_params_
