@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from sksequence import Seq2SeqClassifier, Seq2SeqRegressor
-from sksequence._seq2seq import teacher_forcing_schedule
+from sksequence._teacher_forcing import teacher_forcing_schedule
 from sksequence.nn.attention import BahdanauAttention, LuongAttention
 from sksequence.nn.seq2seq import Seq2Seq
 from sksequence.preprocessing import sliding_window
