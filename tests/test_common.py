@@ -11,10 +11,13 @@ from sksequence import (
     Seq2SeqClassifier,
     Seq2SeqRegressor,
 )
+from sksequence.preprocessing import SequenceScaler
 
 FAST = dict(hidden_size=4, max_epochs=2, batch_size=16, random_state=0)
 
 ESTIMATORS = [
+    SequenceScaler(),
+    SequenceScaler(per="series"),
     LSTMAutoencoderTransformer(n_components=3, **FAST),
     # big enough to pass check_regressors_train / check_classifiers_train (R^2 > 0.5,
     # accuracy > 0.83) yet still fast
@@ -35,6 +38,10 @@ _UNIVARIATE_2D = (
 )
 
 EXPECTED_FAILED = {
+    "SequenceScaler": {
+        "check_n_features_in": _UNIVARIATE_2D,
+        "check_n_features_in_after_fitting": _UNIVARIATE_2D,
+    },
     "LSTMAutoencoderTransformer": {
         "check_n_features_in": _UNIVARIATE_2D,
         "check_n_features_in_after_fitting": _UNIVARIATE_2D,

@@ -48,11 +48,16 @@ class SequenceBatch:
         The number of valid timesteps of each sequence.
     ragged : bool
         Whether the sequences have different lengths.
+    layout : {"3d", "2d", "list"}
+        How the user passed them: a 3-D array, a 2-D array or DataFrame of
+        univariate series, or a list of per-sequence arrays (transformers return
+        the same layout).
     """
 
     X: np.ndarray
     lengths: np.ndarray
     ragged: bool
+    layout: str = "3d"
 
     @property
     def n_samples(self) -> int:
@@ -141,7 +146,14 @@ def _safe_len(s) -> int:
         return -1
 
 
-def _from_list(X) -> tuple[np.ndarray, np.ndarray]:
+def _out_dtype(arr: np.ndarray, dtype) -> np.dtype:
+    """``dtype``, or the input's own dtype when ``dtype`` is a tuple that holds it."""
+    if isinstance(dtype, (tuple, list)):
+        return arr.dtype if arr.dtype in [np.dtype(d) for d in dtype] else dtype[0]
+    return np.dtype(dtype)
+
+
+def _from_list(X, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Pad a list of per-sequence arrays ``(T_i, n_features)`` or ``(T_i,)``."""
     seqs = []
     for i, s in enumerate(X):
@@ -174,7 +186,8 @@ def _from_list(X) -> tuple[np.ndarray, np.ndarray]:
             f"but got {sorted(n_feats)}."
         )
     lengths = np.array([a.shape[0] for a in seqs], dtype=np.int64)
-    out = np.zeros((len(seqs), int(lengths.max()), seqs[0].shape[1]), dtype=np.float32)
+    out_dtype = np.result_type(*[_out_dtype(a, dtype) for a in seqs])
+    out = np.zeros((len(seqs), int(lengths.max()), seqs[0].shape[1]), dtype=out_dtype)
     for i, a in enumerate(seqs):
         out[i, : a.shape[0]] = a
     return out, lengths
@@ -186,6 +199,8 @@ def check_sequences(
     estimator=None,
     reset: bool = True,
     min_timesteps: int = 1,
+    dtype=np.float32,
+    check_timesteps: bool = True,
 ) -> SequenceBatch:
     """Validate and convert user sequences to a padded float32 batch.
 
@@ -202,12 +217,22 @@ def check_sequences(
         True in ``fit``; False in ``transform``/``predict``.
     min_timesteps : int, default=1
         The fewest valid timesteps a sequence may have.
+    dtype : dtype or tuple of dtypes, default=np.float32
+        The dtype of the returned array. A tuple keeps the input's floating dtype if
+        it is in the tuple and converts to the first entry otherwise (as
+        scikit-learn's ``check_array`` does).
+    check_timesteps : bool, default=True
+        With ``reset=False``, check that a 2-D X has as many columns (timesteps) as
+        the 2-D X seen in fit. False for inputs whose length may differ, such as
+        forecasts passed to an ``inverse_transform``; the number of features per
+        timestep is always checked, and column names are then not checked.
 
     Returns
     -------
     SequenceBatch
-        Float32 padded array, lengths, and whether the input was ragged. The input is
-        never modified (a copy is made where needed).
+        Padded array (float32 unless ``dtype`` says otherwise), lengths, and whether
+        the input was ragged. The input is never modified (a copy is made where
+        needed).
     """
     name = _name(estimator)
     if X is None:
@@ -219,16 +244,22 @@ def check_sequences(
             "Sparse data was passed, but sksequence needs dense sequences. Convert it "
             "with X.toarray() first."
         )
-    if estimator is not None and _check_feature_names is not None:
+    if (
+        estimator is not None
+        and _check_feature_names is not None
+        and (reset or check_timesteps)
+    ):
         # A 2-D DataFrame's columns name the timesteps of univariate series; record
         # and check them as scikit-learn does for column names.
         _check_feature_names(estimator, X, reset=reset)
     width_2d = None
     if _is_ragged_list(X):
-        Xp, lengths = _from_list(X)
+        Xp, lengths = _from_list(X, dtype)
         ragged = bool(lengths.min() < lengths.max())
+        layout = "list"
     else:
         arr = _to_numeric(X, "X")
+        layout = "3d"
         if arr.ndim == 2:
             if arr.shape[1] == 0:
                 raise ValueError(
@@ -238,6 +269,7 @@ def check_sequences(
                 )
             width_2d = arr.shape[1]
             arr = arr[:, :, None]  # univariate series: (N, T) -> (N, T, 1)
+            layout = "2d"
         elif arr.ndim != 3:
             raise ValueError(
                 f"Expected 2-D or 3-D input, but got {arr.ndim}-D array with shape "
@@ -257,7 +289,7 @@ def check_sequences(
             )
         _check_finite(arr, "X")
         with np.errstate(over="ignore"):  # overflow is reported just below
-            Xp = np.array(arr, dtype=np.float32, copy=True, order="C")
+            Xp = np.array(arr, dtype=_out_dtype(arr, dtype), copy=True, order="C")
         lengths = np.full(Xp.shape[0], Xp.shape[1], dtype=np.int64)
         ragged = False
     if lengths.min() < min_timesteps:
@@ -267,7 +299,7 @@ def check_sequences(
         )
     if not np.isfinite(Xp).all():
         raise ValueError(
-            "Input X has values too large for float32 (they overflow to infinity). "
+            f"Input X has values too large for {Xp.dtype} (they overflow to infinity). "
             "Scale your data first."
         )
     n_features = Xp.shape[2]
@@ -275,9 +307,10 @@ def check_sequences(
         if reset:
             estimator.n_features_in_ = n_features
             estimator._n_columns_2d = width_2d
-        elif width_2d is not None and getattr(estimator, "_n_columns_2d", None) not in (
-            None,
-            width_2d,
+        elif (
+            check_timesteps
+            and width_2d is not None
+            and getattr(estimator, "_n_columns_2d", None) not in (None, width_2d)
         ):
             raise ValueError(
                 f"X has {width_2d} features, but {name} is expecting "
@@ -294,7 +327,7 @@ def check_sequences(
                 f"X has {n_features} features per timestep, but {name} was fitted "
                 f"with {estimator.n_features_in_}."
             )
-    return SequenceBatch(Xp, lengths, ragged)
+    return SequenceBatch(Xp, lengths, ragged, layout)
 
 
 def check_consistent_length(X_batch: SequenceBatch, y, *, what: str = "y") -> None:
