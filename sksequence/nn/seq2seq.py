@@ -452,13 +452,15 @@ class Seq2Seq(nn.Module):
         """
         logits = outputs[0]  # (N, T, O)
         if self.categorical:
+            if reduction != "none":  # the mean over the labels that are not -100
+                return F.cross_entropy(
+                    logits.transpose(1, 2), target, ignore_index=-100
+                )
             losses = F.cross_entropy(
                 logits.transpose(1, 2), target, ignore_index=-100, reduction="none"
             )  # (N, T)
-            if reduction == "none":
-                valid = (target != -100).sum(dim=1).clamp(min=1)  # (N,)
-                return losses.sum(dim=1) / valid
-            return losses.sum() / (target != -100).sum().clamp(min=1)
+            valid = (target != -100).sum(dim=1).clamp(min=1)  # (N,)
+            return losses.sum(dim=1) / valid
         squared = (logits - target) ** 2  # (N, T, O)
         if reduction == "none":
             return squared.mean(dim=(1, 2))
