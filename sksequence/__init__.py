@@ -1,9 +1,10 @@
 """sksequence: scikit-learn compatible deep learning for sequences."""
 
 from ._autoencoder import LSTMAutoencoderTransformer
-from ._base import DivergenceWarning
+from ._base import DivergenceWarning, TrainingInterrupted
 from ._classifier import SequenceClassifier
 from ._seq2seq import Seq2SeqClassifier, Seq2SeqRegressor
+from .persistence import load
 
 __version__ = "0.1.0"
 
@@ -13,5 +14,7 @@ __all__ = [
     "Seq2SeqClassifier",
     "Seq2SeqRegressor",
     "SequenceClassifier",
+    "TrainingInterrupted",
     "__version__",
+    "load",
 ]

@@ -25,7 +25,7 @@ from skorch.helper import predefined_split
 from ._net import Diverged, ModuleLoss, SequenceNet, TensorDictDataset
 from .utils.validation import check_sequences
 
-__all__ = ["BaseSequenceEstimator", "DivergenceWarning"]
+__all__ = ["BaseSequenceEstimator", "DivergenceWarning", "TrainingInterrupted"]
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -37,6 +37,10 @@ OPTIMIZERS = {
 
 class DivergenceWarning(UserWarning):
     """Training stopped because the loss or the gradients became non-finite."""
+
+
+class TrainingInterrupted(UserWarning):
+    """Training was stopped by KeyboardInterrupt (Ctrl+C); the model is usable."""
 
 
 def _is_optimizer_class(value) -> bool:
@@ -117,14 +121,41 @@ class BaseSequenceEstimator(BaseEstimator):
             return OPTIMIZERS[self.optimizer]
         return self.optimizer  # any callable(params, lr=..., weight_decay=...)
 
-    def _fit_module(
-        self, module_cls, module_kwargs: dict, arrays: dict, *, stratify=None
+    def _build_net(
+        self, module_cls, module_kwargs: dict, valid=None, seed: int = 0, training=True
     ):
+        """The (uninitialised) skorch net for ``module_cls(**module_kwargs)``.
+
+        ``training=False`` (loading a saved model) leaves out the training callbacks.
+        """
+        return SequenceNet(
+            module=module_cls,
+            criterion=ModuleLoss,
+            optimizer=self._optimizer(),
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=predefined_split(valid) if valid is not None else None,
+            callbacks=self._callbacks(valid is not None) if training else [],
+            device=self.device,
+            verbose=int(self.verbose),
+            clip_grad_norm=self.clip_grad_norm,
+            truncate_bptt=self.truncate_bptt,
+            shuffle_seed=seed,
+            # PrintLog tabulates every epoch even when silent: only keep it if shown.
+            **({} if self.verbose else {"callbacks__print_log": None}),
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
+        )
+
+    def _fit_module(self, module_cls, module_kwargs: dict, arrays: dict):
         """Train ``module_cls(**module_kwargs)`` on the dict of arrays; sets ``net_``,
         ``history_``, ``n_epochs_`` and ``diverged_``.
 
         ``arrays`` holds numpy arrays with one row per sample (None entries are
         dropped); they become the keyword arguments of the module's forward and loss.
+        ``module_cls`` must live in :mod:`sksequence.nn` (``save``/``load`` rebuild
+        it from its name and ``module_kwargs``).
         """
         self._validate_params()
         rng = check_random_state(self.random_state)
@@ -141,27 +172,10 @@ class BaseSequenceEstimator(BaseEstimator):
                 )
             perm = torch.as_tensor(rng.permutation(n))
             valid, data = data.subset(perm[:n_valid]), data.subset(perm[n_valid:])
-        net = SequenceNet(
-            module=module_cls,
-            criterion=ModuleLoss,
-            optimizer=self._optimizer(),
-            lr=self.lr,
-            optimizer__weight_decay=self.weight_decay,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=predefined_split(valid) if valid is not None else None,
-            callbacks=self._callbacks(valid is not None),
-            device=self.device,
-            verbose=int(self.verbose),
-            clip_grad_norm=self.clip_grad_norm,
-            truncate_bptt=self.truncate_bptt,
-            shuffle_seed=seed,
-            # PrintLog tabulates every epoch even when silent: only keep it if shown.
-            **({} if self.verbose else {"callbacks__print_log": None}),
-            **{f"module__{k}": v for k, v in module_kwargs.items()},
-        )
+        net = self._build_net(module_cls, module_kwargs, valid, seed)
         self.net_ = net
         self.diverged_ = False
+        self._module_spec = (module_cls.__name__, dict(module_kwargs))
         device = self._torch_device()
         fork_devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=fork_devices):
@@ -180,6 +194,18 @@ class BaseSequenceEstimator(BaseEstimator):
     def _train(self, net: SequenceNet, data, epochs=None) -> None:
         try:
             net.partial_fit(data, None, epochs=epochs)
+            # skorch swallows KeyboardInterrupt and returns: an epoch without a
+            # train_loss is the one that was cut short.
+            if len(net.history) and "train_loss" not in net.history[-1]:
+                del net.history[-1]
+                warnings.warn(
+                    f"{type(self).__name__} training was interrupted "
+                    f"(KeyboardInterrupt) during epoch {len(net.history) + 1}. The "
+                    "model is usable: it keeps the weights reached so far, and "
+                    f"history_ holds the {len(net.history)} finished epoch(s).",
+                    TrainingInterrupted,
+                    stacklevel=3,
+                )
         except Diverged as exc:
             where = net.restore_last_finite(exc)
             net.history.record("diverged", True)
@@ -192,6 +218,34 @@ class BaseSequenceEstimator(BaseEstimator):
                 DivergenceWarning,
                 stacklevel=3,
             )
+
+    # -- persistence ----------------------------------------------------------------
+    def save(self, path) -> None:
+        """Save the fitted estimator to ``path`` without pickle (safetensors + JSON).
+
+        The write is atomic: a crash mid-save leaves a previous file intact. Load it
+        with ``type(est).load(path)`` or ``sksequence.load(path)``; loading never
+        executes code from the file. See :mod:`sksequence.persistence` for when to
+        prefer pickle/joblib.
+        """
+        from .persistence import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Load an estimator saved with :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+        device : str, optional
+            Where to put the model (default: the saved device, or "cpu" when the
+            model was trained on CUDA and no GPU is available).
+        """
+        from .persistence import load
+
+        return load(path, device=device, expected_class=cls)
 
     # -- inference ------------------------------------------------------------------
     def _inference_batch_size(self, n_timesteps: int) -> int:
