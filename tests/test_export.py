@@ -1,0 +1,46 @@
+"""ONNX export checked against onnxruntime."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sksequence import LSTMAutoencoderTransformer, Seq2SeqRegressor, SequenceClassifier
+
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+from sksequence.export import export_onnx  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.RandomState(0).rand(30, 7, 3)
+
+
+def test_autoencoder_transform_matches_onnxruntime(X, tmp_path):
+    ae = LSTMAutoencoderTransformer(
+        n_components=4, hidden_size=6, num_layers=2, max_epochs=2, random_state=0
+    ).fit(X)
+    export_onnx(ae, tmp_path / "ae.onnx")
+    session = ort.InferenceSession(str(tmp_path / "ae.onnx"))
+    for batch in (X[:5], X[:1, :4]):  # another batch size and length than exported
+        (z,) = session.run(None, {"x": batch.astype(np.float32)})
+        np.testing.assert_allclose(z, ae.transform(batch), atol=1e-5)
+
+
+def test_classifier_predict_matches_onnxruntime(X, tmp_path):
+    y = np.where(X[:, :, 0].mean(axis=1) > 0.5, "high", "low")
+    clf = SequenceClassifier(hidden_size=6, max_epochs=2, random_state=0).fit(X, y)
+    path = tmp_path / "clf.onnx"
+    export_onnx(clf, path)
+    session = ort.InferenceSession(str(path))
+    proba, index = session.run(None, {"x": X.astype(np.float32)})
+    np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-5)
+    classes = np.array(json.loads(onnx.load(str(path)).metadata_props[0].value))
+    np.testing.assert_array_equal(classes[index], clf.predict(X))
+
+
+def test_unsupported_estimator_is_a_clear_error(X, tmp_path):
+    reg = Seq2SeqRegressor(hidden_size=4, max_epochs=1).fit(X, X[:, :2, 0])
+    with pytest.raises(NotImplementedError, match="supports LSTMAutoencoderTransformer"):
+        export_onnx(reg, tmp_path / "r.onnx")
