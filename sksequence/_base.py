@@ -8,8 +8,10 @@ and call :meth:`_fit_module`; prediction methods call :meth:`_batched`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import os
 import warnings
 from numbers import Integral, Real
 
@@ -41,6 +43,37 @@ class DivergenceWarning(UserWarning):
 
 class TrainingInterrupted(UserWarning):
     """Training was stopped by KeyboardInterrupt (Ctrl+C); the model is usable."""
+
+
+@contextlib.contextmanager
+def _worker_threads():
+    """Inside a parallel worker, cap torch's intra-op threads at the worker's share.
+
+    joblib's loky backend, Dask's nanny and Ray give each worker process its share of
+    the CPUs in ``OMP_NUM_THREADS`` (cpu_count // n_jobs, or 1), which torch reads
+    when it is imported; joblib's "threading" and "multiprocessing" backends give no
+    share, so each worker there would use every core. In a joblib worker (the active
+    backend's ``nesting_level`` >= 1) torch therefore gets at most that share, or 1
+    thread where none is given, for the duration of the fit; outside one nothing
+    changes. ``torch.set_num_threads`` acts on the calling thread, so this is safe
+    in thread workers too.
+    """
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    before = torch.get_num_threads()
+    share = before
+    if getattr(backend, "nesting_level", 0) >= 1:
+        declared = os.environ.get("OMP_NUM_THREADS", "")
+        share = int(declared) if declared.isdigit() and int(declared) > 0 else 1
+    if share >= before:
+        yield
+        return
+    torch.set_num_threads(share)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _is_optimizer_class(value) -> bool:
@@ -178,7 +211,7 @@ class BaseSequenceEstimator(BaseEstimator):
         self._module_spec = (module_cls.__name__, dict(module_kwargs))
         device = self._torch_device()
         fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
+        with torch.random.fork_rng(devices=fork_devices), _worker_threads():
             torch.manual_seed(seed)
             net.initialize()
             self._before_training(net.module_)
