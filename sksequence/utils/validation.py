@@ -128,6 +128,20 @@ def _check_finite(arr: np.ndarray, what: str, allow_nan: bool = False) -> None:
         )
 
 
+def _as_float32(arr: np.ndarray, what: str) -> np.ndarray:
+    """A float32 copy of a finite array, refusing values that overflow float32."""
+    with np.errstate(over="ignore"):  # overflow is reported just below
+        out = np.array(arr, dtype=np.float32, copy=True)
+    if not np.isfinite(out).all():
+        raise ValueError(
+            f"Input {what} has values too large for float32 (largest magnitude "
+            f"{float(np.max(np.abs(arr))):.3g}, but float32 holds at most "
+            f"{float(np.finfo(np.float32).max):.3g}; they overflow to infinity). "
+            "Scale your data first."
+        )
+    return out
+
+
 def _is_ragged_list(X) -> bool:
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
@@ -395,7 +409,7 @@ def check_target_sequences(y, X_batch: SequenceBatch, *, numeric: bool = True):
         _check_finite(arr, "y")
         if arr.ndim == 2:
             arr = arr[:, :, None]
-        return np.array(arr, dtype=np.float32, copy=True)
+        return _as_float32(arr, "y")
     check_consistent_length(X_batch, y)
     return y
 
@@ -509,7 +523,7 @@ def check_encodings(Z, n_components: int, *, estimator=None) -> np.ndarray:
             "Found array with 0 sample(s) while a minimum of 1 is required."
         )
     _check_finite(arr, "Z")
-    return np.array(arr, dtype=np.float32, copy=True)
+    return _as_float32(arr, "Z")
 
 
 def split_future(batch: SequenceBatch, n_future, *, estimator=None) -> dict:
