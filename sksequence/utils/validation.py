@@ -406,6 +406,11 @@ def check_target_sequences(y, X_batch: SequenceBatch, *, numeric: bool = True):
                 f"n_steps_out, n_targets), got shape {arr.shape}. Reshape your data."
             )
         check_consistent_length(X_batch, arr)
+        if arr.shape[1] == 0 or (arr.ndim == 3 and arr.shape[2] == 0):
+            raise ValueError(
+                f"y has 0 steps or 0 targets (shape={arr.shape}); every target "
+                "sequence needs at least 1 step of at least 1 value."
+            )
         _check_finite(arr, "y")
         if arr.ndim == 2:
             arr = arr[:, :, None]
