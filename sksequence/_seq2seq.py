@@ -346,8 +346,9 @@ n_steps_out, n_targets)
         target = check_target_sequences(y, batch)  # (N, T, O) float32
         self._y_ndim = np.asarray(y).ndim  # the layout predict answers in
         if self.normalize_y:
-            mean = target.mean(axis=(0, 1))
-            scale = target.std(axis=(0, 1))
+            # float64 statistics: float32 ones overflow for |y| > ~1e19 (y=1e30)
+            mean = target.mean(axis=(0, 1), dtype=np.float64)
+            scale = target.std(axis=(0, 1), dtype=np.float64)
             scale[~(scale > 1e-12)] = 1.0
         else:
             mean = np.zeros(target.shape[2], np.float32)
