@@ -404,8 +404,9 @@ default="adamw"
         arch = self._resolve_architecture(batch.n_timesteps)
         mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
         valid = batch.X[mask]  # (total valid steps, F)
-        self._input_mean = valid.mean(axis=0)
-        std = valid.std(axis=0)
+        # float64 statistics: float32 ones overflow for |X| > ~1e19 (X=-3e38)
+        self._input_mean = valid.mean(axis=0, dtype=np.float64)
+        std = valid.std(axis=0, dtype=np.float64)
         self._input_scale = np.where(std > 1e-8 * (1 + abs(self._input_mean)), std, 1.0)
         module_kwargs = dict(
             input_size=batch.n_features,
