@@ -325,7 +325,10 @@ default="adam"
         arrays = self._arrays(batch)
 
         def err(module, **b):
-            return module.loss(module(**b), **b, reduction="none")
+            # in float64: float32 squared errors overflow for |X| > ~1e19 (X=1e30)
+            out = {k: None if v is None else v.double() for k, v in module(**b).items()}
+            b = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
+            return module.loss(out, **b, reduction="none")
 
         return -self._batched(err, arrays, batch.n_timesteps).astype(np.float64)
 
