@@ -11,7 +11,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSequenceEstimator
 from .nn.autoencoder import SequenceAutoencoder
-from .utils.validation import check_encodings, check_sequences, split_future
+from .utils.validation import (
+    check_encodings,
+    check_positive_int,
+    check_sequences,
+    split_future,
+)
 
 __all__ = ["LSTMAutoencoderTransformer"]
 
@@ -278,7 +283,11 @@ default="adam"
                 "'composite', or forecast() to decode the continuation."
             )
         Zc = check_encodings(Z, self.n_components_, estimator=self)
-        steps = int(n_timesteps or self.n_timesteps_)
+        steps = (
+            self.n_timesteps_
+            if n_timesteps is None
+            else check_positive_int(n_timesteps, "n_timesteps")
+        )
         return self._batched(lambda m, z: m.reconstruct(z, steps), {"z": Zc}, steps)
 
     def forecast(self, X, n_steps=None):
@@ -302,7 +311,11 @@ default="adam"
                 "'composite'."
             )
         batch = check_sequences(X, estimator=self, reset=False)
-        steps = int(n_steps or self.n_future_)
+        steps = (
+            self.n_future_
+            if n_steps is None
+            else check_positive_int(n_steps, "n_steps")
+        )
         arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
         return self._batched(
             lambda m, **b: m.forecast(m.encode(**b), steps), arrays, batch.n_timesteps
