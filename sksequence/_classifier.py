@@ -477,12 +477,16 @@ default="adamw"
 
         Returns
         -------
-        scores : ndarray of shape (n_samples, n_classes)
+        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) for two
+            classes (the score of ``classes_[1]`` relative to ``classes_[0]``, as in
+            scikit-learn's linear models)
         """
         batch, arrays = self._inputs(X)
-        return self._batched(lambda m, **b: m(**b), arrays, batch.n_timesteps).astype(
-            np.float64
-        )
+        scores = self._batched(lambda m, **b: m(**b), arrays, batch.n_timesteps)
+        scores = scores.astype(np.float64)
+        if scores.shape[1] == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
 
     def predict_proba(self, X):
         """Class probabilities of each sequence.
@@ -521,6 +525,8 @@ default="adamw"
         y : ndarray of shape (n_samples,)
         """
         scores = self.decision_function(X)  # checks that the model is fitted
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
 
     def transform_features(self, X):

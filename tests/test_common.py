@@ -10,6 +10,7 @@ from sksequence import (
     LSTMAutoencoderTransformer,
     Seq2SeqClassifier,
     Seq2SeqRegressor,
+    SequenceClassifier,
 )
 from sksequence.preprocessing import SequenceScaler
 
@@ -26,6 +27,16 @@ ESTIMATORS = [
     ),
     Seq2SeqClassifier(
         hidden_size=4, max_epochs=10, lr=3e-2, batch_size=16, random_state=0
+    ),
+    # without the convolutional front end (tested in test_classifier.py): its float32
+    # convolutions give batch-size-dependent last bits (check_methods_subset_invariance)
+    SequenceClassifier(
+        hidden_size=8,
+        conv_channels=None,
+        max_epochs=10,
+        lr=3e-2,
+        batch_size=16,
+        random_state=0,
     ),
 ]
 
@@ -64,6 +75,10 @@ EXPECTED_FAILED = {
             "n_classes), not scikit-learn's multilabel (n_samples, n_outputs) or list "
             "of per-output arrays; predict of a 2-D y is checked in test_seq2seq.py"
         ),
+    },
+    "SequenceClassifier": {
+        "check_n_features_in": _UNIVARIATE_2D,
+        "check_n_features_in_after_fitting": _UNIVARIATE_2D,
     },
 }
 

@@ -8,10 +8,12 @@ words an input error.
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import DataConversionWarning
 
 try:  # scikit-learn's own column-name bookkeeping (feature_names_in_ and its warnings)
     from sklearn.utils.validation import _check_feature_names
@@ -364,6 +366,12 @@ def check_labels(y, X_batch: SequenceBatch, *, estimator=None) -> np.ndarray:
         y = y.to_numpy()
     y_arr = np.asarray(y)
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change "
+            "the shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=3,
+        )
         y_arr = y_arr.ravel()
     if y_arr.ndim != 1:
         raise ValueError(
