@@ -35,9 +35,12 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     """
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        if mask is None or not self.training or bool(mask.all()):
+        single = x.shape[0] * x.shape[2] == 1  # torch refuses one value per channel
+        if not self.training or (not single and (mask is None or bool(mask.all()))):
             return super().forward(x)
-        m = mask[:, None, :].to(x.dtype)  # (N, 1, L)
+        m = (x.new_ones(x[:, :1].shape) if mask is None else mask[:, None, :]).to(
+            x.dtype
+        )  # (N, 1, L)
         count = m.sum().clamp(min=2.0)
         mean = (x * m).sum(dim=(0, 2)) / count  # (C,)
         var = (((x - mean[None, :, None]) * m) ** 2).sum(dim=(0, 2)) / count  # (C,)
