@@ -43,10 +43,16 @@ def test_grid_search_on_a_dask_cluster_equals_the_serial_one():
     ):
         with parallel_backend("dask"):
             remote = _search(2).fit(X)
-    for key in ("params", "split0_test_score", "split1_test_score", "rank_test_score"):
+    for key in ("params", "rank_test_score"):
         np.testing.assert_array_equal(remote.cv_results_[key], serial.cv_results_[key])
+    # Workers may run torch on another thread count than this process, so float32
+    # sums can differ in their last bits (seen: 2e-8 on scores of about -0.6).
+    for key in ("split0_test_score", "split1_test_score"):
+        np.testing.assert_allclose(
+            remote.cv_results_[key], serial.cv_results_[key], rtol=1e-6
+        )
     assert remote.best_params_ == serial.best_params_
-    np.testing.assert_array_equal(remote.transform(X), serial.transform(X))
+    np.testing.assert_allclose(remote.transform(X), serial.transform(X), rtol=1e-5)
 
 
 class _RecordThreads(Callback):
