@@ -1,0 +1,101 @@
+"""Data-parallel training of a sksequence module with skorch's AccelerateMixin.
+
+A smoke run on CPU, 2 processes with torch.distributed's gloo backend, one thread
+each (``accelerate launch --cpu`` starts a single process; torchrun starts several)::
+
+    torchrun --standalone --nproc_per_node 2 benchmarks/accelerate_smoke.py
+
+On GPUs the same script runs under ``accelerate launch --multi_gpu --num_processes
+4 benchmarks/accelerate_smoke.py``, or on several machines after ``accelerate
+config``. Each process reads its own share of every epoch's batches (Accelerate
+shards the DataLoader), gradients are averaged across processes
+(DistributedDataParallel), and all processes end with the same weights, which the
+script checks. The trained torch module is then put into an
+``LSTMAutoencoderTransformer`` for the usual scikit-learn API.
+"""
+
+import os
+import sys
+
+import torch
+from accelerate import Accelerator
+from skorch import NeuralNet
+from skorch.hf import AccelerateMixin
+
+from sksequence import LSTMAutoencoderTransformer
+from sksequence.datasets import make_sine_waves
+from sksequence.nn import SequenceAutoencoder
+
+ARCH = dict(hidden_size=16, n_components=4)  # the estimator's architecture params
+CLIP = 1.0
+
+
+class AcceleratedNet(AccelerateMixin, NeuralNet):
+    """skorch net for a sksequence module: the module computes its own loss."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        module = self.accelerator.unwrap_model(self.module_)
+        return module.loss(y_pred, **X)
+
+    def train_step_single(self, batch, **fit_params):
+        step = super().train_step_single(batch, **fit_params)
+        # sksequence clips gradients by default; do the same across processes
+        self.accelerator.clip_grad_norm_(self.module_.parameters(), CLIP)
+        return step
+
+
+class _ModuleLoss:
+    """Placeholder criterion (get_loss above asks the module); not a torch module,
+    so that Accelerate does not wrap it in DistributedDataParallel."""
+
+    def __call__(self, *args):  # pragma: no cover - never called
+        raise NotImplementedError
+
+
+def main() -> int:
+    torch.set_num_threads(1)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    X, _ = make_sine_waves(512, n_timesteps=24, random_state=0)  # (512, 24, 1)
+    torch.manual_seed(0)  # the same initial weights in every process
+    net = AcceleratedNet(
+        SequenceAutoencoder,
+        module__input_size=1,
+        **{f"module__{k}": v for k, v in ARCH.items()},
+        criterion=_ModuleLoss,
+        optimizer=torch.optim.Adam,
+        lr=5e-3,
+        max_epochs=20,
+        batch_size=32,
+        train_split=None,
+        iterator_train__shuffle=True,
+        accelerator=accelerator,
+    )
+    net.fit({"x": X}, None)
+    losses = net.history[:, "train_loss"]
+    accelerator.print(
+        f"{accelerator.num_processes} processes; train loss per epoch: "
+        + " ".join(f"{v:.4f}" for v in losses)
+    )
+    # every process must hold the same weights after training
+    flat = torch.cat([p.detach().flatten() for p in net.module_.parameters()])
+    sums = accelerator.gather(flat.sum().reshape(1).to(accelerator.device))
+    same = bool(torch.allclose(sums, sums[0]))
+    accelerator.print(f"weights identical across processes: {same}")
+    ok = same and losses[-1] < 0.6 * losses[0]
+    if accelerator.is_main_process:
+        # Hand the trained module to an estimator of the same architecture: fit
+        # one epoch on two sequences to set its fitted attributes, then load.
+        est = LSTMAutoencoderTransformer(**ARCH, max_epochs=1, random_state=0)
+        est.fit(X[:2])
+        est.net_.module_.load_state_dict(net.module_.state_dict())
+        err = -est.score(X)
+        print(f"estimator with the trained weights: reconstruction MSE {err:.4f}")
+        ok = ok and abs(err - losses[-1]) < 0.5 * losses[-1]
+    accelerator.wait_for_everyone()
+    print(f"process {accelerator.process_index}: {'OK' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    sys.exit(main())
