@@ -72,3 +72,12 @@ def test_bad_arguments_are_value_errors():
         make_sine_waves(task="generate")
     with pytest.raises(ValueError, match="n_samples must be an integer >= 1"):
         make_sine_waves(0)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import sksequence.datasets as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

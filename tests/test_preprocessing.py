@@ -180,3 +180,12 @@ def test_from_long_dataframe_errors_and_sort():
         from_long_dataframe(df, "id", "t", ["w"])
     with pytest.raises(ValueError, match="not numeric"):
         from_long_dataframe(df.assign(v=["x", "y", "z"]), "id", "t")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import sksequence.preprocessing as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
