@@ -10,13 +10,11 @@ from torch.nn import functional as F
 
 from ..decoding import beam_search, greedy_decode, sample_decode
 from .attention import LUONG_SCORES, BahdanauAttention, LuongAttention
-from .encoder import RecurrentEncoder
+from .encoder import RecurrentEncoder, make_rnn
 from .functional import length_mask
 
 ATTENTIONS = (None, *LUONG_SCORES, "bahdanau")
 PATTERNS = ("recursive", "direct")
-
-_RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class Seq2Seq(nn.Module):
@@ -145,13 +143,7 @@ class Seq2Seq(nn.Module):
             feed_size += size  # the context
         if input_feeding:
             feed_size += size  # the previous attentional state
-        self.decoder = _RNNS[cell](
-            feed_size,
-            size,
-            num_layers=num_layers,
-            batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
+        self.decoder = make_rnn(cell, feed_size, size, num_layers, False, dropout)
         if attention is None:
             self.attn = None
         elif attention == "bahdanau":
