@@ -106,7 +106,9 @@ def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
 
 
 _ROLE = re.compile(r":(?:ref|term|doc):`([^`]*)`")
-_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w\\])([A-Za-z]\w*?[A-Za-z0-9])_(?=[\s,.;:)\]]|$)")
+_TRAILING_UNDERSCORE = re.compile(
+    r"(?<![`\w\\])([A-Za-z]\w*?[A-Za-z0-9])_(?=[\s,.;:)\]]|$)"
+)
 
 
 def _role_text(match) -> str:
