@@ -39,12 +39,12 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 FAST = settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 MODELS = settings(
-    max_examples=8,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -384,7 +384,7 @@ def _fitted():
     ]
 
 
-@settings(FAST, max_examples=30)
+@settings(FAST, max_examples=40)
 @given(
     X=st.one_of(arrays(ndim=3), arrays(ndim=2), ragged_lists()),
     which=st.integers(0, 3),
