@@ -25,9 +25,14 @@ the order rotates each round. Prediction compares ``predict`` (greedy decoding o
 samples at once) with a hand-written ``torch.no_grad()`` greedy loop over the same
 fitted module and batch size.
 
+The headline ratio comes from a *lockstep* run (``_common.lockstep``, as for W2): the
+three fits run in threads that take turns batch by batch on one pinned CPU, so step
+``i`` of each runs back to back under the same machine load; the median of the paired
+per-step ratios is reported. Whole-fit alternating rounds are recorded too.
+
 Usage (from the repository root)::
 
-    python benchmarks/bench_w1_seq2seq.py --rounds 3 --skorch-rounds 1
+    python benchmarks/bench_w1_seq2seq.py --rounds 3 --skorch-rounds 1 --lockstep-rounds 2
 """
 
 from __future__ import annotations
@@ -48,8 +53,11 @@ from _common import (  # noqa: E402
     machine_line,
     markdown_table,
     set_threads,
+    single_malloc_arena,
     summarize,
 )
+from bench_w2_autoencoder import lockstep_stats  # noqa: E402
+from skorch.callbacks import Callback  # noqa: E402
 
 from sksequence import Seq2SeqClassifier  # noqa: E402
 from sksequence.nn.seq2seq import Seq2Seq  # noqa: E402
@@ -77,7 +85,17 @@ def module_kwargs() -> dict:
     )
 
 
-def hand_written(X: np.ndarray, y: np.ndarray, seed: int) -> Seq2Seq:
+class Hook(Callback):
+    """skorch callback that calls ``hook()`` at the start of every batch."""
+
+    def __init__(self, hook) -> None:
+        self.hook = hook
+
+    def on_batch_begin(self, net, **kwargs) -> None:
+        self.hook()
+
+
+def hand_written(X: np.ndarray, y: np.ndarray, seed: int, hook=None) -> Seq2Seq:
     torch.manual_seed(seed)
     model = Seq2Seq(**module_kwargs())
     opt = torch.optim.Adam(model.parameters(), lr=LR)
@@ -86,6 +104,8 @@ def hand_written(X: np.ndarray, y: np.ndarray, seed: int) -> Seq2Seq:
     perm = torch.randperm(len(Xt))
     params = list(model.parameters())
     for start in range(0, len(Xt), BATCH):
+        if hook is not None:
+            hook()
         idx = perm[start : start + BATCH]
         target = Yt[idx]
         logits, _ = model(Xt[idx], None, target)
@@ -116,13 +136,20 @@ def hand_predict(model: Seq2Seq, X: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate(out) + 1
 
 
-def fit_sksequence(X, y, seed):
+def fit_sksequence(X, y, seed, hook=None):
     return Seq2SeqClassifier(
-        hidden_size=HIDDEN, max_epochs=1, batch_size=BATCH, lr=LR, random_state=seed
+        hidden_size=HIDDEN,
+        max_epochs=1,
+        batch_size=BATCH,
+        # the defaults the reference copies, spelled out
+        lr=LR,
+        clip_grad_norm=CLIP,
+        random_state=seed,
+        callbacks=[("hook", Hook(hook))] if hook is not None else None,
     ).fit(X, y)
 
 
-def fit_skorch_dict(X, y, seed):
+def fit_skorch_dict(X, y, seed, hook=None):
     from skorch import NeuralNet
     from skorch.callbacks import GradientNormClipping
 
@@ -144,7 +171,8 @@ def fit_skorch_dict(X, y, seed):
         batch_size=BATCH,
         train_split=None,
         verbose=0,
-        callbacks=[GradientNormClipping(CLIP)],
+        callbacks=[GradientNormClipping(CLIP)]
+        + ([("hook", Hook(hook))] if hook is not None else []),
         **{f"module__{k}": v for k, v in module_kwargs().items()},
     )
     net.fit({"x": X, "target": y - 1}, y - 1)
@@ -164,8 +192,16 @@ def main(argv=None):
     parser.add_argument("--skorch-rounds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--n-predict", type=int, default=20_000)
+    parser.add_argument(
+        "--lockstep-rounds",
+        type=int,
+        default=1,
+        help="fits run in lockstep (batch by batch, paired); 0 to skip",
+    )
     parser.add_argument("--json", help="write the raw figures here")
     args = parser.parse_args(argv)
+    if args.lockstep_rounds:
+        single_malloc_arena()  # re-executes this script once, with MALLOC_ARENA_MAX=1
     set_threads(args.threads)
     info = machine_info()
     print(machine_line(info))
@@ -193,6 +229,17 @@ def main(argv=None):
     if args.skorch_rounds:
         fit_summary["skorch-dict"] = summarize(sk_wall, "hand-written")["skorch-dict"]
         cpu_summary["skorch-dict"] = summarize(sk_cpu, "hand-written")["skorch-dict"]
+
+    lock = None
+    if args.lockstep_rounds:
+        lock = lockstep_stats(
+            {
+                "hand-written": lambda hook: hand_written(X, y, 0, hook),
+                "sksequence": lambda hook: fit_sksequence(X, y, 0, hook),
+                "skorch-dict": lambda hook: fit_skorch_dict(X, y, 0, hook),
+            },
+            args.lockstep_rounds,
+        )
 
     # Prediction: the last fitted estimator against a hand loop over its module.
     est = fitted["sksequence"][-1]
@@ -243,6 +290,33 @@ def main(argv=None):
         f"{p['median_s']:.3f} s, ratio {p['ratio']:.2f} (cpu {pc['ratio']:.2f})"
     )
     print(line)
+    if lock:
+        rows = [
+            [
+                k,
+                f"{lock['wall'][k]['steps']:,}",
+                f"{lock['wall'][k]['median_us']:.0f} / {lock['cpu'][k]['median_us']:.0f}",
+                f"**{lock['wall'][k]['median_paired_ratio']:.3f}** / "
+                f"**{lock['cpu'][k]['median_paired_ratio']:.3f}**",
+                f"{lock['wall'][k]['ratio_of_trimmed_means']:.3f} / "
+                f"{lock['cpu'][k]['ratio_of_trimmed_means']:.3f}",
+            ]
+            for k in lock["wall"]
+        ]
+        print()
+        print("Lockstep (fits take turns batch by batch on one pinned CPU):")
+        print(
+            markdown_table(
+                [
+                    "fit",
+                    "steps",
+                    "step us, median (wall / CPU)",
+                    "median of paired step ratios (wall / CPU)",
+                    "ratio of 10%-trimmed means (wall / CPU)",
+                ],
+                rows,
+            )
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(
@@ -254,6 +328,7 @@ def main(argv=None):
                     "predict": pred_summary,
                     "predict_cpu": pred_cpu,
                     "wall": wall,
+                    "lockstep": lock,
                 },
                 fh,
                 indent=2,
