@@ -29,16 +29,31 @@ _DEFAULT_CONV = (64, 64, 64)
 _DEFAULT_KERNELS = (7, 5, 3)
 
 
-def _auto_strides(n_timesteps: int, n_blocks: int, max_steps: int = _AUTO_MAX_STEPS):
-    """Strides of 1 or 2 per block, from the last block backwards, until the
-    recurrent layer reads at most ``max_steps`` steps (or every block strides)."""
-    strides = [1] * n_blocks
+def _auto_strides(
+    n_timesteps: int,
+    kernel_sizes,
+    max_steps: int = _AUTO_MAX_STEPS,
+) -> tuple:
+    """Strides that shorten ``n_timesteps`` to at most ``max_steps`` (if they can).
+
+    First stride 2 in the blocks from the last one backwards (the first block keeps
+    the full resolution as long as possible); if the sequence is still too long,
+    stride 4 from the first block on, where the kernel is at least 4 wide (so that
+    no input step is skipped).
+    """
+    strides = [1] * len(kernel_sizes)
     length = n_timesteps
-    for i in reversed(range(n_blocks)):
+    for i in reversed(range(len(strides))):
         if length <= max_steps:
-            break
+            return tuple(strides)
         strides[i] = 2
         length = math.ceil(length / 2)
+    for i, k in enumerate(kernel_sizes):
+        if length <= max_steps:
+            break
+        if k >= 4:
+            strides[i] = 4
+            length = math.ceil(length / 2)
     return tuple(strides)
 
 
@@ -55,14 +70,15 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     classification archives (see ``benchmarks/RESULTS.md``): features are
     standardised, three length-aware convolution blocks (64 channels, kernels 7, 5,
     3, strided so that the recurrent layer reads at most about 64 steps) feed a
-    bidirectional LSTM, whose outputs are pooled (mean and max over valid steps) and
-    classified by a linear layer; AdamW with a one-cycle learning-rate schedule.
+    bidirectional LSTM; its outputs, max-pooled over the valid steps, and the mean
+    and max of the convolutional features (a skip connection) are classified by a
+    linear layer; AdamW with a one-cycle learning-rate schedule.
     Variable-length input is packed and masked, so padding never changes a
     prediction.
 
     Parameters
     ----------
-    pooling : {"mean_max", "mean", "max", "last", "attention"}, default="mean_max"
+    pooling : {"max", "mean", "mean_max", "last", "attention"}, default="max"
         How the per-step encoder outputs become one vector: mean and/or maximum over
         each sequence's valid steps, the final recurrent state ("last", both
         directions when bidirectional), or attention pooling (a learned weighted
@@ -74,9 +90,14 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     conv_kernel_sizes : tuple of int, default=(7, 5, 3)
         Odd kernel width of each block (one entry per entry of ``conv_channels``).
     conv_strides : "auto" or tuple of int, default="auto"
-        Stride of each block. "auto": 1 or 2 per block, from the last block
-        backwards, until the longest training sequence is shortened to at most 64
-        steps.
+        Stride of each block. "auto": shorten the longest training sequence to at
+        most 64 steps: stride 2 in the blocks from the last one backwards, then
+        stride 4 from the first block on (where the kernel is at least 4 wide).
+    conv_skip : bool, default=True
+        Also feed the mean and maximum of the front end's features over the valid
+        steps to the final layer, next to the pooled recurrent encoding: a skip
+        connection around the recurrent encoder (as in LSTM-FCN, Karim et al. 2017).
+        Ignored without a front end.
     scaling : {"auto", "standard", "series", "none"}, default="auto"
         Input scaling inside the model (applied at predict time too).
         "standard": per feature, with the mean and standard deviation of the
@@ -111,9 +132,11 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     dropout : float, default=0.0
         Dropout between stacked recurrent layers.
     max_epochs : int, default=100
-        Training epochs (the learning-rate schedule ends here); training stops
-        earlier when the monitored loss has not improved by ``tol`` (relative) for
-        ``n_iter_no_change`` epochs.
+        Training epochs; the learning-rate schedule ends here. With
+        ``early_stopping=True`` training stops earlier when the validation loss has
+        not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs; without
+        it, only ``lr_schedule="constant"`` stops on a training-loss plateau (a
+        schedule needs all its epochs).
     batch_size : int, default=16
     lr : float, default=3e-3
         Peak learning rate.
@@ -180,6 +203,7 @@ default="adamw"
         "conv_channels": [StrOptions({"auto"}), tuple, list, None],
         "conv_kernel_sizes": [tuple, list],
         "conv_strides": [StrOptions({"auto"}), tuple, list],
+        "conv_skip": ["boolean"],
         "scaling": [StrOptions({"auto", "standard", "series", "none"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "encoder": "no_validation",
@@ -192,10 +216,11 @@ default="adamw"
     def __init__(
         self,
         *,
-        pooling="mean_max",
+        pooling="max",
         conv_channels="auto",
         conv_kernel_sizes=_DEFAULT_KERNELS,
         conv_strides="auto",
+        conv_skip=True,
         scaling="auto",
         class_weight=None,
         encoder=None,
@@ -226,6 +251,7 @@ default="adamw"
         self.conv_channels = conv_channels
         self.conv_kernel_sizes = conv_kernel_sizes
         self.conv_strides = conv_strides
+        self.conv_skip = conv_skip
         self.scaling = scaling
         self.class_weight = class_weight
         self.encoder = encoder
@@ -290,7 +316,9 @@ default="adamw"
                 f"conv_kernel_sizes={self.conv_kernel_sizes!r}."
             )
         if isinstance(self.conv_strides, str):  # "auto"
-            strides = _auto_strides(n_timesteps, len(channels))
+            strides = _auto_strides(
+                n_timesteps, kernels[: len(channels)], _AUTO_MAX_STEPS
+            )
         else:
             strides = tuple(int(s) for s in self.conv_strides)
             if channels and (len(strides) != len(channels) or min(strides) < 1):
@@ -309,6 +337,7 @@ default="adamw"
             conv_channels=channels,
             conv_kernel_sizes=kernels[: len(channels)],
             conv_strides=strides,
+            conv_skip=self.conv_skip,
             scaling=scaling,
         )
 
@@ -438,6 +467,10 @@ default="adamw"
 
     def _callbacks(self, has_valid: bool) -> list:
         cbs = super()._callbacks(has_valid)
+        if not has_valid and self.lr_schedule != "constant":
+            # The schedule sets the length of training: stopping on a training-loss
+            # plateau would cut it off at a high learning rate.
+            cbs = [cb for cb in cbs if cb[0] != "early_stopping"]
         if self.lr_schedule == "onecycle":
             sched = LRScheduler(
                 policy=torch.optim.lr_scheduler.OneCycleLR,

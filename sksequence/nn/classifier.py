@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from .conv import ConvFrontEnd
 from .encoder import RecurrentEncoder
 from .functional import length_mask
-from .pooling import SequencePooling
+from .pooling import SequencePooling, masked_max, masked_mean
 
 __all__ = ["RecurrentClassifier"]
 
@@ -56,6 +56,10 @@ class RecurrentClassifier(nn.Module):
     conv_channels, conv_kernel_sizes, conv_strides : sequence of int
         The :class:`ConvFrontEnd` blocks; an empty ``conv_channels`` means none: the
         encoder reads the (scaled) input directly.
+    conv_skip : bool
+        Also give the head the mean and max over valid steps of the front end's
+        features: a skip connection around the recurrent encoder (as in LSTM-FCN,
+        Karim et al. 2017). Ignored without a front end.
     scaling : {"none", "standard", "series"}
         "standard": ``(x - input_mean) / input_scale`` with buffers set from the
         training data; "series": z-normalise each sequence over its valid steps.
@@ -79,6 +83,7 @@ class RecurrentClassifier(nn.Module):
         conv_channels: Sequence[int] = (),
         conv_kernel_sizes: Sequence[int] = (),
         conv_strides: Sequence[int] = (),
+        conv_skip: bool = True,
         scaling: str = "standard",
         class_weight: Sequence[float] | None = None,
     ) -> None:
@@ -99,7 +104,11 @@ class RecurrentClassifier(nn.Module):
             encoder_input, hidden_size, num_layers, cell, bidirectional, dropout
         )
         self.pooling = SequencePooling(pooling, self.encoder.output_size)
-        self.head = nn.Linear(self.pooling.output_size, n_classes)
+        self.conv_skip = bool(conv_skip and self.front is not None)
+        head_input = self.pooling.output_size
+        if self.conv_skip:
+            head_input += 2 * self.front.output_size
+        self.head = nn.Linear(head_input, n_classes)
         weight = None if class_weight is None else torch.as_tensor(class_weight)
         self.register_buffer("class_weight", weight, persistent=False)
 
@@ -117,10 +126,16 @@ class RecurrentClassifier(nn.Module):
     def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The pooled encoding (N, P) that the linear head reads."""
         x = self.scale(x, lengths)
+        skip = None
         if self.front is not None:
             x, lengths = self.front(x, lengths)  # (N, L', C)
+            if self.conv_skip:
+                skip = torch.cat([masked_mean(x, lengths), masked_max(x, lengths)], -1)
         outputs, (h_n, _) = self.encoder(x, lengths)  # (N, L', D*H)
-        return self.pooling(outputs, lengths, last=self.encoder.final_hidden(h_n))
+        z = self.pooling(outputs, lengths, last=self.encoder.final_hidden(h_n))
+        if skip is not None:
+            z = torch.cat([z, skip], dim=-1)  # (N, P + 2C)
+        return z
 
     def forward(self, x: Tensor, lengths: Tensor | None = None, **_: object) -> Tensor:
         return self.head(self.features(x, lengths))  # (N, K)
