@@ -108,7 +108,11 @@ class Timer:
         self.cpu = time.process_time() - self.cpu
 
 
-def run_torch(make, seed, Xtr, ytr, Xte, yte):
+def run_torch(make, seed, Xtr, ytr, Xte, yte, threads=1):
+    import torch
+
+    # aeon's numba/threadpool code can change the OpenMP pool size: pin it again.
+    torch.set_num_threads(threads)
     est = make(seed)
     Xtr, Xte = to_sksequence(Xtr), to_sksequence(Xte)
     with Timer() as t:
@@ -200,9 +204,13 @@ def main(argv=None):
             seeds = args.seeds[:1] if who == "dtw" else args.seeds
             for seed in seeds:
                 if who == "ours":
-                    acc, t, note = run_torch(make_ours, seed, Xtr, ytr, Xte, yte)
+                    acc, t, note = run_torch(
+                        make_ours, seed, Xtr, ytr, Xte, yte, args.threads
+                    )
                 elif who == "lstm":
-                    acc, t, note = run_torch(make_lstm, seed, Xtr, ytr, Xte, yte)
+                    acc, t, note = run_torch(
+                        make_lstm, seed, Xtr, ytr, Xte, yte, args.threads
+                    )
                 elif who == "dtw":
                     acc, t, note = run_dtw(name, seed)
                 else:

@@ -8,7 +8,7 @@ Data: 5,000 sequences of 8 features, lengths uniform in 20..200, two classes
 Contenders, all training the same torch module
 (:class:`sksequence.nn.classifier.RecurrentClassifier` with the estimator's default
 architecture: feature scaling, three-block convolutional front end, bidirectional
-LSTM, mean+max pooling) with AdamW, the same one-cycle learning-rate schedule,
+LSTM, pooling='auto') with AdamW, the same one-cycle learning-rate schedule,
 gradient-norm clipping at 1.0 every step, the same batch size and epochs:
 
 - ``hand``: hand-written loop over padded tensors + lengths (packed LSTM),
@@ -88,7 +88,7 @@ def hand_written(X, y, *, packed, hidden, epochs, batch_size, lr, seed):
         2,
         hidden_size=hidden,
         bidirectional=est.bidirectional,
-        pooling=est.pooling,
+        pooling="last_max" if packed else "max",  # what pooling='auto' picks
         **arch,
     )
     std = valid.std(0)

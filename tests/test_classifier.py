@@ -44,7 +44,7 @@ def test_learns_toy_problem_with_defaults(waves_split):
     np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(Xt))
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean", "mean_max", "attention"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "mean_max", "attention"])
 def test_every_pooling_learns(waves_split, pooling):
     X, y, Xt, yt = waves_split
     clf = SequenceClassifier(
@@ -90,7 +90,7 @@ def test_ragged_input_through_cross_val_score():
 
 
 # -- padding never changes a prediction -----------------------------------------------
-@pytest.mark.parametrize("pooling", ["max", "mean_max", "last", "attention"])
+@pytest.mark.parametrize("pooling", ["last_max", "mean_max", "attention"])
 def test_padding_invariance(pooling):
     X, y = _ragged_waves(n=40, seed=1)
     clf = SequenceClassifier(pooling=pooling, max_epochs=2, random_state=0, **FAST)
@@ -123,6 +123,9 @@ def test_pooling_ignores_padding():
     lengths = torch.tensor([2])
     assert SequencePooling("mean", 1)(x, lengths).item() == 2.0
     assert SequencePooling("max", 1)(x, lengths).item() == 3.0
+    last = torch.tensor([[7.0]])
+    both = SequencePooling("last_max", 1)(x, lengths, last=last)
+    assert both.tolist() == [[7.0, 3.0]]
 
 
 # -- class weights ----------------------------------------------------------------------
@@ -271,8 +274,16 @@ def test_auto_strides_shorten_long_series():
     clf = SequenceClassifier(max_epochs=1, random_state=0).fit(X, y)
     assert clf.conv_strides_ == (2, 2, 2)
     assert clf.hidden_states(X[:2]).shape == (2, 38, 128)
-    # the head reads the max-pooled BiLSTM (128) and the skip connection (2 x 64)
+    # equal lengths: the head reads the BiLSTM's max over steps (128) and the skip
+    # connection (mean and max of 64 channels)
+    assert clf.pooling_ == "max"
     assert clf.net_.module_.head.in_features == 128 + 2 * 64
+    # variable lengths: the final states too
+    ragged = SequenceClassifier(max_epochs=1, random_state=0).fit(
+        [X[0], X[1, :100], X[2, :50], X[3]], [0, 1, 0, 1]
+    )
+    assert ragged.pooling_ == "last_max"
+    assert ragged.net_.module_.head.in_features == 128 + 128 + 2 * 64
     very_long = SequenceClassifier(max_epochs=1, random_state=0).fit(
         rng.randn(4, 1500, 1), np.arange(4) % 2
     )

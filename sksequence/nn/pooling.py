@@ -21,7 +21,7 @@ __all__ = [
     "masked_mean",
 ]
 
-POOLINGS = ("last", "mean", "max", "mean_max", "attention")
+POOLINGS = ("last", "mean", "max", "mean_max", "last_max", "attention")
 
 
 def masked_mean(x: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -81,9 +81,10 @@ class SequencePooling(nn.Module):
 
     Parameters
     ----------
-    mode : {"last", "mean", "max", "mean_max", "attention"}
+    mode : {"last", "mean", "max", "mean_max", "last_max", "attention"}
         "last" takes the final recurrent state (passed as ``last``); "mean_max"
-        concatenates the mean and the maximum.
+        concatenates the mean and the maximum, "last_max" the final state and the
+        maximum.
     input_size : int
         H, features per step.
 
@@ -96,16 +97,19 @@ class SequencePooling(nn.Module):
         if mode not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {mode!r}.")
         self.mode = mode
-        self.output_size = 2 * input_size if mode == "mean_max" else input_size
+        combined = mode in ("mean_max", "last_max")
+        self.output_size = 2 * input_size if combined else input_size
         self.attention = AttentionPooling(input_size) if mode == "attention" else None
 
     def forward(
         self, x: Tensor, lengths: Tensor | None = None, last: Tensor | None = None
     ) -> Tensor:
+        if self.mode in ("last", "last_max") and last is None:
+            raise ValueError(f"pooling={self.mode!r} needs the final state `last`.")
         if self.mode == "last":
-            if last is None:
-                raise ValueError("pooling='last' needs the final state `last`.")
             return last
+        if self.mode == "last_max":
+            return torch.cat([last, masked_max(x, lengths)], dim=-1)
         if self.mode == "mean":
             return masked_mean(x, lengths)
         if self.mode == "max":
