@@ -186,7 +186,24 @@ def main(argv=None):
         "is then a steady measure on a shared machine)",
     )
     parser.add_argument("--json", default=None, help="write the raw results here")
+    parser.add_argument(
+        "--table-from",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="run nothing: print the table of these result files (written by "
+        "--json, e.g. by runs of different contenders), merged per problem",
+    )
     args = parser.parse_args(argv)
+    if args.table_from:
+        results = {}
+        for path in args.table_from:
+            with open(path) as f:
+                for name, res in json.load(f)["results"].items():
+                    results.setdefault(name, {}).update(res)
+        only = [w for w in CONTENDERS if any(w in r for r in results.values())]
+        print_table(results, only)
+        return
 
     import torch
 
@@ -229,19 +246,24 @@ def main(argv=None):
             with open(args.json, "w") as f:
                 json.dump({"machine": machine_line(), "results": results}, f, indent=1)
 
-    header = "| problem | train (n x T x F) | " + " | ".join(
-        f"{w} acc" for w in args.only
-    )
-    header += " | " + " | ".join(f"{w} fit s (wall / cpu)" for w in args.only) + " |"
+    print_table(results, args.only)
+
+
+def print_table(results: dict, only: list) -> None:
+    """Markdown table: accuracy (mean (min-max) over seeds) and mean fit time."""
+    header = "| problem | train (n x T x F) | " + " | ".join(f"{w} acc" for w in only)
+    header += " | " + " | ".join(f"{w} fit s (wall / cpu)" for w in only) + " |"
     print()
     print(header)
-    print("|" + "---|" * (2 + 2 * len(args.only)))
+    print("|" + "---|" * (2 + 2 * len(only)))
     for name, res in results.items():
-        accs = [fmt(res[w]["acc"]) + res[w]["note"] for w in args.only]
+        accs = [fmt(res[w]["acc"]) + res[w]["note"] if w in res else "-" for w in only]
         fits = [
-            f"{statistics.mean(res[w]['fit_s']):.0f} / "
-            f"{statistics.mean(res[w]['cpu_s']):.0f}"
-            for w in args.only
+            f"{statistics.mean(res[w]['fit_s']):.1f} / "
+            f"{statistics.mean(res[w]['cpu_s']):.1f}"
+            if w in res
+            else "-"
+            for w in only
         ]
         print(f"| {name} | {res['shape']} | " + " | ".join(accs + fits) + " |")
 

@@ -183,32 +183,41 @@ def main(argv=None):
     }
     names = [c for c in args.contenders if c in fns]
     times = {k: [] for k in names}
+    cpu_times = {k: [] for k in names}
     accs = {}
     for r in range(args.rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             gc.collect()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             model = fns[name]()
             t = time.perf_counter() - start
+            cpu = time.process_time() - cpu_start
             times[name].append(t)
+            cpu_times[name].append(cpu)
             if name.startswith("ours"):
                 accs[name] = float(model.score(Xte, yte))
-            print(f"round {r + 1}/{args.rounds}  {name:12s} {t:8.1f} s", flush=True)
+            print(
+                f"round {r + 1}/{args.rounds}  {name:12s} {t:8.1f} s wall "
+                f"{cpu:8.1f} s cpu",
+                flush=True,
+            )
 
-    def ratio(a, b):
-        return statistics.median(x / y for x, y in zip(times[a], times[b]))
+    def ratio(a, b, source):
+        return statistics.median(x / y for x, y in zip(source[a], source[b]))
 
     summary = {k: statistics.median(v) for k, v in times.items()}
-    ratios = {}
-    if "hand" in times and "ours" in times:
-        ratios["ours / hand (packed)"] = ratio("ours", "hand")
-    if "hand_padded" in times and "ours_padded" in times:
-        ratios["ours / hand (padded)"] = ratio("ours_padded", "hand_padded")
-    if "hand" in times and "hand_padded" in times:
-        ratios["padded / packed (hand)"] = ratio("hand_padded", "hand")
-    if "ours" in times and "ours_padded" in times:
-        ratios["padded / packed (ours)"] = ratio("ours_padded", "ours")
+    ratios, cpu_ratios = {}, {}
+    pairs = {
+        "ours / hand (packed)": ("ours", "hand"),
+        "ours / hand (padded)": ("ours_padded", "hand_padded"),
+        "padded / packed (hand)": ("hand_padded", "hand"),
+        "padded / packed (ours)": ("ours_padded", "ours"),
+    }
+    for label, (a, b) in pairs.items():
+        if a in times and b in times:
+            ratios[label] = ratio(a, b, times)
+            cpu_ratios[label] = ratio(a, b, cpu_times)
     print()
     print(
         f"W3: {args.n_samples} sequences x 20..200 steps x 8 features, hidden "
@@ -217,10 +226,11 @@ def main(argv=None):
     )
     for k, v in summary.items():
         print(
-            f"  {k:12s} median {v:7.1f} s  ({', '.join(f'{t:.1f}' for t in times[k])})"
+            f"  {k:12s} median {v:7.1f} s wall ({', '.join(f'{t:.1f}' for t in times[k])})"
+            f"; cpu ({', '.join(f'{t:.1f}' for t in cpu_times[k])})"
         )
     for k, v in ratios.items():
-        print(f"  {k:24s} {v:.3f}")
+        print(f"  {k:24s} wall {v:.3f}  cpu {cpu_ratios[k]:.3f}")
     for k, v in accs.items():
         print(f"  {k} test accuracy {v:.3f}")
     if args.json:
@@ -230,7 +240,9 @@ def main(argv=None):
                     "machine": machine_line(),
                     "args": vars(args),
                     "times": times,
+                    "cpu_times": cpu_times,
                     "ratios": ratios,
+                    "cpu_ratios": cpu_ratios,
                     "accuracy": accs,
                 },
                 f,

@@ -23,8 +23,12 @@ from .utils.validation import check_labels, check_sequences
 __all__ = ["SequenceClassifier"]
 
 # The recurrent layer reads at most about this many steps: longer series are
-# shortened by the strided convolutional front end ("auto" strides).
+# shortened by the strided convolutional front end ("auto" strides), with stride 2
+# per block. Stride 4 (which loses detail: 5 points on ACSF1, see
+# benchmarks/RESULTS.md) only shortens series that stride 2 leaves longer than
+# _AUTO_MAX_STEPS_STRIDE4.
 _AUTO_MAX_STEPS = 64
+_AUTO_MAX_STEPS_STRIDE4 = 256
 _DEFAULT_CONV = (64, 64, 64)
 _DEFAULT_KERNELS = (7, 5, 3)
 
@@ -33,13 +37,14 @@ def _auto_strides(
     n_timesteps: int,
     kernel_sizes,
     max_steps: int = _AUTO_MAX_STEPS,
+    max_steps_stride4: int = _AUTO_MAX_STEPS_STRIDE4,
 ) -> tuple:
     """Strides that shorten ``n_timesteps`` to at most ``max_steps`` (if they can).
 
     First stride 2 in the blocks from the last one backwards (the first block keeps
-    the full resolution as long as possible); if the sequence is still too long,
-    stride 4 from the first block on, where the kernel is at least 4 wide (so that
-    no input step is skipped).
+    the full resolution as long as possible); if the sequence is then still longer
+    than ``max_steps_stride4``, stride 4 from the first block on, where the kernel
+    is at least 4 wide (so that no input step is skipped), until it is not.
     """
     strides = [1] * len(kernel_sizes)
     length = n_timesteps
@@ -49,7 +54,7 @@ def _auto_strides(
         strides[i] = 2
         length = math.ceil(length / 2)
     for i, k in enumerate(kernel_sizes):
-        if length <= max_steps:
+        if length <= max_steps_stride4:
             break
         if k >= 4:
             strides[i] = 4
@@ -69,8 +74,8 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     label. The defaults are a recipe that is strong out of the box on time-series
     classification archives (see ``benchmarks/RESULTS.md``): features are
     standardised, three length-aware convolution blocks (64 channels, kernels 7, 5,
-    3, strided so that the recurrent layer reads at most about 64 steps) feed a
-    bidirectional LSTM; its outputs max-pooled over the valid steps (and its final
+    3, with stride 2 where the recurrent layer would otherwise read more than 64
+    steps) feed a bidirectional LSTM; its outputs max-pooled over the valid steps (and its final
     states, for variable-length input), next to the mean and max of the
     convolutional features (a skip connection), are classified by a linear layer;
     AdamW with a one-cycle learning-rate schedule.
@@ -98,9 +103,10 @@ default="auto"
     conv_kernel_sizes : tuple of int, default=(7, 5, 3)
         Odd kernel width of each block (one entry per entry of ``conv_channels``).
     conv_strides : "auto" or tuple of int, default="auto"
-        Stride of each block. "auto": shorten the longest training sequence to at
-        most 64 steps: stride 2 in the blocks from the last one backwards, then
-        stride 4 from the first block on (where the kernel is at least 4 wide).
+        Stride of each block. "auto": shorten the longest training sequence towards
+        64 steps with stride 2 in the blocks from the last one backwards; only if
+        that leaves more than 256 steps, stride 4 from the first block on (where
+        the kernel is at least 4 wide) until at most 256 remain.
     conv_skip : bool, default=True
         Also feed the mean and maximum of the front end's features over the valid
         steps to the final layer, next to the pooled recurrent encoding: a skip

@@ -11,6 +11,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 from sksequence import LSTMAutoencoderTransformer, SequenceClassifier
+from sksequence._classifier import _auto_strides
 from sksequence.nn.conv import ConvFrontEnd
 from sksequence.nn.pooling import SequencePooling
 
@@ -284,10 +285,16 @@ def test_auto_strides_shorten_long_series():
     )
     assert ragged.pooling_ == "last_max"
     assert ragged.net_.module_.head.in_features == 128 + 128 + 2 * 64
-    very_long = SequenceClassifier(max_epochs=1, random_state=0).fit(
+    # 1500 steps: stride 2 everywhere leaves 188 (<= 256): no stride 4
+    long = SequenceClassifier(max_epochs=1, random_state=0).fit(
         rng.randn(4, 1500, 1), np.arange(4) % 2
     )
-    assert very_long.conv_strides_ == (4, 4, 2)
+    assert long.conv_strides_ == (2, 2, 2)
+    # stride 4 only where stride 2 leaves more than 256 steps, and not after a
+    # kernel narrower than 4
+    assert _auto_strides(5000, (7, 5, 3)) == (4, 4, 2)  # 5000 -> 625 -> 157
+    assert _auto_strides(3000, (7, 5, 3)) == (4, 2, 2)  # 3000 -> 375 -> 188
+    assert _auto_strides(5000, (3, 3, 3)) == (2, 2, 2)
     short = SequenceClassifier(max_epochs=1, random_state=0).fit(X[:, :40], y)
     assert short.conv_strides_ == (1, 1, 1)
 
