@@ -221,8 +221,16 @@ LABELS = st.one_of(
 
 
 @FAST
-@given(y=LABELS, n=st.integers(1, 6), column=st.booleans())
-def test_check_labels(y, n, column):
+@given(y=LABELS, n=st.integers(1, 6), column=st.booleans(), as_list=st.booleans())
+def test_check_labels(y, n, column, as_list):
+    kinds = {isinstance(v, str) for v in y if v is not None}
+    if as_list and not column:
+        # a plain list: numpy alone would turn [1, "a", 2.5] into strings
+        out = _clear_error(
+            lambda: check_labels(list(y), check_sequences(np.zeros((n, 2, 1))))
+        )
+        assert out is None or len(kinds) == 1
+        return
     y = np.asarray(y, dtype=object) if None in y else np.asarray(y)
     if column:
         y = y.reshape(-1, 1)
@@ -237,6 +245,8 @@ def test_check_labels(y, n, column):
     if out is not None:
         assert out.shape == (n,)
         assert all(v is not None for v in out.tolist())
+        # one kind of label: never a silent mix such as [1, "a", 2.5] -> strings
+        assert len({isinstance(v, str) for v in out.tolist()}) == 1
         if out.dtype.kind == "f":
             assert np.isfinite(out).all() and np.all(out == np.round(out))
 
