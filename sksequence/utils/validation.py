@@ -28,6 +28,8 @@ __all__ = [
     "check_label_sequences",
     "check_consistent_length",
     "check_encodings",
+    "check_partial_fit_classes",
+    "encode_labels",
     "split_future",
 ]
 
@@ -380,6 +382,8 @@ def _check_label_types(values, what: str = "y") -> None:
     """
     kinds: dict = {}
     for v in values:
+        if v is None:  # reported as a missing label, more clearly, by the caller
+            continue
         kinds.setdefault(_label_kind(v), v)
         if len(kinds) > 1:
             examples = ", ".join(f"{v!r} ({k})" for k, v in kinds.items())
@@ -429,6 +433,49 @@ def check_labels(y, X_batch: SequenceBatch, *, estimator=None) -> np.ndarray:
             raise ValueError("Input y contains NaN or None; every label must be set.")
         _check_label_types(y_arr)
     return y_arr
+
+
+def check_partial_fit_classes(classes, fitted_classes=None, *, estimator=None):
+    """The classes of a classifier's ``partial_fit``: given on the first call (as in
+    scikit-learn), the same or omitted on later ones. Returns them sorted."""
+    name = _name(estimator)
+    if fitted_classes is None:
+        if classes is None:
+            raise ValueError(
+                f"classes must be passed on the first call to {name}.partial_fit: "
+                "the model needs every class up front, e.g. classes=np.unique(y_all)."
+            )
+        values = classes.to_numpy() if hasattr(classes, "to_numpy") else classes
+        _check_label_types(np.asarray(values, dtype=object).ravel(), "classes")
+        return np.unique(np.asarray(values).ravel())
+    if classes is not None:
+        given = np.unique(np.asarray(classes).ravel())
+        if not (
+            given.shape == fitted_classes.shape
+            and all(a == b for a, b in zip(given.tolist(), fitted_classes.tolist()))
+        ):
+            raise ValueError(
+                f"classes={given.tolist()!r} is not the same as on the first call to "
+                f"{name}.partial_fit (classes_={fitted_classes.tolist()!r})."
+            )
+    return fitted_classes
+
+
+def encode_labels(labels, classes, *, estimator=None) -> np.ndarray:
+    """Positions of ``labels`` among the fitted ``classes`` (int64), with a clear
+    error for a label the model has no output for."""
+    uniq, inverse = np.unique(labels, return_inverse=True)
+    index = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
+    unseen = [u for u in uniq.tolist() if u not in index]
+    if unseen:
+        raise ValueError(
+            f"y has labels {unseen[:5]!r} that are not among the classes "
+            f"{_name(estimator)} was fitted with ({np.asarray(classes).tolist()[:10]!r}"
+            f"{', ...' if len(classes) > 10 else ''}). Training that goes on "
+            "(warm_start=True or partial_fit) keeps the classes of the first fit; to "
+            "use partial_fit, pass every class as classes= on the first call."
+        )
+    return np.array([index[u] for u in uniq.tolist()], dtype=np.int64)[inverse.ravel()]
 
 
 def check_target_sequences(y, X_batch: SequenceBatch, *, numeric: bool = True):
