@@ -411,6 +411,37 @@ def test_fitted_models_on_random_input(X, which):
         assert len(out) == len(X) and _finite(out)
 
 
+@settings(FAST, max_examples=30)
+@given(
+    X=st.one_of(arrays(ndim=3), arrays(ndim=2), ragged_lists()),
+    which=st.integers(0, 3),
+)
+def test_partial_fit_on_random_input(X, which):
+    """partial_fit after fit: one more epoch and finite answers, or a clear error
+    that leaves the fitted model exactly as it was."""
+    est = copy.deepcopy(_fitted()[which])
+    n = len(X)
+    rng = np.random.RandomState(n)
+    y = [None, rng.randint(0, 2, n), rng.randn(n, 2), rng.randint(0, 3, (n, 2))][which]
+    before, weights = _snapshot(X), _snapshot(est.net_.module_.state_dict())
+    epochs = est.n_epochs_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        done = _clear_error(lambda: est.partial_fit(X, y))
+    assert _same(X, before)
+    if done is None:
+        hypothesis.event("refused")
+        assert est.n_epochs_ == epochs
+        state = est.net_.module_.state_dict()
+        assert all(torch.equal(state[k], weights[k]) for k in weights)
+        return
+    hypothesis.event("trained")
+    assert est.n_epochs_ == epochs + 1
+    method = est.transform if hasattr(est, "transform") else est.predict
+    assert len(method(X)) == n and _finite(method(X))
+
+
 # -- the inputs that these properties found broken (kept as plain regressions) -----------
 def test_found_y_and_z_beyond_float32_are_errors():
     batch = check_sequences(np.zeros((3, 2, 1)))
