@@ -76,6 +76,14 @@ def _worker_threads():
         torch.set_num_threads(before)
 
 
+# Inference batches get at least this many rows. CPU float32 kernels take other
+# paths for 1-3 row matrices (matrix-vector products) than for larger ones and round
+# differently (1e-5 apart after a trained decoder); padding tiny batches by repeating
+# their last row makes each answer independent of the batch it is computed in, so
+# predict(X[i:i + 1]) == predict(X)[i] (scikit-learn's subset-invariance check).
+_MIN_ROWS = 8
+
+
 def _is_optimizer_class(value) -> bool:
     return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
 
@@ -389,12 +397,19 @@ class BaseSequenceEstimator(BaseEstimator):
         outs = []
         try:
             for start in range(0, len(data), bs):
-                batch, _ = data.take(slice(start, start + bs))
+                rows = min(bs, len(data) - start)
+                if rows < _MIN_ROWS:  # see _MIN_ROWS: repeat the last row
+                    index = torch.arange(start, start + _MIN_ROWS).clamp(
+                        max=len(data) - 1
+                    )
+                    batch, _ = data.take(index)
+                else:
+                    batch, _ = data.take(slice(start, start + bs))
                 out = fn(module, **batch)
                 if isinstance(out, tuple):
-                    outs.append(tuple(o.detach().cpu().numpy() for o in out))
+                    outs.append(tuple(o[:rows].detach().cpu().numpy() for o in out))
                 else:
-                    outs.append(out.detach().cpu().numpy())
+                    outs.append(out[:rows].detach().cpu().numpy())
         finally:
             module.train(was_training)
         if isinstance(outs[0], tuple):
