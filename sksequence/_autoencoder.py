@@ -100,6 +100,11 @@ default="adam"
         0 silent; 1 a progress bar and a per-epoch log.
     callbacks : list of skorch callbacks, default=None
         Extra callbacks (copied at each fit).
+    warm_start : bool, default=False
+        When fitted already, ``fit`` continues from the fitted weights (another
+        ``max_epochs``; ``history_`` runs on) instead of starting afresh: the way to
+        go on after a ``DivergenceWarning``, e.g. with a smaller ``lr``. See also
+        :meth:`partial_fit`.
 
     Attributes
     ----------
@@ -171,6 +176,7 @@ default="adam"
         random_state=None,
         verbose=0,
         callbacks=None,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.objective = objective
@@ -197,6 +203,7 @@ default="adam"
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.warm_start = warm_start
 
     # -- data preparation -----------------------------------------------------------
     def _arrays(self, batch) -> dict:
@@ -220,8 +227,36 @@ default="adam"
         -------
         self
         """
+        return self._fit(X, incremental=False)
+
+    def partial_fit(self, X, y=None):
+        """Train one epoch on ``X``, starting from the current weights.
+
+        The first call creates the model (from ``X``'s number of features); later
+        calls need the same number of features. Each call is one pass over ``X`` in
+        shuffled mini-batches at the constant learning rate ``lr``, with no
+        validation split or early stopping; the optimizer's state carries over from
+        call to call. Use it to train on data that does not fit in memory at once,
+        or to go on training after ``fit`` (e.g. after a ``DivergenceWarning``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features)
+            Or (n_samples, n_timesteps) for univariate series, or a list of arrays of
+            shape (n_timesteps_i, n_features) of different lengths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, *, incremental: bool):
         self._validate_params()
-        batch = check_sequences(X, estimator=self, reset=True)
+        continuing = self._continuing(incremental)
+        batch = check_sequences(X, estimator=self, reset=not continuing)
         arrays = self._arrays(batch)
         module_kwargs = dict(
             input_size=batch.n_features,
@@ -235,7 +270,13 @@ default="adam"
             conditional=self.conditional,
             reverse_target=self.reverse_target,
         )
-        self._fit_module(SequenceAutoencoder, module_kwargs, arrays)
+        self._fit_module(
+            SequenceAutoencoder,
+            module_kwargs,
+            arrays,
+            continuing=continuing,
+            incremental=incremental,
+        )
         self.n_components_ = self.net_.module_.encoding_size
         self.n_timesteps_ = arrays["x"].shape[1]
         self.n_future_ = arrays["future"].shape[1] if "future" in arrays else None

@@ -76,6 +76,14 @@ def _worker_threads():
         torch.set_num_threads(before)
 
 
+# Inference batches get at least this many rows. CPU float32 kernels take other
+# paths for 1-3 row matrices (matrix-vector products) than for larger ones and round
+# differently (1e-5 apart after a trained decoder); padding tiny batches by repeating
+# their last row makes each answer independent of the batch it is computed in, so
+# predict(X[i:i + 1]) == predict(X)[i] (scikit-learn's subset-invariance check).
+_MIN_ROWS = 8
+
+
 def _is_optimizer_class(value) -> bool:
     return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
 
@@ -87,7 +95,13 @@ class BaseSequenceEstimator(BaseEstimator):
     ``bidirectional``, ``dropout``, ``max_epochs``, ``batch_size``, ``lr``,
     ``optimizer``, ``weight_decay``, ``clip_grad_norm``, ``early_stopping``,
     ``validation_fraction``, ``n_iter_no_change``, ``tol``, ``truncate_bptt``,
-    ``device``, ``random_state``, ``verbose``, ``callbacks``.
+    ``device``, ``random_state``, ``verbose``, ``callbacks``, and ``warm_start``.
+
+    Continuing training: with ``warm_start=True`` a second ``fit`` starts from the
+    fitted weights (and keeps what the first fit learnt from its data: input
+    features, classes, target scaling); ``partial_fit`` trains one epoch on the data
+    it is given, creating the model on the first call. Both are how training goes on
+    after a :class:`DivergenceWarning` (e.g. with a smaller ``lr``).
     """
 
     _parameter_constraints: dict = {
@@ -111,6 +125,7 @@ class BaseSequenceEstimator(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        "warm_start": ["boolean"],
     }
 
     # -- fitting ------------------------------------------------------------------
@@ -125,11 +140,27 @@ class BaseSequenceEstimator(BaseEstimator):
         }
 
     def _callbacks(self, has_valid: bool) -> list:
-        cbs = []
-        if self.verbose:
-            cbs.append(("progress_bar", ProgressBar()))
+        """The callbacks of a net trained by ``fit``."""
+        return self._with_user_callbacks(self._stopping_callbacks(has_valid))
+
+    def _incremental_callbacks(self) -> list:
+        """The callbacks of a ``partial_fit`` net: no early stopping and no schedule
+        that ends at ``max_epochs`` (each call is one epoch)."""
+        return self._with_user_callbacks([])
+
+    def _with_user_callbacks(self, callbacks: list) -> list:
+        """The progress bar (when verbose), ``callbacks``, then the user's own."""
+        cbs = [("progress_bar", ProgressBar())] if self.verbose else []
+        cbs += callbacks
+        for i, cb in enumerate(copy.deepcopy(self.callbacks or [])):
+            cbs.append(
+                cb if isinstance(cb, tuple) else (f"user_{i}_{type(cb).__name__}", cb)
+            )
+        return cbs
+
+    def _stopping_callbacks(self, has_valid: bool) -> list:
         monitor = "valid_loss" if has_valid else "train_loss"
-        cbs.append(
+        return [
             (
                 "early_stopping",
                 EarlyStopping(
@@ -140,12 +171,7 @@ class BaseSequenceEstimator(BaseEstimator):
                     load_best=has_valid,
                 ),
             )
-        )
-        for i, cb in enumerate(copy.deepcopy(self.callbacks or [])):
-            cbs.append(
-                cb if isinstance(cb, tuple) else (f"user_{i}_{type(cb).__name__}", cb)
-            )
-        return cbs
+        ]
 
     def _optimizer(self):
         if _is_optimizer_class(self.optimizer):
@@ -159,8 +185,16 @@ class BaseSequenceEstimator(BaseEstimator):
     ):
         """The (uninitialised) skorch net for ``module_cls(**module_kwargs)``.
 
-        ``training=False`` (loading a saved model) leaves out the training callbacks.
+        ``training=False`` (loading a saved model) leaves out the training callbacks;
+        ``training="incremental"`` (``partial_fit``) keeps only the progress bar and
+        the user's callbacks.
         """
+        if training == "incremental":
+            callbacks = self._incremental_callbacks()
+        elif training:
+            callbacks = self._callbacks(valid is not None)
+        else:
+            callbacks = []
         return SequenceNet(
             module=module_cls,
             criterion=ModuleLoss,
@@ -170,7 +204,7 @@ class BaseSequenceEstimator(BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=predefined_split(valid) if valid is not None else None,
-            callbacks=self._callbacks(valid is not None) if training else [],
+            callbacks=callbacks,
             device=self.device,
             verbose=int(self.verbose),
             clip_grad_norm=self.clip_grad_norm,
@@ -181,7 +215,20 @@ class BaseSequenceEstimator(BaseEstimator):
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
 
-    def _fit_module(self, module_cls, module_kwargs: dict, arrays: dict):
+    def _continuing(self, incremental: bool = False) -> bool:
+        """Whether this fit goes on from the fitted weights (``warm_start=True`` or
+        ``partial_fit``) instead of starting afresh."""
+        return (incremental or self.warm_start) and hasattr(self, "net_")
+
+    def _fit_module(
+        self,
+        module_cls,
+        module_kwargs: dict,
+        arrays: dict,
+        *,
+        continuing: bool = False,
+        incremental: bool = False,
+    ):
         """Train ``module_cls(**module_kwargs)`` on the dict of arrays; sets ``net_``,
         ``history_``, ``n_epochs_`` and ``diverged_``.
 
@@ -189,14 +236,23 @@ class BaseSequenceEstimator(BaseEstimator):
         dropped); they become the keyword arguments of the module's forward and loss.
         ``module_cls`` must live in :mod:`sksequence.nn` (``save``/``load`` rebuild
         it from its name and ``module_kwargs``).
+
+        ``continuing``: start from the fitted module's weights (which must fit the
+        new module) and append to its history. ``incremental`` (``partial_fit``):
+        one epoch on all of ``arrays``, no validation split, no early stopping or
+        learning-rate schedule; consecutive calls keep the optimizer's state.
         """
         self._validate_params()
+        previous = self.net_ if continuing else None
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
+        if previous is not None:  # fresh shuffles and splits for each continuation
+            seed = (seed + 7919 * len(previous.history)) % np.iinfo(np.int32).max
+            rng = np.random.RandomState(seed)
         data = TensorDictDataset(self._tensors(arrays))
         n = len(data)
         valid = None
-        if self.early_stopping:
+        if self.early_stopping and not incremental:
             n_valid = int(math.ceil(self.validation_fraction * n))
             if n_valid < 1 or n - n_valid < 1:
                 raise ValueError(
@@ -205,20 +261,63 @@ class BaseSequenceEstimator(BaseEstimator):
                 )
             perm = torch.as_tensor(rng.permutation(n))
             valid, data = data.subset(perm[:n_valid]), data.subset(perm[n_valid:])
-        net = self._build_net(module_cls, module_kwargs, valid, seed)
-        self.net_ = net
-        self.diverged_ = False
-        self._module_spec = (module_cls.__name__, dict(module_kwargs))
+        spec = (module_cls.__name__, dict(module_kwargs))
+        params = self.get_params(deep=False)
+        last_incremental = getattr(self, "_incremental_params", None)
+        # partial_fit after partial_fit with the same parameters: train the same net
+        reuse = (
+            incremental
+            and previous is not None
+            and last_incremental is not None
+            and spec == self._module_spec
+            and _same_params(params, last_incremental)
+        )
         device = self._torch_device()
         fork_devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=fork_devices), _worker_threads():
             torch.manual_seed(seed)
-            net.initialize()
-            self._before_training(net.module_)
-            self._train(net, data)
+            if reuse:  # keep the optimizer's running statistics between calls
+                net = previous
+                net.shuffle_seed = seed
+            else:
+                net = self._build_net(
+                    module_cls,
+                    module_kwargs,
+                    valid,
+                    seed,
+                    training="incremental" if incremental else True,
+                )
+                net.initialize()
+                self._before_training(net.module_)
+                if previous is not None:
+                    self._load_previous_weights(net.module_, previous.module_)
+                if incremental and last_incremental is not None:
+                    _carry_optimizer_state(previous.optimizer_, net.optimizer_)
+            self.net_ = net
+            self.diverged_ = False
+            self._module_spec = spec
+            self._incremental_params = params if incremental else None
+            self._train(net, data, epochs=1 if incremental else None)
+        if previous is not None and net is not previous:
+            net.history = _joined_history(previous.history, net.history)
         self.history_ = net.history
         self.n_epochs_ = len(net.history)
         return self
+
+    def _load_previous_weights(self, module, previous) -> None:
+        """Copy the fitted module's weights into the freshly built one (warm start)."""
+        try:
+            module.load_state_dict(previous.state_dict())
+        except RuntimeError as exc:
+            detail = str(exc).strip().splitlines()
+            raise ValueError(
+                f"{type(self).__name__} cannot continue training from its fitted "
+                "weights (warm_start=True or partial_fit): they do not fit the model "
+                "the current parameters build "
+                f"({detail[-1].strip() if detail else exc}). Keep the architecture "
+                "parameters (hidden_size, num_layers, cell, bidirectional, ...) as "
+                "they were, or set warm_start=False to train from scratch."
+            ) from None
 
     def _before_training(self, module) -> None:
         """Hook: change the freshly initialised module before training (e.g. load
@@ -247,7 +346,8 @@ class BaseSequenceEstimator(BaseEstimator):
                 f"{type(self).__name__} stopped training: {exc}. Restored {where}, so "
                 "the model stays usable but may be under-trained. Try a smaller lr, "
                 "keep clip_grad_norm on, scale your data, or use truncate_bptt for "
-                "long sequences.",
+                "long sequences; to go on from the restored weights, call "
+                "partial_fit or set warm_start=True and fit again.",
                 DivergenceWarning,
                 stacklevel=3,
             )
@@ -297,12 +397,19 @@ class BaseSequenceEstimator(BaseEstimator):
         outs = []
         try:
             for start in range(0, len(data), bs):
-                batch, _ = data.take(slice(start, start + bs))
+                rows = min(bs, len(data) - start)
+                if rows < _MIN_ROWS:  # see _MIN_ROWS: repeat the last row
+                    index = torch.arange(start, start + _MIN_ROWS).clamp(
+                        max=len(data) - 1
+                    )
+                    batch, _ = data.take(index)
+                else:
+                    batch, _ = data.take(slice(start, start + bs))
                 out = fn(module, **batch)
                 if isinstance(out, tuple):
-                    outs.append(tuple(o.detach().cpu().numpy() for o in out))
+                    outs.append(tuple(o[:rows].detach().cpu().numpy() for o in out))
                 else:
-                    outs.append(out.detach().cpu().numpy())
+                    outs.append(out[:rows].detach().cpu().numpy())
         finally:
             module.train(was_training)
         if isinstance(outs[0], tuple):
@@ -352,6 +459,49 @@ class BaseSequenceEstimator(BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.non_deterministic = False
         return tags
+
+
+def _same_params(a: dict, b: dict) -> bool:
+    """Whether two ``get_params(deep=False)`` dicts hold the same values."""
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        x, y = a[key], b[key]
+        if x is y:
+            continue
+        try:
+            if type(x) is not type(y) or not bool(x == y):
+                return False
+        except Exception:  # e.g. arrays, objects without a plain ==
+            return False
+    return True
+
+
+def _carry_optimizer_state(source, target) -> None:
+    """Give a rebuilt ``partial_fit`` optimizer the running statistics of the last
+    one (same parameters in the same order) while keeping its own settings (a
+    changed lr or weight_decay). Nothing is carried if the two do not match."""
+    if type(source) is not type(target):
+        return
+    groups = [dict(g) for g in target.param_groups]
+    try:
+        target.load_state_dict(source.state_dict())
+    except (ValueError, KeyError, RuntimeError):
+        return
+    for group, settings in zip(target.param_groups, groups):
+        group.update({k: v for k, v in settings.items() if k != "params"})
+
+
+def _joined_history(before, after):
+    """``before``'s epochs followed by ``after``'s, renumbered to run on."""
+    from skorch.history import History
+
+    joined = History()
+    for row in list(before) + list(after):
+        row = dict(row)
+        row["epoch"] = len(joined) + 1
+        joined.append(row)
+    return joined
 
 
 def _concat(parts: list) -> np.ndarray:

@@ -18,7 +18,12 @@ from skorch.callbacks import LRScheduler
 from ._base import BaseSequenceEstimator
 from .nn.classifier import RecurrentClassifier
 from .nn.pooling import POOLINGS
-from .utils.validation import check_labels, check_sequences
+from .utils.validation import (
+    check_labels,
+    check_partial_fit_classes,
+    check_sequences,
+    encode_labels,
+)
 
 __all__ = ["SequenceClassifier"]
 
@@ -175,6 +180,12 @@ default="adamw"
         value and data give the same model on CPU.
     verbose : int, default=0
     callbacks : list of skorch callbacks, default=None
+    warm_start : bool, default=False
+        When fitted already, ``fit`` continues from the fitted weights (another
+        ``max_epochs``, with a fresh learning-rate schedule; ``history_`` runs on),
+        keeping what the first fit learnt from its data (classes, input scaling,
+        strides, pooling): the way to go on after a ``DivergenceWarning``, e.g.
+        with a smaller ``lr``. See also :meth:`partial_fit`.
 
     Attributes
     ----------
@@ -262,6 +273,7 @@ default="adamw"
         random_state=None,
         verbose=0,
         callbacks=None,
+        warm_start=False,
     ):
         self.pooling = pooling
         self.conv_channels = conv_channels
@@ -293,6 +305,7 @@ default="adamw"
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.warm_start = warm_start
 
     # -- cloning --------------------------------------------------------------------
     def __sklearn_clone__(self):
@@ -440,16 +453,65 @@ default="adamw"
         -------
         self
         """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X, y, classes=None):
+        """Train one epoch on ``(X, y)``, starting from the current weights.
+
+        As in scikit-learn, the first call must list every class in ``classes``
+        (later calls may omit it); it also fixes the input scaling, strides and
+        pooling from its ``X``. Each call is one pass over the data in shuffled
+        mini-batches at the constant learning rate ``lr`` (no one-cycle schedule),
+        with no validation split or early stopping; the optimizer's state carries
+        over from call to call. Use it for data that arrives in chunks, or to go on
+        training after ``fit`` (e.g. after a ``DivergenceWarning``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features)
+            Or (n_samples, n_timesteps) for univariate series, or a list of arrays of
+            shape (n_timesteps_i, n_features) of different lengths.
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Every label that can occur; required on the first call.
+
+        Returns
+        -------
+        self
+        """
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one chunk's "
+                "class counts are not the data's. Compute the weights on all labels "
+                "(sklearn.utils.class_weight.compute_class_weight) and pass them as a "
+                "dict."
+            )
+        fitted = self.classes_ if hasattr(self, "net_") else None
+        self.classes_ = check_partial_fit_classes(classes, fitted, estimator=self)
+        return self._fit(X, y, incremental=True)
+
+    def _fit(self, X, y, *, incremental: bool):
         self._validate_params()
-        batch = check_sequences(X, estimator=self, reset=True)
+        continuing = self._continuing(incremental)
+        batch = check_sequences(X, estimator=self, reset=not continuing)
         labels = check_labels(y, batch, estimator=self)
-        self.classes_, ids = np.unique(labels, return_inverse=True)
-        self.class_weight_ = self._class_weights(ids)
-        self.encoder_ = self._pretrained_encoder(X, batch)
+        if continuing or incremental:  # classes_ from the first fit or `classes`
+            ids = encode_labels(labels, self.classes_, estimator=self)
+        else:
+            self.classes_, ids = np.unique(labels, return_inverse=True)
+        if not continuing:
+            self.class_weight_ = self._class_weights(ids)
+            self.encoder_ = self._pretrained_encoder(X, batch)
+        previous = self._module_spec[1] if continuing else {}
+        previous_timesteps = getattr(self, "n_timesteps_", 0)
         arch = self._resolve_architecture(batch.n_timesteps)
-        self.pooling_ = self.pooling
-        if self.pooling == "auto":
-            self.pooling_ = "last_max" if batch.ragged else "max"
+        if continuing:  # keep what was resolved from the first fit's data
+            arch["conv_strides"] = previous["conv_strides"]
+            self.conv_strides_ = previous["conv_strides"]
+        else:
+            self.pooling_ = self.pooling
+            if self.pooling == "auto":
+                self.pooling_ = "last_max" if batch.ragged else "max"
         mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
         valid = batch.X[mask]  # (total valid steps, F)
         # float64 statistics: float32 ones overflow for |X| > ~1e19 (X=-3e38)
@@ -479,9 +541,20 @@ default="adamw"
         if self.early_stopping:
             n_train -= int(math.ceil(self.validation_fraction * batch.n_samples))
         self._steps_per_epoch = max(1, math.ceil(max(n_train, 1) / self.batch_size))
-        self._fit_module(RecurrentClassifier, module_kwargs, arrays)
+        self._fit_module(
+            RecurrentClassifier,
+            module_kwargs,
+            arrays,
+            continuing=continuing,
+            incremental=incremental,
+        )
         del self._steps_per_epoch
+        # (a partial_fit net that is reused skips _before_training, which reads them)
+        self.__dict__.pop("_input_mean", None)
+        self.__dict__.pop("_input_scale", None)
         self.n_timesteps_ = batch.n_timesteps
+        if continuing:
+            self.n_timesteps_ = max(self.n_timesteps_, previous_timesteps)
         return self
 
     def _callbacks(self, has_valid: bool) -> list:

@@ -17,8 +17,10 @@ from ._teacher_forcing import SCHEDULES, TeacherForcingSchedule
 from .nn.seq2seq import Seq2Seq
 from .utils.validation import (
     check_label_sequences,
+    check_partial_fit_classes,
     check_sequences,
     check_target_sequences,
+    encode_labels,
 )
 
 __all__ = ["Seq2SeqClassifier", "Seq2SeqRegressor"]
@@ -93,7 +95,13 @@ default="adam"
         Seeds initialisation, shuffling, dropout, teacher forcing draws and the
         validation split; the global torch seed is left untouched.
     verbose : int, default=0
-    callbacks : list of skorch callbacks, default=None"""
+    callbacks : list of skorch callbacks, default=None
+    warm_start : bool, default=False
+        When fitted already, ``fit`` continues from the fitted weights (another
+        ``max_epochs``; ``history_`` runs on), keeping what the first fit learnt
+        from its data (classes, target scaling, output steps): the way to go on
+        after a ``DivergenceWarning``, e.g. with a smaller ``lr``. See also
+        ``partial_fit``."""
 
 _COMMON_ATTRS = """
     n_features_in_ : int
@@ -133,18 +141,36 @@ class _Seq2SeqBase(BaseSequenceEstimator):
     truncate_bptt = None
 
     def _callbacks(self, has_valid: bool) -> list:
-        cbs = super()._callbacks(has_valid)
-        if self.scheduled_sampling is not None:
-            schedule = TeacherForcingSchedule(
-                self.scheduled_sampling,
-                start=self.teacher_forcing_ratio,
-                decay=self.sampling_decay,
-                max_epochs=self.max_epochs,
-            )
-            cbs.insert(0, ("teacher_forcing_schedule", schedule))
-        return cbs
+        return self._sampling_schedule() + super()._callbacks(has_valid)
 
-    def _fit_seq2seq(self, batch, target, output_size, categorical):
+    def _incremental_callbacks(self) -> list:
+        # epoch-based: across partial_fit calls it follows len(history_)
+        return self._sampling_schedule() + super()._incremental_callbacks()
+
+    def _sampling_schedule(self) -> list:
+        if self.scheduled_sampling is None:
+            return []
+        schedule = TeacherForcingSchedule(
+            self.scheduled_sampling,
+            start=self.teacher_forcing_ratio,
+            decay=self.sampling_decay,
+            max_epochs=self.max_epochs,
+        )
+        return [("teacher_forcing_schedule", schedule)]
+
+    def _fit_seq2seq(
+        self, batch, target, output_size, categorical, *, continuing, incremental
+    ):
+        max_length = batch.n_timesteps
+        if continuing:  # location attention has one weight per training position
+            max_length = self._module_spec[1]["max_length"]
+            if self.attention == "location" and batch.n_timesteps > max_length:
+                raise ValueError(
+                    f"X has sequences of {batch.n_timesteps} timesteps, but "
+                    f"{type(self).__name__} with attention='location' was fitted on "
+                    f"at most {max_length}, and training that goes on (warm_start or "
+                    "partial_fit) keeps that length."
+                )
         module_kwargs = dict(
             input_size=batch.n_features,
             output_size=output_size,
@@ -157,7 +183,7 @@ class _Seq2SeqBase(BaseSequenceEstimator):
             attention=self.attention,
             input_feeding=self.input_feeding,
             categorical=categorical,
-            max_length=batch.n_timesteps,
+            max_length=max_length,
             teacher_forcing_ratio=self.teacher_forcing_ratio,
         )
         arrays = {
@@ -165,8 +191,14 @@ class _Seq2SeqBase(BaseSequenceEstimator):
             "lengths": batch.lengths if batch.ragged else None,
             "target": target,
         }
-        self._fit_module(Seq2Seq, module_kwargs, arrays)
-        self.n_timesteps_ = batch.n_timesteps
+        self._fit_module(
+            Seq2Seq,
+            module_kwargs,
+            arrays,
+            continuing=continuing,
+            incremental=incremental,
+        )
+        self.n_timesteps_ = max_length
         return self
 
     def _inputs(self, X):
@@ -298,6 +330,7 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
         random_state=None,
         verbose=0,
         callbacks=None,
+        warm_start=False,
     ):
         self.decoder = decoder
         self.attention = attention
@@ -325,6 +358,7 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.warm_start = warm_start
 
     def fit(self, X, y):
         """Fit the model.
@@ -341,9 +375,53 @@ n_steps_out, n_targets)
         -------
         self
         """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X, y):
+        """Train one epoch on ``(X, y)``, starting from the current weights.
+
+        The first call creates the model; its ``y`` sets the output steps, targets
+        and (with ``normalize_y``) the target scaling, which later calls keep. Each
+        call is one pass over the data in shuffled mini-batches at the constant
+        learning rate ``lr``, with no validation split or early stopping; the
+        optimizer's state carries over from call to call. Use it for data that
+        arrives in chunks, or to go on training after ``fit`` (e.g. after a
+        ``DivergenceWarning``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or list of arrays
+        y : array-like of shape (n_samples, n_steps_out) or (n_samples, \
+n_steps_out, n_targets)
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, incremental=True)
+
+    def _fit(self, X, y, *, incremental: bool):
         self._validate_params()
-        batch = check_sequences(X, estimator=self, reset=True)
+        continuing = self._continuing(incremental)
+        batch = check_sequences(X, estimator=self, reset=not continuing)
         target = check_target_sequences(y, batch)  # (N, T, O) float32
+        if continuing:
+            if target.shape[1:] != (self.n_steps_out_, self.n_targets_):
+                raise ValueError(
+                    f"y has {target.shape[1]} step(s) of {target.shape[2]} target(s), "
+                    f"but {type(self).__name__} was fitted on {self.n_steps_out_} "
+                    f"step(s) of {self.n_targets_}; training that goes on (warm_start "
+                    "or partial_fit) needs targets of the same shape."
+                )
+            scaled = ((target - self.y_mean_) / self.y_scale_).astype(np.float32)
+            return self._fit_seq2seq(
+                batch,
+                scaled,
+                self.n_targets_,
+                categorical=False,
+                continuing=True,
+                incremental=incremental,
+            )
         self._y_ndim = np.asarray(y).ndim  # the layout predict answers in
         if self.normalize_y:
             # float64 statistics: float32 ones overflow for |y| > ~1e19 (y=1e30)
@@ -356,7 +434,14 @@ n_steps_out, n_targets)
         self.y_mean_, self.y_scale_ = mean.astype(np.float64), scale.astype(np.float64)
         scaled = ((target - mean) / scale).astype(np.float32)
         self.n_steps_out_, self.n_targets_ = target.shape[1], target.shape[2]
-        return self._fit_seq2seq(batch, scaled, self.n_targets_, categorical=False)
+        return self._fit_seq2seq(
+            batch,
+            scaled,
+            self.n_targets_,
+            categorical=False,
+            continuing=False,
+            incremental=incremental,
+        )
 
     def _predict_scaled(self, arrays, n_timesteps):
         steps = self.n_steps_out_
@@ -553,6 +638,7 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         random_state=None,
         verbose=0,
         callbacks=None,
+        warm_start=False,
     ):
         self.decoder = decoder
         self.attention = attention
@@ -580,6 +666,7 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.warm_start = warm_start
 
     def fit(self, X, y):
         """Fit the model.
@@ -597,23 +684,82 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         -------
         self
         """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X, y, classes=None):
+        """Train one epoch on ``(X, y)``, starting from the current weights.
+
+        As in scikit-learn, the first call must list every class in ``classes``
+        (later calls may omit it). Label sequences keep the layout of the first
+        call (a list of variable-length sequences, or fixed-length rows). Each call
+        is one pass over the data in shuffled mini-batches at the constant learning
+        rate ``lr``, with no validation split or early stopping; the optimizer's
+        state carries over from call to call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or list of arrays
+        y : array-like of shape (n_samples, n_steps_out), or list of label sequences
+        classes : array-like of shape (n_classes,), default=None
+            Every label that can occur; required on the first call.
+
+        Returns
+        -------
+        self
+        """
+        fitted = self.classes_ if hasattr(self, "net_") else None
+        self.classes_ = check_partial_fit_classes(classes, fitted, estimator=self)
+        return self._fit(X, y, incremental=True)
+
+    def _fit(self, X, y, *, incremental: bool):
         self._validate_params()
-        batch = check_sequences(X, estimator=self, reset=True)
+        continuing = self._continuing(incremental)
+        batch = check_sequences(X, estimator=self, reset=not continuing)
         labels, lengths, ndim = check_label_sequences(y, batch, estimator=self)
-        self.classes_, ids = np.unique(labels, return_inverse=True)
-        self._y_ndim = ndim
-        n_classes = len(self.classes_)
         variable = ndim == 0
-        self._end = n_classes if variable else None
+        if continuing:
+            if variable != (self._end is not None):
+                raise ValueError(
+                    f"y is {'a list of variable-length' if variable else 'an array of'}"
+                    f" label sequences, but {type(self).__name__} was fitted on "
+                    f"{'variable-length ones' if not variable else 'an array'}; "
+                    "training that goes on (warm_start or partial_fit) keeps the "
+                    "layout of the first fit."
+                )
+            if not variable and lengths.max() != self.n_steps_out_:
+                raise ValueError(
+                    f"y has {int(lengths.max())} step(s) per sequence, but "
+                    f"{type(self).__name__} was fitted on {self.n_steps_out_}; "
+                    "training that goes on (warm_start or partial_fit) needs the "
+                    "same number of steps."
+                )
+            ids = encode_labels(labels, self.classes_, estimator=self)
+        elif incremental:  # first partial_fit call: classes_ set from `classes`
+            ids = encode_labels(labels, self.classes_, estimator=self)
+        else:
+            self.classes_, ids = np.unique(labels, return_inverse=True)
+        if not continuing:
+            self._y_ndim = ndim
+            self._end = len(self.classes_) if variable else None
+        n_classes = len(self.classes_)
         steps = int(lengths.max()) + (1 if variable else 0)
         target = np.full((batch.n_samples, steps), -100, dtype=np.int64)
         target[np.arange(steps)[None, :] < lengths[:, None]] = ids  # row by row
         if variable:
             target[np.arange(batch.n_samples), lengths] = self._end
-        self.n_steps_out_ = int(lengths.max())
-        self._n_decode = steps
+        if continuing and variable:  # decode as far as the longest seen so far
+            self.n_steps_out_ = max(self.n_steps_out_, int(lengths.max()))
+            self._n_decode = max(self._n_decode, steps)
+        elif not continuing:
+            self.n_steps_out_ = int(lengths.max())
+            self._n_decode = steps
         return self._fit_seq2seq(
-            batch, target, n_classes + (1 if variable else 0), categorical=True
+            batch,
+            target,
+            n_classes + (1 if variable else 0),
+            categorical=True,
+            continuing=continuing,
+            incremental=incremental,
         )
 
     # -- decoding -------------------------------------------------------------------
@@ -645,7 +791,10 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         out = []
         for row in ids:
             stop = np.flatnonzero(row == self._end)
-            out.append(self.classes_[row[: stop[0] if len(stop) else len(row)]])
+            # no end symbol in the budget: at most the longest training sequence
+            out.append(
+                self.classes_[row[: stop[0] if len(stop) else self.n_steps_out_]]
+            )
         return out
 
     def predict(self, X):

@@ -155,7 +155,7 @@ def save(estimator, path) -> None:
         for name, value in vars(estimator).items()
         if name not in params
         and name not in _SKIP_PARAMS
-        and name not in ("net_", "history_", "_module_spec")
+        and name not in ("net_", "history_", "_module_spec", "_incremental_params")
     }
     module_name, module_kwargs = estimator._module_spec
     history = [

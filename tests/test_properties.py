@@ -221,8 +221,16 @@ LABELS = st.one_of(
 
 
 @FAST
-@given(y=LABELS, n=st.integers(1, 6), column=st.booleans())
-def test_check_labels(y, n, column):
+@given(y=LABELS, n=st.integers(1, 6), column=st.booleans(), as_list=st.booleans())
+def test_check_labels(y, n, column, as_list):
+    kinds = {isinstance(v, str) for v in y if v is not None}
+    if as_list and not column:
+        # a plain list: numpy alone would turn [1, "a", 2.5] into strings
+        out = _clear_error(
+            lambda: check_labels(list(y), check_sequences(np.zeros((n, 2, 1))))
+        )
+        assert out is None or len(kinds) == 1
+        return
     y = np.asarray(y, dtype=object) if None in y else np.asarray(y)
     if column:
         y = y.reshape(-1, 1)
@@ -237,6 +245,8 @@ def test_check_labels(y, n, column):
     if out is not None:
         assert out.shape == (n,)
         assert all(v is not None for v in out.tolist())
+        # one kind of label: never a silent mix such as [1, "a", 2.5] -> strings
+        assert len({isinstance(v, str) for v in out.tolist()}) == 1
         if out.dtype.kind == "f":
             assert np.isfinite(out).all() and np.all(out == np.round(out))
 
@@ -399,6 +409,37 @@ def test_fitted_models_on_random_input(X, which):
     assert _same(X, before)
     if out is not None:
         assert len(out) == len(X) and _finite(out)
+
+
+@settings(FAST, max_examples=30)
+@given(
+    X=st.one_of(arrays(ndim=3), arrays(ndim=2), ragged_lists()),
+    which=st.integers(0, 3),
+)
+def test_partial_fit_on_random_input(X, which):
+    """partial_fit after fit: one more epoch and finite answers, or a clear error
+    that leaves the fitted model exactly as it was."""
+    est = copy.deepcopy(_fitted()[which])
+    n = len(X)
+    rng = np.random.RandomState(n)
+    y = [None, rng.randint(0, 2, n), rng.randn(n, 2), rng.randint(0, 3, (n, 2))][which]
+    before, weights = _snapshot(X), _snapshot(est.net_.module_.state_dict())
+    epochs = est.n_epochs_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        done = _clear_error(lambda: est.partial_fit(X, y))
+    assert _same(X, before)
+    if done is None:
+        hypothesis.event("refused")
+        assert est.n_epochs_ == epochs
+        state = est.net_.module_.state_dict()
+        assert all(torch.equal(state[k], weights[k]) for k in weights)
+        return
+    hypothesis.event("trained")
+    assert est.n_epochs_ == epochs + 1
+    method = est.transform if hasattr(est, "transform") else est.predict
+    assert len(method(X)) == n and _finite(method(X))
 
 
 # -- the inputs that these properties found broken (kept as plain regressions) -----------

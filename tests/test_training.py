@@ -62,3 +62,16 @@ def test_injected_nan_restores_finite_weights_and_warns(est, X, y):
     assert all(torch.isfinite(p).all() for p in weights)
     out = est.transform(X) if hasattr(est, "transform") else est.predict(X)
     assert np.isfinite(np.asarray(out, dtype=float)).all()
+
+
+@pytest.mark.parametrize("est, X, y", _estimators(), ids=lambda v: type(v).__name__)
+def test_answers_do_not_depend_on_the_batch(est, X, y):
+    """predict/transform of one row, or of a few, equals that row of the whole
+    batch bit for bit (tiny batches are padded; see _base._MIN_ROWS)."""
+    est.fit(X, y)
+    method = getattr(est, "transform", None) or getattr(est, "predict_proba", None)
+    method = method or est.predict
+    full = method(X)
+    for i in range(0, len(X), 7):
+        assert np.array_equal(method(X[i : i + 1])[0], full[i])
+        assert np.array_equal(method(X[i : i + 3]), full[i : i + 3])

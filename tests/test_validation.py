@@ -7,6 +7,7 @@ import scipy.sparse as sp
 import torch
 
 from sksequence.utils.validation import (
+    check_label_sequences,
     check_labels,
     check_sequences,
     check_target_sequences,
@@ -64,7 +65,9 @@ def test_list_of_1d_arrays_are_univariate_sequences():
 def test_feature_count_is_checked_after_fit():
     est = Est()
     check_sequences(np.ones((2, 3, 4)), estimator=est)
-    with pytest.raises(ValueError, match="X has 2 features per timestep, but Est was fitted with 4"):
+    with pytest.raises(
+        ValueError, match="X has 2 features per timestep, but Est was fitted with 4"
+    ):
         check_sequences(np.ones((2, 3, 2)), estimator=est, reset=False)
     # another length is fine for 3-D input
     check_sequences(np.ones((2, 7, 4)), estimator=est, reset=False)
@@ -90,6 +93,8 @@ def test_2d_width_is_checked_after_fitting_on_2d():
         (np.full((2, 2), 1e39), ValueError, "too large for float32"),
         (np.array([[{"a": 1}, 2.0]], dtype=object), TypeError, "must be numeric"),
         ([np.ones((2, 2, 2))], ValueError, "Sequence 0 of X has 3 dimensions"),
+        (np.zeros((2, 3), "datetime64[ns]"), TypeError, "datetime64.*must be numbers"),
+        ([np.zeros(3, "timedelta64[s]")], TypeError, "timedelta64.*must be numbers"),
     ],
 )
 def test_errors(X, exc, match):
@@ -111,6 +116,36 @@ def test_labels():
         check_labels([0.5, 1.0, 2.0], b)
     with pytest.raises(ValueError, match="requires y"):
         check_labels(None, b)
+    assert check_labels([1, 2.0, 3], b).tolist() == [1, 2, 3]  # numbers mix fine
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        [1, "a", 2.5],  # numpy alone would silently make these "1", "a", "2.5"
+        np.array([1, "a", 2.5], dtype=object),
+        pd.Series([1, "a", 2.5]),
+        [b"x", 1, 2],
+    ],
+)
+def test_mixed_type_labels_are_refused(y):
+    b = check_sequences(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="mixes labels of different types"):
+        check_labels(y, b)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        [[1, "a"], [2, 3], [4, 5]],
+        [[1, "a"], [2], [4]],
+        np.array([[1, "a"]] * 3, dtype=object),
+    ],
+)
+def test_mixed_type_label_sequences_are_refused(y):
+    b = check_sequences(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="mixes labels of different types"):
+        check_label_sequences(y, b)
 
 
 def test_target_sequences():

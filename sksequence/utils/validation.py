@@ -28,6 +28,8 @@ __all__ = [
     "check_label_sequences",
     "check_consistent_length",
     "check_encodings",
+    "check_partial_fit_classes",
+    "encode_labels",
     "split_future",
 ]
 
@@ -105,6 +107,14 @@ def _to_numeric(a, what: str) -> np.ndarray:
         ) from None
     if np.iscomplexobj(arr):
         raise ValueError(f"Complex data not supported: {what} has complex values.")
+    if arr.dtype.kind in "Mm":
+        # numpy would turn these into counts of nanoseconds (or days) without a word
+        raise TypeError(
+            f"{what} has dtype {arr.dtype}, but sequence values must be numbers. "
+            "Timestamps are the time axis, not a feature: order the rows by time "
+            "(sksequence.preprocessing.from_long_dataframe does this for long data), "
+            "or encode them as numbers yourself first (e.g. seconds since the start)."
+        )
     if arr.dtype.kind in "OUSV" or arr.dtype.kind not in "biuf":
         try:
             arr = arr.astype(np.float64)
@@ -356,6 +366,34 @@ def check_consistent_length(X_batch: SequenceBatch, y, *, what: str = "y") -> No
         )
 
 
+def _label_kind(v) -> str:
+    if isinstance(v, (str, np.str_, bytes)):
+        return "str"
+    if isinstance(v, (numbers.Number, np.number, np.bool_)):
+        return "number"
+    return type(v).__name__
+
+
+def _check_label_types(values, what: str = "y") -> None:
+    """Refuse labels that mix strings, numbers and other types (e.g. [1, "a", 2.5]).
+
+    numpy would silently turn a list of them into strings ("1", "2.5") and predict
+    would answer in those; scikit-learn refuses such a target ("unknown" type).
+    """
+    kinds: dict = {}
+    for v in values:
+        if v is None:  # reported as a missing label, more clearly, by the caller
+            continue
+        kinds.setdefault(_label_kind(v), v)
+        if len(kinds) > 1:
+            examples = ", ".join(f"{v!r} ({k})" for k, v in kinds.items())
+            raise ValueError(
+                f"{what} mixes labels of different types: {examples}. Labels must "
+                "all be of one type (all strings, or all numbers); convert them "
+                "first, e.g. with np.asarray(y, dtype=str)."
+            )
+
+
 def check_labels(y, X_batch: SequenceBatch, *, estimator=None) -> np.ndarray:
     """Validate one label per sequence; returns a 1-D array (labels of any type)."""
     if y is None:
@@ -364,6 +402,8 @@ def check_labels(y, X_batch: SequenceBatch, *, estimator=None) -> np.ndarray:
         )
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
+    if isinstance(y, (list, tuple)):
+        _check_label_types(y)
     y_arr = np.asarray(y)
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
         warnings.warn(
@@ -391,7 +431,51 @@ def check_labels(y, X_batch: SequenceBatch, *, estimator=None) -> np.ndarray:
             v is None or (isinstance(v, float) and not np.isfinite(v)) for v in y_arr
         ):
             raise ValueError("Input y contains NaN or None; every label must be set.")
+        _check_label_types(y_arr)
     return y_arr
+
+
+def check_partial_fit_classes(classes, fitted_classes=None, *, estimator=None):
+    """The classes of a classifier's ``partial_fit``: given on the first call (as in
+    scikit-learn), the same or omitted on later ones. Returns them sorted."""
+    name = _name(estimator)
+    if fitted_classes is None:
+        if classes is None:
+            raise ValueError(
+                f"classes must be passed on the first call to {name}.partial_fit: "
+                "the model needs every class up front, e.g. classes=np.unique(y_all)."
+            )
+        values = classes.to_numpy() if hasattr(classes, "to_numpy") else classes
+        _check_label_types(np.asarray(values, dtype=object).ravel(), "classes")
+        return np.unique(np.asarray(values).ravel())
+    if classes is not None:
+        given = np.unique(np.asarray(classes).ravel())
+        if not (
+            given.shape == fitted_classes.shape
+            and all(a == b for a, b in zip(given.tolist(), fitted_classes.tolist()))
+        ):
+            raise ValueError(
+                f"classes={given.tolist()!r} is not the same as on the first call to "
+                f"{name}.partial_fit (classes_={fitted_classes.tolist()!r})."
+            )
+    return fitted_classes
+
+
+def encode_labels(labels, classes, *, estimator=None) -> np.ndarray:
+    """Positions of ``labels`` among the fitted ``classes`` (int64), with a clear
+    error for a label the model has no output for."""
+    uniq, inverse = np.unique(labels, return_inverse=True)
+    index = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
+    unseen = [u for u in uniq.tolist() if u not in index]
+    if unseen:
+        raise ValueError(
+            f"y has labels {unseen[:5]!r} that are not among the classes "
+            f"{_name(estimator)} was fitted with ({np.asarray(classes).tolist()[:10]!r}"
+            f"{', ...' if len(classes) > 10 else ''}). Training that goes on "
+            "(warm_start=True or partial_fit) keeps the classes of the first fit; to "
+            "use partial_fit, pass every class as classes= on the first call."
+        )
+    return np.array([index[u] for u in uniq.tolist()], dtype=np.int64)[inverse.ravel()]
 
 
 def check_target_sequences(y, X_batch: SequenceBatch, *, numeric: bool = True):
@@ -477,12 +561,17 @@ def check_label_sequences(y, X_batch: SequenceBatch, *, estimator=None):
                 )
             seqs.append(a)
         lengths = np.array([len(a) for a in seqs], dtype=np.int64)
+        for s in y:
+            if isinstance(s, (list, tuple)):
+                _check_label_types(s)
         if len({a.dtype.kind for a in seqs}) == 1:
             labels = np.concatenate(seqs)
-        else:  # e.g. ints and strings mixed: keep every label as it is
+        else:  # e.g. int and float sequences: keep every label as it is
             labels = np.array([v for a in seqs for v in a.tolist()], dtype=object)
         ndim = 0
     else:
+        if isinstance(y, (list, tuple)):
+            _check_label_types(np.asarray(y, dtype=object).reshape(-1))
         if arr.ndim not in (1, 2):
             raise ValueError(
                 f"y should be of shape (n_samples, n_steps_out) of labels, or a list "
@@ -509,6 +598,8 @@ def check_label_sequences(y, X_batch: SequenceBatch, *, estimator=None):
         v is None or (isinstance(v, float) and not np.isfinite(v)) for v in labels
     ):
         raise ValueError("Input y contains NaN or None; every label must be set.")
+    if labels.dtype.kind == "O":
+        _check_label_types(labels)
     return labels, lengths, ndim
 
 
