@@ -29,7 +29,7 @@ __all__ = ["SequenceClassifier"]
 
 # The recurrent layer reads at most about this many steps: longer series are
 # shortened by the strided convolutional front end ("auto" strides), with stride 2
-# per block. Stride 4 (which loses detail: 5 points on ACSF1, see
+# per block. Stride 4 (which loses detail: 7 points on ACSF1, see
 # benchmarks/RESULTS.md) only shortens series that stride 2 leaves longer than
 # _AUTO_MAX_STEPS_STRIDE4.
 _AUTO_MAX_STEPS = 64
