@@ -13,7 +13,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import LRScheduler
+from skorch.callbacks import Callback, LRScheduler
 
 from ._base import BaseSequenceEstimator
 from .nn.classifier import RecurrentClassifier
@@ -65,6 +65,57 @@ def _auto_strides(
             strides[i] = 4
             length = math.ceil(length / 2)
     return tuple(strides)
+
+
+# EXPERIMENT (issue 4b, temporary): {"crop": frac, "mixup": alpha, "swa": frac}
+_EXPERIMENT: dict = {}
+
+
+class _SWA(Callback):
+    """Average the weights at the end of each of the last ``frac`` of the epochs;
+    at the end of training load the average and recompute batch-norm statistics."""
+
+    def __init__(self, frac, max_epochs):
+        self.start = max(1, int(round(max_epochs * (1 - frac))))
+
+    def initialize(self):
+        self.avg_, self.n_ = None, 0
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) <= self.start:
+            return
+        params = {k: v.detach().clone() for k, v in net.module_.named_parameters()}
+        if self.avg_ is None:
+            self.avg_, self.n_ = params, 1
+            return
+        self.n_ += 1
+        for k, v in params.items():
+            self.avg_[k] += (v - self.avg_[k]) / self.n_
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if self.avg_ is None:
+            return
+        module = net.module_
+        with torch.no_grad():
+            for k, p in module.named_parameters():
+                p.copy_(self.avg_[k])
+            norms = [m for m in module.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+            if norms and X is not None:
+                # one pass over all training sequences, momentum 1: the running
+                # statistics become the training set's (masked) statistics
+                moms = [m.momentum for m in norms]
+                for m in norms:
+                    m.momentum = 1.0
+                module.train()
+                module.augment = False
+                Xi = {k: v for k, v in X.take(slice(None))[0].items() if k != "y"}
+                module(**Xi)
+                module.augment = True
+                for m, mom in zip(norms, moms):
+                    m.momentum = mom
+                module.eval()
+        self.avg_ = None
 
 
 def _unwrap(encoder):
@@ -532,6 +583,9 @@ default="adamw"
             ),
             **arch,
         )
+        for key in ("crop", "mixup", "crop_test"):
+            if _EXPERIMENT.get(key):
+                module_kwargs[key] = _EXPERIMENT[key]
         arrays = {
             "x": batch.X,
             "lengths": batch.lengths if batch.ragged else None,
@@ -578,6 +632,8 @@ default="adamw"
             )
         else:
             return cbs
+        if _EXPERIMENT.get("swa"):
+            cbs = cbs + [("swa", _SWA(_EXPERIMENT["swa"], self.max_epochs))]
         return [("lr_scheduler", sched)] + cbs
 
     def _before_training(self, module) -> None:

@@ -86,8 +86,17 @@ class RecurrentClassifier(nn.Module):
         conv_skip: bool = True,
         scaling: str = "standard",
         class_weight: Sequence[float] | None = None,
+        crop: float = 0.0,
+        mixup: float = 0.0,
+        crop_test: bool = False,
     ) -> None:
         super().__init__()
+        # EXPERIMENT (issue 4b, temporary): training-time window cropping and mixup
+        self.crop = float(crop)
+        self.mixup = float(mixup)
+        self.crop_test = bool(crop_test)
+        self._mix = None
+        self.augment = True
         if scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}.")
         self.scaling = scaling
@@ -123,9 +132,49 @@ class RecurrentClassifier(nn.Module):
                 x = x * mask[:, :, None]
         return x
 
-    def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def _crop(self, x: Tensor, lengths: Tensor | None, pos: float | None = None):
+        """A random window of ``crop`` of each sequence's valid length."""
+        n, L = x.shape[0], x.shape[1]
+        full = (
+            torch.full((n,), L, dtype=torch.long)
+            if lengths is None
+            else lengths.to("cpu", torch.long)
+        )
+        w = torch.clamp((full.double() * self.crop).round().long(), min=1)
+        w = torch.minimum(w, full)
+        if pos is None:
+            off = (torch.rand(n) * (full - w + 1).double()).floor().long()
+        else:
+            off = ((full - w).double() * pos).round().long()
+        Lw = int(w.max())
+        idx = off[:, None] + torch.arange(Lw)[None, :]  # (N, Lw)
+        idx = torch.minimum(idx, (full - 1)[:, None]).to(x.device)
+        x = torch.gather(x, 1, idx[:, :, None].expand(-1, -1, x.shape[2]))
+        if lengths is None:
+            return x, None
+        mask = length_mask(w.to(x.device), Lw)[:, :, None]
+        return x * mask, w.to(lengths.device, lengths.dtype)
+
+    def features(
+        self, x: Tensor, lengths: Tensor | None = None, y: Tensor | None = None
+    ) -> Tensor:
         """The pooled encoding (N, P) that the linear head reads."""
+        self._mix = None
+        aug = self.training and self.augment
+        if aug and self.crop > 0:
+            x, lengths = self._crop(x, lengths)
         x = self.scale(x, lengths)
+        if aug and self.mixup > 0 and y is not None and x.shape[0] > 1:
+            lam = float(
+                torch.distributions.Beta(self.mixup, self.mixup).sample().clamp(0, 1)
+            )
+            perm = torch.randperm(x.shape[0]).to(x.device)
+            L = x.shape[1]
+            x = lam * x + (1 - lam) * x[perm]
+            if lengths is not None:
+                lengths = torch.maximum(lengths, lengths[perm.to(lengths.device)])
+            self._mix = (lam, perm)
+            del L
         skip = None
         if self.front is not None:
             x, lengths = self.front(x, lengths)  # (N, L', C)
@@ -137,8 +186,20 @@ class RecurrentClassifier(nn.Module):
             z = torch.cat([z, skip], dim=-1)  # (N, P + 2C)
         return z
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None, **_: object) -> Tensor:
-        return self.head(self.features(x, lengths))  # (N, K)
+    def forward(
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        y: Tensor | None = None,
+        **_: object,
+    ) -> Tensor:
+        logits = self.head(self.features(x, lengths, y))  # (N, K)
+        if self.training or self.crop <= 0 or not self.crop_test:
+            return logits
+        for pos in (0.0, 0.5, 1.0):
+            xc, lc = self._crop(x, lengths, pos)
+            logits = logits + self.head(self.features(xc, lc))
+        return logits / 4
 
     def loss(
         self,
@@ -150,6 +211,12 @@ class RecurrentClassifier(nn.Module):
         weight = self.class_weight
         if weight is not None:
             weight = weight.to(logits.dtype)
+        if self._mix is not None and self.training:
+            lam, perm = self._mix
+            self._mix = None
+            return lam * F.cross_entropy(logits, y, weight=weight) + (
+                1 - lam
+            ) * F.cross_entropy(logits, y[perm.to(y.device)], weight=weight)
         if sample_weight is None:
             return F.cross_entropy(logits, y, weight=weight)
         per_sample = F.cross_entropy(logits, y, weight=weight, reduction="none")  # (N,)
