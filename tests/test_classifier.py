@@ -323,3 +323,65 @@ def test_bad_input_errors(waves_split):
         SequenceClassifier(conv_strides=(1,)).fit(X, y)
     with pytest.raises(ValueError, match="pooling"):
         SequenceClassifier(pooling="sum").fit(X, y)
+
+
+# -- window slicing (crop) --------------------------------------------------------------
+def test_crop_windows_are_slices_of_each_valid_sequence():
+    from sksequence.nn.classifier import RecurrentClassifier
+
+    module = RecurrentClassifier(1, 2, hidden_size=4, crop=0.5)
+    lengths = torch.tensor([10, 7, 1, 4])
+    x = torch.zeros(4, 10, 1)
+    for i, n in enumerate(lengths.tolist()):
+        x[i, :n, 0] = torch.arange(1, n + 1)  # step t holds t + 1; padding 0
+    torch.manual_seed(0)
+    for position in (None, 0.0, 0.5, 1.0):
+        win, win_lengths = module.crop_windows(x, lengths, position)
+        assert win_lengths.tolist() == [5, 4, 1, 2]  # round(0.5 * n), at least 1
+        for i, (n, w) in enumerate(zip(lengths.tolist(), win_lengths.tolist())):
+            values = win[i, :, 0]
+            start = int(values[0]) - 1
+            assert 0 <= start <= n - w
+            if position is not None:
+                assert start == round((n - w) * position)
+            np.testing.assert_array_equal(values[:w], np.arange(start, start + w) + 1)
+            assert not values[w:].any()  # zero after the window
+    # equal-length input without lengths: one window width, lengths stay None
+    win, win_lengths = module.crop_windows(x, None, 1.0)
+    assert win.shape == (4, 5, 1) and win_lengths is None
+    np.testing.assert_array_equal(win[0, :, 0], np.arange(6, 11))
+
+
+def test_crop_trains_on_random_windows_and_predicts_on_four_views():
+    X, y = _ragged_waves(n=40)
+    clf = SequenceClassifier(crop=0.8, max_epochs=3, random_state=0, **FAST).fit(X, y)
+    module = clf.net_.module_
+    assert module.crop == 0.8
+    expected = []
+    with torch.no_grad():
+        module.eval()
+        for seq in X[:8]:
+            n = len(seq)
+            w = max(1, int(np.round(0.8 * n)))
+            views = [seq] + [seq[int(np.round((n - w) * p)) :][:w] for p in (0, 0.5, 1)]
+            logits = [
+                module.head(module.features(torch.tensor(v[None], dtype=torch.float32)))
+                for v in views
+            ]
+            expected.append(torch.softmax(torch.stack(logits).mean(0)[0].double(), -1))
+    np.testing.assert_allclose(clf.predict_proba(X[:8]), torch.stack(expected), atol=1e-5)
+    # without crop: one pass over the whole sequence
+    plain = SequenceClassifier(crop=None, max_epochs=1, random_state=0, **FAST)
+    plain.fit(X, y)
+    assert plain.net_.module_.crop == 0.0
+    with torch.no_grad():
+        one = plain.net_.module_.eval()(torch.tensor(X[0][None], dtype=torch.float32))
+    np.testing.assert_allclose(
+        plain.predict_proba(X[:1])[0], torch.softmax(one[0].double(), -1), atol=1e-5
+    )
+    # training mode: a new random window each call
+    module.train()
+    x = torch.tensor(np.stack([s[:8] for s in X[:4]]), dtype=torch.float32)
+    with torch.no_grad():
+        assert not torch.equal(module(x), module(x))
+    module.eval()

@@ -65,6 +65,12 @@ class RecurrentClassifier(nn.Module):
         training data; "series": z-normalise each sequence over its valid steps.
     class_weight : sequence of float, optional
         Per-class weights of the cross-entropy loss.
+    crop : float, default=0.0
+        Window slicing (Le Guennec et al. 2016) when in (0, 1): in training, each
+        sequence is replaced by a window of ``crop`` of its valid length at a
+        random offset (a new one each batch); in evaluation, the logits are the
+        mean of those of the whole sequence and of three such windows, at its
+        start, middle and end. 0 (or 1): off.
 
     Forward: ``x`` (N, L, F), ``lengths`` (N,) or None -> logits (N, K).
     ``loss(logits, y, sample_weight=None)`` is the (weighted) mean cross-entropy.
@@ -87,16 +93,11 @@ class RecurrentClassifier(nn.Module):
         scaling: str = "standard",
         class_weight: Sequence[float] | None = None,
         crop: float = 0.0,
-        mixup: float = 0.0,
-        crop_test: bool = False,
     ) -> None:
         super().__init__()
-        # EXPERIMENT (issue 4b, temporary): training-time window cropping and mixup
-        self.crop = float(crop)
-        self.mixup = float(mixup)
-        self.crop_test = bool(crop_test)
-        self._mix = None
-        self.augment = True
+        if not 0.0 <= crop <= 1.0:
+            raise ValueError(f"crop must be in [0, 1], got {crop!r}.")
+        self.crop = float(crop) if 0.0 < crop < 1.0 else 0.0
         if scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}.")
         self.scaling = scaling
@@ -132,73 +133,62 @@ class RecurrentClassifier(nn.Module):
                 x = x * mask[:, :, None]
         return x
 
-    def _crop(self, x: Tensor, lengths: Tensor | None, pos: float | None = None):
-        """A random window of ``crop`` of each sequence's valid length."""
-        n, L = x.shape[0], x.shape[1]
-        full = (
-            torch.full((n,), L, dtype=torch.long)
-            if lengths is None
-            else lengths.to("cpu", torch.long)
-        )
-        w = torch.clamp((full.double() * self.crop).round().long(), min=1)
-        w = torch.minimum(w, full)
-        if pos is None:
-            off = (torch.rand(n) * (full - w + 1).double()).floor().long()
+    def crop_windows(
+        self, x: Tensor, lengths: Tensor | None = None, position: float | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Each sequence's window of ``crop`` of its valid length (at least one
+        step), starting at ``position`` (0: at the start, 1: at the end) of the
+        possible offsets, or at a random offset per sequence when None.
+
+        ``x`` (N, L, F) -> (N, L_w, F), zero after each window's end; ``lengths``
+        (N,) -> the window lengths (None stays None: all windows are equal then).
+        """
+        n, steps = x.shape[0], x.shape[1]
+        if lengths is None:
+            full = torch.full((n,), steps, dtype=torch.long)
         else:
-            off = ((full - w).double() * pos).round().long()
-        Lw = int(w.max())
-        idx = off[:, None] + torch.arange(Lw)[None, :]  # (N, Lw)
-        idx = torch.minimum(idx, (full - 1)[:, None]).to(x.device)
+            full = lengths.to("cpu", torch.long).clamp(min=1)
+        width = (full.double() * self.crop).round().long().clamp(min=1)
+        width = torch.minimum(width, full)
+        room = (full - width).double()
+        if position is None:
+            offset = (torch.rand(n).double() * (room + 1)).floor().long()
+            offset = torch.minimum(offset, room.long())
+        else:
+            offset = (room * position).round().long()
+        out_steps = int(width.max())
+        idx = offset[:, None] + torch.arange(out_steps)[None, :]  # (N, L_w)
+        idx = torch.minimum(idx, full[:, None] - 1).to(x.device)
         x = torch.gather(x, 1, idx[:, :, None].expand(-1, -1, x.shape[2]))
         if lengths is None:
             return x, None
-        mask = length_mask(w.to(x.device), Lw)[:, :, None]
-        return x * mask, w.to(lengths.device, lengths.dtype)
+        mask = length_mask(width.to(x.device), out_steps)[:, :, None]  # (N, L_w, 1)
+        return x * mask, width.to(lengths.device, lengths.dtype)
 
-    def features(
-        self, x: Tensor, lengths: Tensor | None = None, y: Tensor | None = None
-    ) -> Tensor:
-        """The pooled encoding (N, P) that the linear head reads."""
-        self._mix = None
-        aug = self.training and self.augment
-        if aug and self.crop > 0:
-            x, lengths = self._crop(x, lengths)
+    def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The pooled encoding (N, P) that the linear head reads (of a random
+        window of each sequence when training with ``crop``)."""
+        if self.training and self.crop:
+            x, lengths = self.crop_windows(x, lengths)
         x = self.scale(x, lengths)
-        if aug and self.mixup > 0 and y is not None and x.shape[0] > 1:
-            lam = float(
-                torch.distributions.Beta(self.mixup, self.mixup).sample().clamp(0, 1)
-            )
-            perm = torch.randperm(x.shape[0]).to(x.device)
-            L = x.shape[1]
-            x = lam * x + (1 - lam) * x[perm]
-            if lengths is not None:
-                lengths = torch.maximum(lengths, lengths[perm.to(lengths.device)])
-            self._mix = (lam, perm)
-            del L
         skip = None
         if self.front is not None:
             x, lengths = self.front(x, lengths)  # (N, L', C)
             if self.conv_skip:
                 skip = torch.cat([masked_mean(x, lengths), masked_max(x, lengths)], -1)
-        outputs, (h_n, _) = self.encoder(x, lengths)  # (N, L', D*H)
+        outputs, (h_n, _) = self.encoder(x, lengths, cell_state=False)  # (N, L', D*H)
         z = self.pooling(outputs, lengths, last=self.encoder.final_hidden(h_n))
         if skip is not None:
             z = torch.cat([z, skip], dim=-1)  # (N, P + 2C)
         return z
 
-    def forward(
-        self,
-        x: Tensor,
-        lengths: Tensor | None = None,
-        y: Tensor | None = None,
-        **_: object,
-    ) -> Tensor:
-        logits = self.head(self.features(x, lengths, y))  # (N, K)
-        if self.training or self.crop <= 0 or not self.crop_test:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, **_: object) -> Tensor:
+        logits = self.head(self.features(x, lengths))  # (N, K)
+        if self.training or not self.crop:
             return logits
-        for pos in (0.0, 0.5, 1.0):
-            xc, lc = self._crop(x, lengths, pos)
-            logits = logits + self.head(self.features(xc, lc))
+        for position in (0.0, 0.5, 1.0):
+            window, window_lengths = self.crop_windows(x, lengths, position)
+            logits = logits + self.head(self.features(window, window_lengths))
         return logits / 4
 
     def loss(
@@ -211,12 +201,6 @@ class RecurrentClassifier(nn.Module):
         weight = self.class_weight
         if weight is not None:
             weight = weight.to(logits.dtype)
-        if self._mix is not None and self.training:
-            lam, perm = self._mix
-            self._mix = None
-            return lam * F.cross_entropy(logits, y, weight=weight) + (
-                1 - lam
-            ) * F.cross_entropy(logits, y[perm.to(y.device)], weight=weight)
         if sample_weight is None:
             return F.cross_entropy(logits, y, weight=weight)
         per_sample = F.cross_entropy(logits, y, weight=weight, reduction="none")  # (N,)
