@@ -131,7 +131,7 @@ class RecurrentClassifier(nn.Module):
             x, lengths = self.front(x, lengths)  # (N, L', C)
             if self.conv_skip:
                 skip = torch.cat([masked_mean(x, lengths), masked_max(x, lengths)], -1)
-        outputs, (h_n, _) = self.encoder(x, lengths)  # (N, L', D*H)
+        outputs, (h_n, _) = self.encoder(x, lengths, cell_state=False)  # (N, L', D*H)
         z = self.pooling(outputs, lengths, last=self.encoder.final_hidden(h_n))
         if skip is not None:
             z = torch.cat([z, skip], dim=-1)  # (N, P + 2C)
