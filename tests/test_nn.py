@@ -32,21 +32,47 @@ def test_masked_mse_ignores_padding():
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_encoder_padding_does_not_leak(cell, bidirectional):
+@pytest.mark.parametrize("cell_state", [True, False], ids=["packed", "reversed"])
+def test_encoder_padding_does_not_leak(cell, bidirectional, cell_state):
     torch.manual_seed(0)
     enc = RecurrentEncoder(3, 5, num_layers=2, cell=cell, bidirectional=bidirectional)
     x = torch.randn(2, 6, 3)
     lengths = torch.tensor([6, 3])
     garbage = x.clone()
     garbage[1, 3:] = 99.0
-    out_a, (h_a, _) = enc(x, lengths)
-    out_b, (h_b, _) = enc(garbage, lengths)
+    out_a, (h_a, _) = enc(x, lengths, cell_state=cell_state)
+    out_b, (h_b, _) = enc(garbage, lengths, cell_state=cell_state)
     torch.testing.assert_close(h_a, h_b)
     torch.testing.assert_close(out_a, out_b)
     alone, (h_alone, _) = enc(x[1:2, :3])
     torch.testing.assert_close(enc.final_hidden(h_a)[1], enc.final_hidden(h_alone)[0])
     assert out_a.shape == (2, 6, enc.output_size)
     assert torch.all(out_a[1, 3:] == 0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_encoder_cpu_reversed_path_equals_packing(cell, bidirectional, num_layers):
+    """cell_state=False runs the padded batch (backward direction reversed within
+    each length) instead of packing: same outputs, final states and gradients."""
+    torch.manual_seed(0)
+    enc = RecurrentEncoder(4, 6, num_layers, cell, bidirectional)
+    lengths = torch.tensor([9, 1, 4, 9, 2, 7])
+    x = torch.randn(6, 9, 4) * (torch.arange(9)[None, :, None] < lengths[:, None, None])
+    results = []
+    for cell_state in (True, False):
+        enc.zero_grad()
+        out, (h_n, c_n) = enc(x, lengths, cell_state=cell_state)
+        assert (c_n is None) == (not cell_state or cell == "gru")
+        (out.square().sum() + h_n.square().sum()).backward()
+        grads = [p.grad.clone() for p in enc.parameters()]
+        results.append((out, h_n, grads))
+    (out_a, h_a, g_a), (out_b, h_b, g_b) = results
+    torch.testing.assert_close(out_b, out_a)
+    torch.testing.assert_close(h_b, h_a)
+    for a, b in zip(g_a, g_b):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
 
 
 def test_decoders_shapes_and_teacher_forcing():
@@ -71,7 +97,9 @@ def test_decoders_shapes_and_teacher_forcing():
 @pytest.mark.parametrize("objective", ["reconstruct", "composite"])
 @pytest.mark.parametrize("conditional", [False, True])
 @pytest.mark.parametrize("ragged", [False, True])
-def test_truncated_bptt_with_one_chunk_equals_full_backprop(objective, conditional, ragged):
+def test_truncated_bptt_with_one_chunk_equals_full_backprop(
+    objective, conditional, ragged
+):
     torch.manual_seed(0)
     model = SequenceAutoencoder(
         2, hidden_size=4, objective=objective, conditional=conditional, n_components=3

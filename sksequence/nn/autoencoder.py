@@ -90,7 +90,7 @@ class SequenceAutoencoder(nn.Module):
     # -- encoding ---------------------------------------------------------------
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The fixed-length encoding (N, C) of each sequence."""
-        _, (h_n, _) = self.encoder(x, lengths)
+        _, (h_n, _) = self.encoder(x, lengths, cell_state=False)
         return self.bottleneck(self.encoder.final_hidden(h_n))  # (N, C)
 
     # -- decoding ---------------------------------------------------------------
