@@ -35,6 +35,8 @@ __all__ = ["SequenceClassifier"]
 _AUTO_MAX_STEPS = 64
 _AUTO_MAX_STEPS_STRIDE4 = 256
 _DEFAULT_CONV = (64, 64, 64)
+# crop="auto" on variable-length input (window slicing; see benchmarks/RESULTS.md)
+_AUTO_CROP = 0.8
 _DEFAULT_KERNELS = (7, 5, 3)
 
 
@@ -84,9 +86,9 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     states, for variable-length input), next to the mean and max of the
     convolutional features (a skip connection), are classified by a linear layer;
     AdamW with a one-cycle learning-rate schedule.
-    Training sees random windows of 80% of each sequence (window slicing, Le
-    Guennec et al. 2016), and a prediction averages the whole sequence and three
-    such windows (``crop``).
+    For variable-length input, training sees random windows of 80% of each
+    sequence (window slicing) and a prediction averages the whole sequence and
+    three such windows (``crop``).
     Variable-length input is packed and masked, so padding never changes a
     prediction.
 
@@ -127,15 +129,19 @@ default="auto"
         own valid steps (amplitude and offset then carry no information); "auto":
         "standard", or "none" when ``encoder`` is given (the autoencoder saw raw
         input).
-    crop : float or None, default=0.8
-        Window slicing: each training batch shows the model, for every sequence,
-        a window of this fraction of its valid length at a random offset (a new
-        one each batch); predictions (``decision_function``, ``predict_proba``,
-        ``predict``) average the logits of the whole sequence and of three such
-        windows, at its start, middle and end (``transform_features`` and
-        ``hidden_states`` read the whole sequence). None or 1.0: off. On the archive
-        problems it gained 11 points on PickupGestureWiimoteZ and 5 on ArrowHead
-        (see ``benchmarks/RESULTS.md``); prediction costs 4 passes instead of 1.
+    crop : "auto", float or None, default="auto"
+        Window slicing (Le Guennec et al. 2016): in training, each sequence is
+        replaced by a window of this fraction of its valid length at a random
+        offset (a new one each batch); predictions (``decision_function``,
+        ``predict_proba``, ``predict``, ONNX export) average the logits of the whole
+        sequence and of three such windows, at its start, middle and end
+        (``transform_features`` and ``hidden_states`` read the whole sequence;
+        prediction costs 4 passes instead of 1). None or 1.0: off. "auto": 0.8 when
+        the training sequences differ in length, else off. On the archive problems
+        (``benchmarks/RESULTS.md``) 0.8 gained 11 points on the variable-length
+        PickupGestureWiimoteZ (0.733 -> 0.847) and changed JapaneseVowels by none;
+        on equal-length series it gained 6 points on ArrowHead and 2 on OSULeaf but
+        lost 18 on ACSF1, 3 on ItalyPowerDemand and 2 on GunPoint, whence "auto".
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's linear models.
         "balanced" uses ``n_samples / (n_classes * np.bincount(y))``.
@@ -211,6 +217,8 @@ default="adamw"
         The strides used (resolved from "auto").
     pooling_ : str
         The pooling used (resolved from "auto").
+    crop_ : float or None
+        The window fraction used (resolved from "auto"; None: off).
     class_weight_ : ndarray of shape (n_classes,) or None
     encoder_ : LSTMAutoencoderTransformer or None
         The fitted autoencoder whose weights were transferred.
@@ -244,7 +252,7 @@ default="adamw"
         "conv_strides": [StrOptions({"auto"}), tuple, list],
         "conv_skip": ["boolean"],
         "scaling": [StrOptions({"auto", "standard", "series", "none"})],
-        "crop": [Interval(Real, 0, 1, closed="right"), None],
+        "crop": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right"), None],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "encoder": "no_validation",
         "freeze_encoder": ["boolean"],
@@ -262,7 +270,7 @@ default="adamw"
         conv_strides="auto",
         conv_skip=True,
         scaling="auto",
-        crop=0.8,
+        crop="auto",
         class_weight=None,
         encoder=None,
         freeze_encoder=False,
@@ -547,8 +555,16 @@ default="adamw"
             ),
             **arch,
         )
-        if self.crop is not None and self.crop < 1.0:
-            module_kwargs["crop"] = float(self.crop)
+        if continuing:
+            crop = previous.get("crop")
+        else:
+            crop = self.crop
+            if crop == "auto":
+                crop = _AUTO_CROP if batch.ragged else None
+            self.crop_ = None if crop is None or crop >= 1.0 else float(crop)
+            crop = self.crop_
+        if crop:
+            module_kwargs["crop"] = crop
         arrays = {
             "x": batch.X,
             "lengths": batch.lengths if batch.ragged else None,

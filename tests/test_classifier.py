@@ -350,6 +350,12 @@ def test_crop_windows_are_slices_of_each_valid_sequence():
     win, win_lengths = module.crop_windows(x, None, 1.0)
     assert win.shape == (4, 5, 1) and win_lengths is None
     np.testing.assert_array_equal(win[0, :, 0], np.arange(6, 11))
+    for steps in (1, 2, 7, 10):  # the traceable twin used at predict time
+        for position in (0.0, 0.5, 1.0):
+            np.testing.assert_array_equal(
+                module._equal_window(x[:, :steps], position),
+                module.crop_windows(x[:, :steps], None, position)[0],
+            )
 
 
 def test_crop_trains_on_random_windows_and_predicts_on_four_views():
@@ -369,7 +375,9 @@ def test_crop_trains_on_random_windows_and_predicts_on_four_views():
                 for v in views
             ]
             expected.append(torch.softmax(torch.stack(logits).mean(0)[0].double(), -1))
-    np.testing.assert_allclose(clf.predict_proba(X[:8]), torch.stack(expected), atol=1e-5)
+    np.testing.assert_allclose(
+        clf.predict_proba(X[:8]), torch.stack(expected), atol=1e-5
+    )
     # without crop: one pass over the whole sequence
     plain = SequenceClassifier(crop=None, max_epochs=1, random_state=0, **FAST)
     plain.fit(X, y)
@@ -385,3 +393,33 @@ def test_crop_trains_on_random_windows_and_predicts_on_four_views():
     with torch.no_grad():
         assert not torch.equal(module(x), module(x))
     module.eval()
+
+
+def test_crop_auto_is_on_for_variable_lengths_only(waves_split):
+    X, y, _, _ = waves_split
+    equal = SequenceClassifier(max_epochs=1, random_state=0, **FAST).fit(X, y)
+    assert equal.crop_ is None and equal.net_.module_.crop == 0.0
+    Xr, yr = _ragged_waves(n=30)
+    ragged = SequenceClassifier(max_epochs=1, random_state=0, **FAST).fit(Xr, yr)
+    assert ragged.crop_ == 0.8 and ragged.net_.module_.crop == 0.8
+    ragged.set_params(warm_start=True, crop=None, max_epochs=1).fit(Xr, yr)
+    assert ragged.crop_ == 0.8  # a continued fit keeps the first fit's windows
+    off = SequenceClassifier(crop=1.0, max_epochs=1, random_state=0, **FAST)
+    assert off.fit(Xr, yr).crop_ is None
+    with pytest.raises(ValueError, match="crop"):
+        SequenceClassifier(crop=0.0).fit(X, y)
+
+
+def test_crop_predictions_survive_onnx_export(waves_split, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from sksequence.export import export_onnx
+
+    X, y, Xt, _ = waves_split
+    clf = SequenceClassifier(crop=0.8, max_epochs=2, random_state=0, **FAST)
+    clf.fit(X, y)
+    export_onnx(clf, tmp_path / "clf.onnx")  # traced on 3 steps
+    session = ort.InferenceSession(str(tmp_path / "clf.onnx"))
+    for batch in (Xt, Xt[:3, :17]):  # other lengths than traced: windows follow
+        proba, _ = session.run(None, {"x": batch.astype(np.float32)})
+        np.testing.assert_allclose(proba, clf.predict_proba(batch), atol=1e-5)

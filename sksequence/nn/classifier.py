@@ -187,9 +187,24 @@ class RecurrentClassifier(nn.Module):
         if self.training or not self.crop:
             return logits
         for position in (0.0, 0.5, 1.0):
-            window, window_lengths = self.crop_windows(x, lengths, position)
+            if lengths is None:
+                window, window_lengths = self._equal_window(x, position), None
+            else:
+                window, window_lengths = self.crop_windows(x, lengths, position)
             logits = logits + self.head(self.features(window, window_lengths))
         return logits / 4
+
+    def _equal_window(self, x: Tensor, position: float) -> Tensor:
+        """``crop_windows(x, None, position)`` in tensor operations only, so that an
+        ONNX trace keeps the window's size and offset dynamic in the length."""
+        steps_f = torch.ones_like(x[0, :, 0]).cumsum(0)  # 1, 2, ..., L
+        steps = steps_f[-1].double()
+        width = torch.clamp(torch.round(steps * self.crop), min=1)
+        width = torch.minimum(width, steps)
+        offset = torch.round((steps - width) * position)
+        step = steps_f.double() - 1  # 0, 1, ..., L - 1
+        idx = (step[step < width] + offset).long()  # (L_w,)
+        return x.index_select(1, idx)
 
     def loss(
         self,
