@@ -8,7 +8,7 @@ Data: 5,000 sequences of 8 features, lengths uniform in 20..200, two classes
 Contenders, all training the same torch module
 (:class:`sksequence.nn.classifier.RecurrentClassifier` with the estimator's default
 architecture: feature scaling, three-block convolutional front end, bidirectional
-LSTM, pooling='auto') with AdamW, the same one-cycle learning-rate schedule,
+LSTM, pooling='auto', crop='auto': window slicing on this variable-length data) with AdamW, the same one-cycle learning-rate schedule,
 gradient-norm clipping at 1.0 every step, the same batch size and epochs:
 
 - ``hand``: hand-written loop over padded tensors + lengths (packed LSTM),
@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 
 from sksequence import SequenceClassifier
+from sksequence._classifier import _AUTO_CROP
 from sksequence.nn.classifier import RecurrentClassifier
 
 
@@ -89,6 +90,7 @@ def hand_written(X, y, *, packed, hidden, epochs, batch_size, lr, seed):
         hidden_size=hidden,
         bidirectional=est.bidirectional,
         pooling="last_max" if packed else "max",  # what pooling='auto' picks
+        crop=_AUTO_CROP if packed else 0.0,  # what crop='auto' picks
         **arch,
     )
     std = valid.std(0)
