@@ -89,7 +89,8 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     For variable-length input, training sees random windows of 80% of each
     sequence (window slicing) and a prediction averages the whole sequence and
     three such windows (``crop``).
-    Variable-length input is packed and masked, so padding never changes a
+    Variable-length input is packed (on CPU: run padded, with the backward direction
+    reversed within each sequence's length) and masked, so padding never changes a
     prediction.
 
     Parameters
