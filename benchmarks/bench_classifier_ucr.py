@@ -23,15 +23,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
+import sys
 import time
 import warnings
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import machine_line, set_threads  # noqa: E402
 
 PROBLEMS = [
     "GunPoint",
@@ -146,23 +148,6 @@ def run_rocket(name, seed):
     return float(np.mean(est.predict(Xte) == yte)), t, note
 
 
-def machine_line() -> str:
-    import sklearn
-    import skorch
-    import torch
-
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        cores = os.cpu_count()
-    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    return (
-        f"{date}; {cores} cores, torch threads {torch.get_num_threads()}; Python "
-        f"{platform.python_version()}, torch {torch.__version__}, skorch "
-        f"{skorch.__version__}, scikit-learn {sklearn.__version__}"
-    )
-
-
 def fmt(values, digits=3):
     if not values:
         return "-"
@@ -205,10 +190,7 @@ def main(argv=None):
         print_table(results, only)
         return
 
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     print(machine_line(), flush=True)
     results = {}
     for name in args.problems:

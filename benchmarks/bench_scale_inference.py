@@ -22,13 +22,14 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import machine_line, set_threads  # noqa: E402
 
 N_TIMESTEPS, N_FEATURES = 10, 2
 
@@ -87,16 +88,6 @@ def child(n: int, threads: int) -> dict:
     }
 
 
-def machine_line(threads: int) -> str:
-    import torch
-
-    return (
-        f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-        f"torch {torch.__version__}, {threads} torch thread(s), "
-        f"Python {platform.python_version()}"
-    )
-
-
 def table(rows: list[dict]) -> str:
     lines = [
         "| sequences | input array | baseline peak RSS | transform: extra peak RSS "
@@ -132,8 +123,8 @@ def main() -> None:
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(f"n={n:,} done", file=sys.stderr)
-    print(f"Date: {datetime.date.today().isoformat()}")
-    print(f"Machine: {machine_line(args.threads)}")
+    set_threads(args.threads)  # the children's setting, for the machine line
+    print(f"Machine: {machine_line()}")
     print(
         f"Command: python benchmarks/bench_scale_inference.py --sizes "
         f"{' '.join(map(str, args.sizes))} --threads {args.threads}"

@@ -30,22 +30,24 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import gc
 import json
 import math
 import os
-import platform
 import statistics
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sksequence import SequenceClassifier
-from sksequence._classifier import _AUTO_CROP
-from sksequence.nn.classifier import RecurrentClassifier
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import machine_line, set_threads  # noqa: E402
+
+from sksequence import SequenceClassifier  # noqa: E402
+from sksequence._classifier import _AUTO_CROP  # noqa: E402
+from sksequence.nn.classifier import RecurrentClassifier  # noqa: E402
 
 
 def make_data(n, n_features=8, min_len=20, max_len=200, seed=0):
@@ -133,22 +135,6 @@ def ours(X, y, *, packed, hidden, epochs, batch_size, lr, seed):
     ).fit(data, y)
 
 
-def machine_line() -> str:
-    import sklearn
-    import skorch
-
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        cores = os.cpu_count()
-    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    return (
-        f"{date}; {cores} cores, torch threads {torch.get_num_threads()}; Python "
-        f"{platform.python_version()}, torch {torch.__version__}, skorch "
-        f"{skorch.__version__}, scikit-learn {sklearn.__version__}"
-    )
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-samples", type=int, default=5000)
@@ -165,8 +151,7 @@ def main(argv=None):
     )
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     print(machine_line(), flush=True)
     X, y = make_data(args.n_samples)
     Xte, yte = make_data(1000, seed=1)
