@@ -527,7 +527,6 @@ default="adamw"
             self.class_weight_ = self._class_weights(ids)
             self.encoder_ = self._pretrained_encoder(X, batch)
         previous = self._module_spec[1] if continuing else {}
-        previous_timesteps = getattr(self, "n_timesteps_", 0)
         arch = self._resolve_architecture(batch.n_timesteps)
         if continuing:  # keep what was resolved from the first fit's data
             arch["conv_strides"] = previous["conv_strides"]
@@ -536,12 +535,13 @@ default="adamw"
             self.pooling_ = self.pooling
             if self.pooling == "auto":
                 self.pooling_ = "last_max" if batch.ragged else "max"
-        mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
-        valid = batch.X[mask]  # (total valid steps, F)
-        # float64 statistics: float32 ones overflow for |X| > ~1e19 (X=-3e38)
-        self._input_mean = valid.mean(axis=0, dtype=np.float64)
-        std = valid.std(axis=0, dtype=np.float64)
-        self._input_scale = np.where(std > 1e-8 * (1 + abs(self._input_mean)), std, 1.0)
+        if not continuing:  # (continuing keeps the fitted module's scaling buffers)
+            mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
+            valid = batch.X[mask]  # (total valid steps, F)
+            # float64 statistics: float32 ones overflow for |X| > ~1e19 (X=-3e38)
+            mean = valid.mean(axis=0, dtype=np.float64)
+            std = valid.std(axis=0, dtype=np.float64)
+            self._input_stats = (mean, np.where(std > 1e-8 * (1 + abs(mean)), std, 1.0))
         module_kwargs = dict(
             input_size=batch.n_features,
             n_classes=len(self.classes_),
@@ -583,12 +583,11 @@ default="adamw"
             incremental=incremental,
         )
         del self._steps_per_epoch
-        # (a partial_fit net that is reused skips _before_training, which reads them)
-        self.__dict__.pop("_input_mean", None)
-        self.__dict__.pop("_input_scale", None)
-        self.n_timesteps_ = batch.n_timesteps
-        if continuing:
-            self.n_timesteps_ = max(self.n_timesteps_, previous_timesteps)
+        self.n_timesteps_ = (
+            max(batch.n_timesteps, self.n_timesteps_)
+            if continuing
+            else batch.n_timesteps
+        )
         return self
 
     def _callbacks(self, has_valid: bool) -> list:
@@ -615,9 +614,10 @@ default="adamw"
         return [("lr_scheduler", sched)] + cbs
 
     def _before_training(self, module) -> None:
-        module.input_mean.copy_(torch.as_tensor(self._input_mean))
-        module.input_scale.copy_(torch.as_tensor(self._input_scale))
-        del self._input_mean, self._input_scale
+        stats = self.__dict__.pop("_input_stats", None)
+        if stats is not None:  # a first fit (else the fitted buffers are loaded)
+            module.input_mean.copy_(torch.as_tensor(stats[0]))
+            module.input_scale.copy_(torch.as_tensor(stats[1]))
         if self.encoder_ is not None:
             source = self.encoder_.net_.module_.encoder.state_dict()
             module.encoder.load_state_dict(source)  # copies: the source is untouched

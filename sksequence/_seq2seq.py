@@ -163,14 +163,8 @@ class _Seq2SeqBase(BaseSequenceEstimator):
     ):
         max_length = batch.n_timesteps
         if continuing:  # location attention has one weight per training position
-            max_length = self._module_spec[1]["max_length"]
-            if self.attention == "location" and batch.n_timesteps > max_length:
-                raise ValueError(
-                    f"X has sequences of {batch.n_timesteps} timesteps, but "
-                    f"{type(self).__name__} with attention='location' was fitted on "
-                    f"at most {max_length}, and training that goes on (warm_start or "
-                    "partial_fit) keeps that length."
-                )
+            self._check_location_length(batch)
+            max_length = self.n_timesteps_
         module_kwargs = dict(
             input_size=batch.n_features,
             output_size=output_size,
@@ -204,6 +198,13 @@ class _Seq2SeqBase(BaseSequenceEstimator):
     def _inputs(self, X):
         check_is_fitted(self, "net_")
         batch = check_sequences(X, estimator=self, reset=False)
+        self._check_location_length(batch)
+        arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
+        return batch, arrays
+
+    def _check_location_length(self, batch) -> None:
+        """Location attention has one weight per training position: refuse longer X
+        (at predict time, and when training goes on with warm_start/partial_fit)."""
         if self.attention == "location" and batch.n_timesteps > self.n_timesteps_:
             raise ValueError(
                 f"X has sequences of {batch.n_timesteps} timesteps, but "
@@ -211,8 +212,6 @@ class _Seq2SeqBase(BaseSequenceEstimator):
                 f"{self.n_timesteps_}: location attention has one weight per training "
                 "position."
             )
-        arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
-        return batch, arrays
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -747,12 +746,10 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         target[np.arange(steps)[None, :] < lengths[:, None]] = ids  # row by row
         if variable:
             target[np.arange(batch.n_samples), lengths] = self._end
-        if continuing and variable:  # decode as far as the longest seen so far
-            self.n_steps_out_ = max(self.n_steps_out_, int(lengths.max()))
-            self._n_decode = max(self._n_decode, steps)
-        elif not continuing:
+        if not continuing:
             self.n_steps_out_ = int(lengths.max())
-            self._n_decode = steps
+        elif variable:  # decode as far as the longest sequence seen so far
+            self.n_steps_out_ = max(self.n_steps_out_, int(lengths.max()))
         return self._fit_seq2seq(
             batch,
             target,
@@ -765,7 +762,8 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
     # -- decoding -------------------------------------------------------------------
 
     def _decode_fn(self, *, temperature=None, generator=None, then=None):
-        steps, end, beam = self._n_decode, self._end, self.beam_width
+        end, beam = self._end, self.beam_width
+        steps = self.n_steps_out_ + (end is not None)  # room for the end symbol
 
         def run(module, x, lengths=None):
             ids = module.decode(
