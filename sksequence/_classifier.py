@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,7 +16,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import LRScheduler
 
-from ._base import BaseSequenceEstimator
+from ._base import BaseSequenceEstimator, TrainingInterrupted
 from .nn.classifier import RecurrentClassifier
 from .nn.pooling import POOLINGS
 from .utils.validation import (
@@ -37,6 +38,11 @@ _AUTO_MAX_STEPS_STRIDE4 = 256
 _DEFAULT_CONV = (64, 64, 64)
 # crop="auto" on variable-length input (window slicing; see benchmarks/RESULTS.md)
 _AUTO_CROP = 0.8
+# window_warp="auto" on equal-length input, kept when the warped fit still
+# classifies at least _WARP_MIN_TRAIN_ACCURACY of its (unwarped) training sequences
+# (see benchmarks/RESULTS.md)
+_AUTO_WARP = 0.1
+_WARP_MIN_TRAIN_ACCURACY = 0.98
 _DEFAULT_KERNELS = (7, 5, 3)
 
 
@@ -88,7 +94,9 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     AdamW with a one-cycle learning-rate schedule.
     For variable-length input, training sees random windows of 80% of each
     sequence (window slicing) and a prediction averages the whole sequence and
-    three such windows (``crop``).
+    three such windows (``crop``); equal-length input is augmented by window
+    warping instead, unless the warped fit fails to fit its training sequences
+    (``window_warp``).
     Variable-length input is packed (on CPU: run padded, with the backward direction
     reversed within each sequence's length) and masked, so padding never changes a
     prediction.
@@ -143,6 +151,21 @@ default="auto"
         PickupGestureWiimoteZ (0.733 -> 0.847) and changed JapaneseVowels by none;
         on equal-length series it gained 6 points on ArrowHead and 2 on OSULeaf but
         lost 18 on ACSF1, 3 on ItalyPowerDemand and 2 on GunPoint, whence "auto".
+    window_warp : "auto", float or None, default="auto"
+        Window warping (Le Guennec et al. 2016) in training: in each batch, a
+        window of this fraction of every sequence (at a random offset) is played at
+        half or double speed; prediction is unaffected. None or 0: off. "auto": 0.1
+        on equal-length input, kept only if the warped fit still classifies at
+        least 98% of its training sequences (read unwarped) correctly; otherwise
+        the fit is repeated without warping (at twice the fit time), because the
+        warping has hidden what tells the classes apart, such as how long a pattern
+        lasts. Off for variable-length input (where ``crop`` does that work) and
+        for :meth:`partial_fit`. On the archive problems
+        (``benchmarks/RESULTS.md``) it gained 9 points on ArrowHead (0.724 ->
+        0.815), cost 1 on ItalyPowerDemand, and was repeated without warping on
+        ACSF1 (where how long a cycle lasts is the class). Set None when you know
+        the timing matters, or when the model cannot fit the training data anyway
+        (noisy labels), to save the second fit.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's linear models.
         "balanced" uses ``n_samples / (n_classes * np.bincount(y))``.
@@ -220,6 +243,11 @@ default="adamw"
         The pooling used (resolved from "auto").
     crop_ : float or None
         The window fraction used (resolved from "auto"; None: off).
+    window_warp_ : float or None
+        The window-warping fraction of the kept fit (None: off).
+    train_accuracy_warped_ : float or None
+        With ``window_warp="auto"``: the warped fit's accuracy on its own training
+        sequences, which decided whether it was kept (None when not checked).
     class_weight_ : ndarray of shape (n_classes,) or None
     encoder_ : LSTMAutoencoderTransformer or None
         The fitted autoencoder whose weights were transferred.
@@ -254,6 +282,11 @@ default="adamw"
         "conv_skip": ["boolean"],
         "scaling": [StrOptions({"auto", "standard", "series", "none"})],
         "crop": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right"), None],
+        "window_warp": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, 1, closed="both"),
+            None,
+        ],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "encoder": "no_validation",
         "freeze_encoder": ["boolean"],
@@ -272,6 +305,7 @@ default="adamw"
         conv_skip=True,
         scaling="auto",
         crop="auto",
+        window_warp="auto",
         class_weight=None,
         encoder=None,
         freeze_encoder=False,
@@ -305,6 +339,7 @@ default="adamw"
         self.conv_skip = conv_skip
         self.scaling = scaling
         self.crop = crop
+        self.window_warp = window_warp
         self.class_weight = class_weight
         self.encoder = encoder
         self.freeze_encoder = freeze_encoder
@@ -566,6 +601,19 @@ default="adamw"
             crop = self.crop_
         if crop:
             module_kwargs["crop"] = crop
+        check_warp = False
+        if continuing:
+            warp = previous.get("warp")
+        else:
+            warp = self.window_warp
+            if warp == "auto":  # (partial_fit cannot check it: off)
+                warp = None if batch.ragged or incremental else _AUTO_WARP
+                check_warp = warp is not None
+            self.window_warp_ = float(warp) if warp else None
+            self.train_accuracy_warped_ = None
+            warp = self.window_warp_
+        if warp:
+            module_kwargs["warp"] = warp
         arrays = {
             "x": batch.X,
             "lengths": batch.lengths if batch.ragged else None,
@@ -575,13 +623,16 @@ default="adamw"
         if self.early_stopping:
             n_train -= int(math.ceil(self.validation_fraction * batch.n_samples))
         self._steps_per_epoch = max(1, math.ceil(max(n_train, 1) / self.batch_size))
-        self._fit_module(
-            RecurrentClassifier,
-            module_kwargs,
-            arrays,
-            continuing=continuing,
-            incremental=incremental,
-        )
+        if check_warp:
+            self._fit_warp_checked(module_kwargs, arrays, X, ids)
+        else:
+            self._fit_module(
+                RecurrentClassifier,
+                module_kwargs,
+                arrays,
+                continuing=continuing,
+                incremental=incremental,
+            )
         del self._steps_per_epoch
         self.n_timesteps_ = (
             max(batch.n_timesteps, self.n_timesteps_)
@@ -589,6 +640,30 @@ default="adamw"
             else batch.n_timesteps
         )
         return self
+
+    def _fit_warp_checked(self, module_kwargs: dict, arrays: dict, X, ids) -> None:
+        """``window_warp="auto"``: fit with window warping, and keep that fit only
+        if it still classifies at least ``_WARP_MIN_TRAIN_ACCURACY`` of its training
+        sequences (read unwarped) correctly. Otherwise the warping has hidden what
+        tells the classes apart (e.g. how long a pattern lasts): fit again without
+        it (``window_warp_`` None), at twice the cost. A fit cut short by Ctrl+C is
+        kept as it is."""
+        stats = self._input_stats  # (taken by the first fit's _before_training)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._fit_module(RecurrentClassifier, module_kwargs, arrays)
+        self.train_accuracy_warped_ = float(
+            np.mean(np.argmax(self._scores(X), axis=1) == ids)
+        )
+        interrupted = any(issubclass(w.category, TrainingInterrupted) for w in caught)
+        if interrupted or self.train_accuracy_warped_ >= _WARP_MIN_TRAIN_ACCURACY:
+            for w in caught:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            return
+        self.window_warp_ = None
+        self._input_stats = stats
+        unwarped = {k: v for k, v in module_kwargs.items() if k != "warp"}
+        self._fit_module(RecurrentClassifier, unwarped, arrays)
 
     def _callbacks(self, has_valid: bool) -> list:
         cbs = super()._callbacks(has_valid)
@@ -631,6 +706,12 @@ default="adamw"
         arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
         return batch, arrays
 
+    def _scores(self, X) -> np.ndarray:
+        """Logits (n_samples, n_classes), float64."""
+        batch, arrays = self._inputs(X)
+        scores = self._batched(lambda m, **b: m(**b), arrays, batch.n_timesteps)
+        return scores.astype(np.float64)
+
     def decision_function(self, X):
         """Class scores (logits) of each sequence.
 
@@ -640,9 +721,7 @@ default="adamw"
             classes (the score of ``classes_[1]`` relative to ``classes_[0]``, as in
             scikit-learn's linear models)
         """
-        batch, arrays = self._inputs(X)
-        scores = self._batched(lambda m, **b: m(**b), arrays, batch.n_timesteps)
-        scores = scores.astype(np.float64)
+        scores = self._scores(X)
         if scores.shape[1] == 2:
             return scores[:, 1] - scores[:, 0]
         return scores

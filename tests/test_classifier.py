@@ -423,3 +423,82 @@ def test_crop_predictions_survive_onnx_export(waves_split, tmp_path):
     for batch in (Xt, Xt[:3, :17]):  # other lengths than traced: windows follow
         proba, _ = session.run(None, {"x": batch.astype(np.float32)})
         np.testing.assert_allclose(proba, clf.predict_proba(batch), atol=1e-5)
+
+
+# -- window warping --------------------------------------------------------------------
+def test_window_warp_resamples_one_window_of_each_valid_sequence():
+    from sksequence.nn.functional import window_warp
+
+    lengths = torch.tensor([20, 10, 3, 1])
+    x = torch.zeros(4, 20, 1)
+    for i, n in enumerate(lengths.tolist()):
+        x[i, :n, 0] = torch.arange(1, n + 1)  # step t holds t + 1; padding 0
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(20):
+        y, new = window_warp(x, lengths, 0.2)
+        widths = [4, 2, 2, 1]  # round(0.2 * n), at least 2, at most n
+        ratio = (new[0] - 16).item() / 4
+        seen.add(ratio)
+        assert ratio in (0.5, 2.0)  # one draw for the batch
+        for i, (n, w) in enumerate(zip(lengths.tolist(), widths)):
+            m = int(new[i])
+            assert m == n - w + max(1, round(w * ratio))
+            values = y[i, :m, 0].numpy()
+            assert not y[i, m:].any()  # zero after the new end
+            assert values[0] == 1  # the first step is kept, and so is the last
+            assert values[-1] == n or (w == 2 and ratio == 0.5)  # (unless halved)
+            assert np.all(np.diff(values) >= 0)  # time runs forwards
+            # outside the window the steps are the original ones, one for one
+            whole = np.isclose(values, np.round(values))
+            assert whole.sum() >= n - w
+    assert seen == {0.5, 2.0}
+    # equal-length input without lengths: one new length, lengths stay None
+    y, new = window_warp(x[:1].expand(3, -1, -1), None, 0.1)
+    assert new is None and y.shape[1] in (19, 22)
+
+
+def test_window_warp_auto_is_checked_on_the_training_sequences(waves_split):
+    X, y, Xt, yt = waves_split
+    clf = SequenceClassifier(max_epochs=15, random_state=0, **FAST).fit(X, y)
+    assert clf.window_warp_ == 0.1 and clf.net_.module_.warp == 0.1
+    assert clf.train_accuracy_warped_ >= 0.98
+    assert clf.score(Xt, yt) >= 0.95
+    # the module warps in training only: evaluation is deterministic
+    module = clf.net_.module_.train()
+    x = torch.tensor(X[:8], dtype=torch.float32)
+    with torch.no_grad():
+        assert module(x).shape == (8, 2)
+        module.eval()
+        assert torch.equal(module(x), module(x))
+    # off, a fixed fraction (not checked), variable lengths, partial_fit
+    off = SequenceClassifier(window_warp=None, max_epochs=1, random_state=0, **FAST)
+    assert off.fit(X, y).window_warp_ is None and off.net_.module_.warp == 0.0
+    fixed = SequenceClassifier(window_warp=0.2, max_epochs=1, random_state=0, **FAST)
+    fixed.fit(X, y)
+    assert fixed.window_warp_ == 0.2 and fixed.train_accuracy_warped_ is None
+    Xr, yr = _ragged_waves(n=30)
+    ragged = SequenceClassifier(max_epochs=1, random_state=0, **FAST).fit(Xr, yr)
+    assert ragged.window_warp_ is None
+    incremental = SequenceClassifier(random_state=0, **FAST)
+    assert incremental.partial_fit(X, y, classes=[0, 1]).window_warp_ is None
+    clf.set_params(warm_start=True, window_warp=None, max_epochs=1).fit(X, y)
+    assert clf.net_.module_.warp == 0.1  # a continued fit keeps the first fit's
+    with pytest.raises(ValueError, match="window_warp"):
+        SequenceClassifier(window_warp=1.5).fit(X, y)
+
+
+def test_window_warp_auto_falls_back_when_the_warped_fit_misses_training_labels():
+    # Labels a short fit cannot learn stand for data whose classes warping hides
+    # (ACSF1 in benchmarks/RESULTS.md): the warped fit misclassifies training
+    # sequences, so it is replaced by a fit without warping.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(60, 20, 1), rng.randint(0, 2, 60)
+    clf = SequenceClassifier(max_epochs=2, random_state=0, **FAST).fit(X, y)
+    assert clf.train_accuracy_warped_ < 0.98
+    assert clf.window_warp_ is None and clf.net_.module_.warp == 0.0
+    assert clf.n_epochs_ == 2  # the history is the refit's
+    # the refit is exactly the fit without warping
+    plain = SequenceClassifier(window_warp=None, max_epochs=2, random_state=0, **FAST)
+    plain.fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), plain.predict_proba(X))

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .conv import ConvFrontEnd
 from .encoder import RecurrentEncoder
-from .functional import length_mask
+from .functional import length_mask, window_warp
 from .pooling import SequencePooling, masked_max, masked_mean
 
 __all__ = ["RecurrentClassifier"]
@@ -71,6 +71,11 @@ class RecurrentClassifier(nn.Module):
         random offset (a new one each batch); in evaluation, the logits are the
         mean of those of the whole sequence and of three such windows, at its
         start, middle and end. 0 (or 1): off.
+    warp : float, default=0.0
+        Window warping (:func:`~sksequence.nn.functional.window_warp`) in training
+        when > 0: in each batch, a random window of ``warp`` of each sequence's
+        length is played at half or double speed (before ``crop``). Evaluation is
+        unaffected. 0: off.
 
     Forward: ``x`` (N, L, F), ``lengths`` (N,) or None -> logits (N, K).
     ``loss(logits, y, sample_weight=None)`` is the (weighted) mean cross-entropy.
@@ -93,10 +98,14 @@ class RecurrentClassifier(nn.Module):
         scaling: str = "standard",
         class_weight: Sequence[float] | None = None,
         crop: float = 0.0,
+        warp: float = 0.0,
     ) -> None:
         super().__init__()
         if not 0.0 <= crop <= 1.0:
             raise ValueError(f"crop must be in [0, 1], got {crop!r}.")
+        if not 0.0 <= warp <= 1.0:
+            raise ValueError(f"warp must be in [0, 1], got {warp!r}.")
+        self.warp = float(warp)
         self.crop = float(crop) if 0.0 < crop < 1.0 else 0.0
         if scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}.")
@@ -167,7 +176,10 @@ class RecurrentClassifier(nn.Module):
 
     def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The pooled encoding (N, P) that the linear head reads (of a random
-        window of each sequence when training with ``crop``)."""
+        window of each sequence when training with ``crop``; warped when training
+        with ``warp``)."""
+        if self.training and self.warp:
+            x, lengths = window_warp(x, lengths, self.warp)
         if self.training and self.crop:
             x, lengths = self.crop_windows(x, lengths)
         x = self.scale(x, lengths)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["length_mask", "reverse_padded", "masked_mse"]
+__all__ = ["length_mask", "reverse_padded", "masked_mse", "window_warp"]
 
 
 def length_mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -56,3 +56,51 @@ def masked_mse(
     if reduction == "none":
         return sq.sum(dim=(1, 2)) / counts
     return sq.sum() / counts.sum()
+
+
+def window_warp(
+    x: Tensor, lengths: Tensor | None, fraction: float
+) -> tuple[Tensor, Tensor | None]:
+    """Window warping (Le Guennec et al. 2016), a training-time augmentation.
+
+    In each sequence a window of ``fraction`` of its valid length (at least 2 steps,
+    at a random offset) is resampled by linear interpolation to half or double its
+    length (one draw of the two for the whole batch); the steps before and after it
+    are kept as they are, so the sequence gets shorter or longer by half the window.
+
+    ``x`` (N, L, F), ``lengths`` (N,) or None -> ``(y, new_lengths)``: ``y``
+    (N, L', F) zero after each sequence's new end; ``new_lengths`` None if
+    ``lengths`` was None (all sequences then change by the same amount).
+    Uses torch's global random generator.
+    """
+    n, steps, n_features = x.shape
+    if lengths is None:
+        full = torch.full((n,), steps, dtype=torch.long)
+    else:
+        full = lengths.to("cpu", torch.long).clamp(min=1)
+    width = (full.double() * fraction).round().long().clamp(min=2)
+    width = torch.minimum(width, full)  # (N,)
+    ratio = 0.5 if bool(torch.rand(()) < 0.5) else 2.0
+    warped = (width.double() * ratio).round().long().clamp(min=1)  # (N,)
+    new = full - width + warped  # (N,)
+    start = (torch.rand(n).double() * (full - width + 1)).floor().long()
+    start = torch.minimum(start, full - width)[:, None].double()  # (N, 1)
+    out_steps = int(new.max())
+    j = torch.arange(out_steps).double()[None, :]  # (1, L')
+    w, ww = width[:, None].double(), warped[:, None].double()
+    inside = start + (j - start) * (w - 1) / (ww - 1).clamp(min=1)
+    source = torch.where(j < start, j, torch.where(j < start + ww, inside, j - ww + w))
+    source = torch.minimum(source, (full[:, None] - 1).double()).clamp(min=0)  # (N, L')
+    low = source.floor().long()
+    high = torch.minimum(low + 1, full[:, None] - 1)
+    t = (source - low.double()).to(x.dtype).to(x.device)[:, :, None]  # (N, L', 1)
+
+    def take(index: Tensor) -> Tensor:
+        index = index.to(x.device)[:, :, None].expand(-1, -1, n_features)
+        return torch.gather(x, 1, index)  # (N, L', F)
+
+    y = take(low) * (1 - t) + take(high) * t
+    if lengths is None:
+        return y, None
+    mask = length_mask(new.to(x.device), out_steps)[:, :, None]  # (N, L', 1)
+    return y * mask, new.to(lengths.device, lengths.dtype)
