@@ -477,9 +477,15 @@ def test_window_warp_auto_is_checked_on_the_training_sequences(waves_split):
     fixed = SequenceClassifier(window_warp=0.2, max_epochs=1, random_state=0, **FAST)
     fixed.fit(X, y)
     assert fixed.window_warp_ == 0.2 and fixed.train_accuracy_warped_ is None
-    Xr, yr = _ragged_waves(n=30)
-    ragged = SequenceClassifier(max_epochs=1, random_state=0, **FAST).fit(Xr, yr)
-    assert ragged.window_warp_ is None
+    Xr, yr = _ragged_waves(n=60)
+    ragged = SequenceClassifier(max_epochs=15, random_state=0, **FAST).fit(Xr, yr)
+    assert ragged.window_warp_ == 0.1 and ragged.net_.module_.warp == 0.1
+    assert ragged.train_accuracy_warped_ >= 0.98
+    rng = np.random.RandomState(0)  # more than 1000 sequences: not warped
+    Xl, yl = rng.randn(1001, 6, 1), rng.randint(0, 2, 1001)
+    large = SequenceClassifier(max_epochs=1, batch_size=256, random_state=0, **FAST)
+    large.fit(Xl, yl)
+    assert large.window_warp_ is None and large.train_accuracy_warped_ is None
     incremental = SequenceClassifier(random_state=0, **FAST)
     assert incremental.partial_fit(X, y, classes=[0, 1]).window_warp_ is None
     clf.set_params(warm_start=True, window_warp=None, max_epochs=1).fit(X, y)
