@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from skorch.callbacks import Callback
 
 from sksequence import LSTMAutoencoderTransformer, SequenceClassifier
 from sksequence._classifier import _auto_strides
@@ -508,3 +509,31 @@ def test_window_warp_auto_falls_back_when_the_warped_fit_misses_training_labels(
     plain = SequenceClassifier(window_warp=None, max_epochs=2, random_state=0, **FAST)
     plain.fit(X, y)
     np.testing.assert_array_equal(clf.predict_proba(X), plain.predict_proba(X))
+
+
+class _EpochLog(Callback):
+    epochs: list = []  # a class attribute: the estimator deep-copies its callbacks
+
+    def on_epoch_end(self, net, **kwargs):
+        _EpochLog.epochs.append(len(net.history))
+
+
+def test_window_warp_auto_stops_a_hopeless_warped_fit_at_60_percent():
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(60, 20, 1), rng.randint(0, 2, 60)
+    _EpochLog.epochs = []
+    clf = SequenceClassifier(
+        max_epochs=10, callbacks=[_EpochLog()], random_state=0, **FAST
+    ).fit(X, y)
+    # the warped fit stopped after epoch 6 (below 90% of its training labels
+    # there), then the unwarped fit ran its 10 epochs
+    assert _EpochLog.epochs == list(range(1, 7)) + list(range(1, 11))
+    assert clf.window_warp_ is None and clf.train_accuracy_warped_ < 0.9
+    # the probe, which holds the training data, is not part of the fitted net
+    names = [name for name, _ in clf.net_.callbacks_]
+    assert "warp_probe" not in names and "user_0__EpochLog" in names
+    kept = SequenceClassifier(max_epochs=15, random_state=0, **FAST)
+    kept.fit(*make_waves(n=60, n_timesteps=30, n_features=2, seed=3))
+    assert kept.window_warp_ == 0.1
+    assert "warp_probe" not in [name for name, _ in kept.net_.callbacks_]
+    assert b"warp_probe" not in pickle.dumps(kept)
