@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .conv import ConvFrontEnd
 from .encoder import RecurrentEncoder
-from .functional import length_mask, window_warp
+from .functional import length_mask, take_steps, window_warp
 from .pooling import SequencePooling, masked_max, masked_mean
 
 __all__ = ["RecurrentClassifier"]
@@ -168,7 +168,7 @@ class RecurrentClassifier(nn.Module):
         out_steps = int(width.max())
         idx = offset[:, None] + torch.arange(out_steps)[None, :]  # (N, L_w)
         idx = torch.minimum(idx, full[:, None] - 1).to(x.device)
-        x = torch.gather(x, 1, idx[:, :, None].expand(-1, -1, x.shape[2]))
+        x = take_steps(x, idx)
         if lengths is None:
             return x, None
         mask = length_mask(width.to(x.device), out_steps)[:, :, None]  # (N, L_w, 1)

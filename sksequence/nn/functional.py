@@ -8,13 +8,18 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["length_mask", "reverse_padded", "masked_mse", "window_warp"]
+__all__ = ["length_mask", "take_steps", "reverse_padded", "masked_mse", "window_warp"]
 
 
 def length_mask(lengths: Tensor, max_len: int) -> Tensor:
     """Boolean mask ``(N, L)``: True on valid steps, False on padding."""
     steps = torch.arange(max_len, device=lengths.device)
     return steps[None, :] < lengths[:, None]  # (N, L)
+
+
+def take_steps(x: Tensor, index: Tensor) -> Tensor:
+    """``x[n, index[n, t]]`` for every n, t: (N, L, F) and (N, L') -> (N, L', F)."""
+    return torch.gather(x, 1, index[:, :, None].expand(-1, -1, x.shape[2]))
 
 
 def reverse_padded(x: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -28,7 +33,7 @@ def reverse_padded(x: Tensor, lengths: Tensor | None = None) -> Tensor:
     steps = torch.arange(max_len, device=x.device).expand(n, max_len)  # (N, L)
     lengths = lengths.to(x.device)[:, None]
     index = torch.where(steps < lengths, lengths - 1 - steps, steps)  # (N, L)
-    return torch.gather(x, 1, index[:, :, None].expand_as(x))
+    return take_steps(x, index)
 
 
 def masked_mse(
@@ -73,7 +78,7 @@ def window_warp(
     ``lengths`` was None (all sequences then change by the same amount).
     Uses torch's global random generator.
     """
-    n, steps, n_features = x.shape
+    n, steps = x.shape[0], x.shape[1]
     if lengths is None:
         full = torch.full((n,), steps, dtype=torch.long)
     else:
@@ -94,12 +99,7 @@ def window_warp(
     low = source.floor().long()
     high = torch.minimum(low + 1, full[:, None] - 1)
     t = (source - low.double()).to(x.dtype).to(x.device)[:, :, None]  # (N, L', 1)
-
-    def take(index: Tensor) -> Tensor:
-        index = index.to(x.device)[:, :, None].expand(-1, -1, n_features)
-        return torch.gather(x, 1, index)  # (N, L', F)
-
-    y = take(low) * (1 - t) + take(high) * t
+    y = take_steps(x, low.to(x.device)) * (1 - t) + take_steps(x, high.to(x.device)) * t
     if lengths is None:
         return y, None
     mask = length_mask(new.to(x.device), out_steps)[:, :, None]  # (N, L', 1)
