@@ -601,30 +601,12 @@ default="adamw"
             ),
             **arch,
         )
-        if continuing:
-            crop = previous.get("crop")
+        if continuing:  # the first fit's windows and warping
+            augment = {k: previous[k] for k in ("crop", "warp") if k in previous}
+            check_warp = False
         else:
-            crop = self.crop
-            if crop == "auto":
-                crop = _AUTO_CROP if batch.ragged else None
-            self.crop_ = None if crop is None or crop >= 1.0 else float(crop)
-            crop = self.crop_
-        if crop:
-            module_kwargs["crop"] = crop
-        check_warp = False
-        if continuing:
-            warp = previous.get("warp")
-        else:
-            warp = self.window_warp
-            if warp == "auto":  # (partial_fit cannot check it: off)
-                small = batch.n_samples <= _AUTO_WARP_MAX_SAMPLES
-                warp = _AUTO_WARP if small and not incremental else None
-                check_warp = warp is not None
-            self.window_warp_ = float(warp) if warp else None
-            self.train_accuracy_warped_ = None
-            warp = self.window_warp_
-        if warp:
-            module_kwargs["warp"] = warp
+            augment, check_warp = self._resolve_augmentation(batch, incremental)
+        module_kwargs.update(augment)
         arrays = {
             "x": batch.X,
             "lengths": batch.lengths if batch.ragged else None,
@@ -651,6 +633,23 @@ default="adamw"
             else batch.n_timesteps
         )
         return self
+
+    def _resolve_augmentation(self, batch, incremental: bool) -> tuple[dict, bool]:
+        """Set ``crop_`` and ``window_warp_`` (resolving "auto"); return the module's
+        keyword arguments for them and whether the warping is to be checked."""
+        crop = self.crop
+        if crop == "auto":
+            crop = _AUTO_CROP if batch.ragged else None
+        self.crop_ = None if crop is None or crop >= 1.0 else float(crop)
+        warp, check = self.window_warp, False
+        if warp == "auto":  # (partial_fit cannot check it: off)
+            small = batch.n_samples <= _AUTO_WARP_MAX_SAMPLES
+            warp = _AUTO_WARP if small and not incremental else None
+            check = warp is not None
+        self.window_warp_ = float(warp) if warp else None
+        self.train_accuracy_warped_ = None
+        augment = {"crop": self.crop_, "warp": self.window_warp_}
+        return {k: v for k, v in augment.items() if v}, check
 
     def _fit_warp_checked(self, module_kwargs: dict, arrays: dict, X, ids) -> None:
         """``window_warp="auto"``: fit with window warping, and keep that fit only

@@ -732,8 +732,7 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
                     "training that goes on (warm_start or partial_fit) needs the "
                     "same number of steps."
                 )
-            ids = encode_labels(labels, self.classes_, estimator=self)
-        elif incremental:  # first partial_fit call: classes_ set from `classes`
+        if continuing or incremental:  # classes_ from the first fit or `classes`
             ids = encode_labels(labels, self.classes_, estimator=self)
         else:
             self.classes_, ids = np.unique(labels, return_inverse=True)

@@ -465,11 +465,13 @@ def test_window_warp_auto_is_checked_on_the_training_sequences(waves_split):
     assert clf.window_warp_ == 0.1 and clf.net_.module_.warp == 0.1
     assert clf.train_accuracy_warped_ >= 0.98
     assert clf.score(Xt, yt) >= 0.95
-    # the module warps in training only: evaluation is deterministic
+    # the module warps in training only (equal lengths: no crop, so the warp is
+    # the only randomness): a new warp each call, evaluation is deterministic
     module = clf.net_.module_.train()
     x = torch.tensor(X[:8], dtype=torch.float32)
     with torch.no_grad():
         assert module(x).shape == (8, 2)
+        assert not torch.equal(module(x), module(x))
         module.eval()
         assert torch.equal(module(x), module(x))
     # off, a fixed fraction (not checked), variable lengths, partial_fit
