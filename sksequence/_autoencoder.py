@@ -10,10 +10,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSequenceEstimator
+from ._params import Param
 from .nn.autoencoder import SequenceAutoencoder
 from .utils.validation import (
     check_encodings,
     check_positive_int,
+    check_sample_weight,
     check_sequences,
     split_future,
 )
@@ -42,69 +44,7 @@ class LSTMAutoencoderTransformer(
 
     Parameters
     ----------
-    n_components : int, default=None
-        Size of the encoding. None: the encoder's final hidden size
-        (``hidden_size``, twice that if ``bidirectional``); an int adds a linear
-        bottleneck.
-    objective : {"reconstruct", "predict", "composite"}, default="reconstruct"
-    reverse_target : bool, default=True
-        Reconstruct in reverse order during training (outputs are always returned in
-        the original order).
-    conditional : bool, default=False
-        False: unconditioned decoders that receive the encoding at every step.
-        True: decoders fed their previous output (the true previous value in
-        training, i.e. teacher forcing; their own prediction at inference).
-    n_future : int, default=None
-        Steps of each training sequence that the "predict"/"composite" objectives
-        forecast. None: the second half of each sequence.
-    hidden_size : int, default=64
-        Units per recurrent layer (and direction).
-    num_layers : int, default=1
-    cell : {"lstm", "gru"}, default="lstm"
-    bidirectional : bool, default=False
-    dropout : float, default=0.0
-        Dropout between stacked recurrent layers.
-    max_epochs : int, default=200
-        Upper bound on training epochs; training stops earlier when the monitored
-        loss has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs.
-    batch_size : int, default=32
-    lr : float, default=5e-3
-        Adam's learning rate; with gradient clipping on, this is stable for the
-        small-to-medium recurrent models autoencoders use and trains them in far
-        fewer epochs than 1e-3.
-    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
-default="adam"
-    weight_decay : float, default=0.0
-    clip_grad_norm : float or None, default=1.0
-        Clip the global gradient norm before each step (exploding-gradient defence);
-        None turns clipping off. The per-epoch norm is in ``history_`` as
-        ``grad_norm`` and ``grad_norm_max``.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the sequences, monitor the validation
-        loss, and restore the best weights at the end. False monitors the training
-        loss instead (like scikit-learn's MLP).
-    validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=20
-    tol : float, default=1e-4
-    truncate_bptt : int, default=None
-        Truncated backpropagation through time: run the recurrences this many steps
-        at a time, carrying the state across chunks but cutting gradients at chunk
-        borders, so training memory does not grow with sequence length.
-    device : str, default="cpu"
-        Torch device, e.g. "cuda".
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, dropout and the validation split; the
-        same value and data give the same model on CPU. The global torch seed is left
-        untouched.
-    verbose : int, default=0
-        0 silent; 1 a progress bar and a per-epoch log.
-    callbacks : list of skorch callbacks, default=None
-        Extra callbacks (copied at each fit).
-    warm_start : bool, default=False
-        When fitted already, ``fit`` continues from the fitted weights (another
-        ``max_epochs``; ``history_`` runs on) instead of starting afresh: the way to
-        go on after a ``DivergenceWarning``, e.g. with a smaller ``lr``. See also
-        :meth:`partial_fit`.
+    %(parameters)s
 
     Attributes
     ----------
@@ -139,80 +79,64 @@ default="adam"
     (8, 20, 1)
     """
 
-    _parameter_constraints: dict = {
-        **BaseSequenceEstimator._parameter_constraints,
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "objective": [StrOptions({"reconstruct", "predict", "composite"})],
-        "reverse_target": ["boolean"],
-        "conditional": ["boolean"],
-        "n_future": [Interval(Integral, 1, None, closed="left"), None],
+    _own_params = {
+        "n_components": Param(
+            None,
+            [Interval(Integral, 1, None, closed="left"), None],
+            "int or None, default={default}",
+            """
+            Size of the encoding. None: the encoder's final hidden size
+            (``hidden_size``, twice that if ``bidirectional``); an int adds a linear
+            bottleneck.""",
+        ),
+        "objective": Param(
+            "reconstruct",
+            [StrOptions({"reconstruct", "predict", "composite"})],
+            '{{"reconstruct", "predict", "composite"}}, default={default}',
+        ),
+        "reverse_target": Param(
+            True,
+            ["boolean"],
+            "bool, default={default}",
+            "Reconstruct in reverse order during training (outputs are always "
+            "returned in the original order).",
+        ),
+        "conditional": Param(
+            False,
+            ["boolean"],
+            "bool, default={default}",
+            """
+            False: unconditioned decoders that receive the encoding at every step.
+            True: decoders fed their previous output (the true previous value in
+            training, i.e. teacher forcing; their own prediction at inference).""",
+        ),
+        "n_future": Param(
+            None,
+            [Interval(Integral, 1, None, closed="left"), None],
+            "int or None, default={default}",
+            "Steps of each training sequence that the 'predict'/'composite' "
+            "objectives forecast. None: the second half of each sequence.",
+        ),
+    }
+    _positional_first = True
+    _supports_truncate_bptt = True
+    # An autoencoder first sits on a plateau (it outputs the mean): the plateau rule
+    # may end a fit only after this many optimizer updates.
+    _min_updates = 500
+    _shared_defaults = {
+        "max_epochs": 200,
+        "lr": 5e-3,
+        "n_iter_no_change": 20,
     }
 
-    def __init__(
-        self,
-        n_components=None,
-        *,
-        objective="reconstruct",
-        reverse_target=True,
-        conditional=False,
-        n_future=None,
-        hidden_size=64,
-        num_layers=1,
-        cell="lstm",
-        bidirectional=False,
-        dropout=0.0,
-        max_epochs=200,
-        batch_size=32,
-        lr=5e-3,
-        optimizer="adam",
-        weight_decay=0.0,
-        clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=20,
-        tol=1e-4,
-        truncate_bptt=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-        warm_start=False,
-    ):
-        self.n_components = n_components
-        self.objective = objective
-        self.reverse_target = reverse_target
-        self.conditional = conditional
-        self.n_future = n_future
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.truncate_bptt = truncate_bptt
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-
-    # -- data preparation -----------------------------------------------------------
-    def _arrays(self, batch) -> dict:
+    # -- fitting --------------------------------------------------------------------
+    def _module_inputs(self, batch) -> dict:
         """Module inputs: the whole sequence, or observed part + future to forecast."""
         if self.objective == "reconstruct":
-            return {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
+            return batch.inputs()
         return split_future(batch, self.n_future, estimator=self)
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None, *, X_val=None):
         """Fit the autoencoder.
 
         Parameters
@@ -222,14 +146,21 @@ default="adam"
             shape (n_timesteps_i, n_features) of different lengths.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence in the loss (None: equal weights).
+        X_val : array-like, default=None
+            Validation sequences (same conventions as ``X``): their loss is
+            recorded every epoch (``history_[:, "valid_loss"]``,
+            ``validation_loss_curve_``), and with ``early_stopping=True`` it is
+            monitored instead of a held-out fraction of ``X``.
 
         Returns
         -------
         self
         """
-        return self._fit(X, incremental=False)
+        return self._fit(X, sample_weight=sample_weight, X_val=X_val)
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train one epoch on ``X``, starting from the current weights.
 
         The first call creates the model (from ``X``'s number of features); later
@@ -246,18 +177,37 @@ default="adam"
             shape (n_timesteps_i, n_features) of different lengths.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         self
         """
-        return self._fit(X, incremental=True)
+        return self._fit(X, incremental=True, sample_weight=sample_weight)
 
-    def _fit(self, X, *, incremental: bool):
-        self._validate_params()
-        continuing = self._continuing(incremental)
+    def _plan(
+        self,
+        X,
+        y,
+        *,
+        continuing,
+        incremental,
+        seed,
+        sample_weight=None,
+        X_val=None,
+    ):
         batch = check_sequences(X, estimator=self, reset=not continuing)
-        arrays = self._arrays(batch)
+        inputs = self._module_inputs(batch)
+        inputs["sample_weight"] = check_sample_weight(sample_weight, batch)
+        valid_inputs = None
+        if X_val is not None:
+            valid = check_sequences(X_val, estimator=self)
+            if valid.n_features != batch.n_features:
+                raise ValueError(
+                    f"X_val has {valid.n_features} features per timestep, but X has "
+                    f"{batch.n_features}."
+                )
+            valid_inputs = self._module_inputs(valid)
         module_kwargs = dict(
             input_size=batch.n_features,
             hidden_size=self.hidden_size,
@@ -270,17 +220,28 @@ default="adam"
             conditional=self.conditional,
             reverse_target=self.reverse_target,
         )
-        self._fit_module(
+        n_timesteps = inputs["x"].shape[1]
+        n_future = inputs["future"].shape[1] if "future" in inputs else None
+        if continuing:  # the longest seen over every fit (partial_fit chunks too)
+            n_timesteps = max(n_timesteps, self.n_timesteps_)
+            if n_future is not None and self.n_future_ is not None:
+                n_future = max(n_future, self.n_future_)
+        fitted = {} if continuing else batch.input_attributes()
+        fitted.update(n_timesteps_=n_timesteps, n_future_=n_future)
+        return self._make_plan(
             SequenceAutoencoder,
             module_kwargs,
-            arrays,
+            inputs,
+            fitted,
+            seed=seed,
             continuing=continuing,
             incremental=incremental,
+            valid_inputs=valid_inputs,
         )
-        self.n_components_ = self.net_.module_.encoding_size
-        self.n_timesteps_ = arrays["x"].shape[1]
-        self.n_future_ = arrays["future"].shape[1] if "future" in arrays else None
-        return self
+
+    def _commit(self, plan, net, outcome) -> None:
+        super()._commit(plan, net, outcome)
+        self.n_components_ = net.module_.encoding_size
 
     @property
     def _n_features_out(self):
@@ -298,10 +259,10 @@ default="adam"
         -------
         Z : ndarray of shape (n_samples, n_components_), float32
         """
-        check_is_fitted(self, "net_")
-        batch = check_sequences(X, estimator=self, reset=False)
-        arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
-        return self._batched(lambda m, **b: m.encode(**b), arrays, batch.n_timesteps)
+        batch = self._inputs(X)
+        return self._batched(
+            lambda m, **b: m.encode(**b), batch.inputs(), batch.n_timesteps
+        )
 
     def inverse_transform(self, Z, n_timesteps=None):
         """Decode encodings back into sequences.
@@ -351,15 +312,16 @@ default="adam"
                 "forecast needs a prediction decoder: fit with objective='predict' or "
                 "'composite'."
             )
-        batch = check_sequences(X, estimator=self, reset=False)
+        batch = self._inputs(X)
         steps = (
             self.n_future_
             if n_steps is None
             else check_positive_int(n_steps, "n_steps")
         )
-        arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
         return self._batched(
-            lambda m, **b: m.forecast(m.encode(**b), steps), arrays, batch.n_timesteps
+            lambda m, **b: m.forecast(m.encode(**b), steps),
+            batch.inputs(),
+            batch.n_timesteps,
         )
 
     def score_samples(self, X):
@@ -374,9 +336,8 @@ default="adam"
         -------
         scores : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "net_")
-        batch = check_sequences(X, estimator=self, reset=False)
-        arrays = self._arrays(batch)
+        batch = self._inputs(X)
+        arrays = self._module_inputs(batch)
 
         def err(module, **b):
             # in float64: float32 squared errors overflow for |X| > ~1e19 (X=1e30)

@@ -1,9 +1,18 @@
-"""What every sksequence estimator shares: parameters, net building, fitting, inference.
+"""What every sksequence estimator shares: parameters, the fit path, inference.
 
-Estimators inherit :class:`BaseSequenceEstimator` next to their sklearn mixin and spell
-out their full ``__init__`` signature (scikit-learn reads parameters from it). In ``fit``
-they validate input with :mod:`sksequence.utils.validation`, prepare a dict of arrays,
-and call :meth:`_fit_module`; prediction methods call :meth:`_batched`.
+The fit path, as in scikit-learn's MLP and skorch's ``initialize`` / ``fit_loop``::
+
+    fit(X, y) -> _fit: validate the parameters and the data once
+              -> an immutable FitPlan (module and its arguments, module inputs,
+                 input statistics, budget, stopping, policy callbacks, seed)
+              -> a net built (or reused by partial_fit) for the plan
+              -> training
+              -> commit: ``net_``, ``history_`` and every fitted attribute are set
+                 only now, when training has succeeded
+
+Estimators declare their parameters (:mod:`sksequence._params`), implement ``_plan``
+(validation and the estimator's own choices) and their prediction methods, which
+validate X once with :meth:`_inputs` and run the module with :meth:`_batched`.
 """
 
 from __future__ import annotations
@@ -12,29 +21,31 @@ import contextlib
 import copy
 import math
 import os
+import sys
 import warnings
-from numbers import Integral, Real
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import Callback, LRScheduler
 from skorch.helper import predefined_split
 
-from ._net import Diverged, ModuleLoss, SequenceNet, TensorDictDataset
-from .utils.validation import check_sequences
+from ._net import Diverged, ModuleLoss, PlateauStopping, SequenceNet, TensorDictDataset
+from ._params import OPTIMIZERS, constraints, fill_docstring, make_init
+from .utils.validation import SequenceBatch, check_sequences
 
-__all__ = ["BaseSequenceEstimator", "DivergenceWarning", "TrainingInterrupted"]
-
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
+__all__ = [
+    "BaseSequenceEstimator",
+    "DivergenceWarning",
+    "FitPlan",
+    "TrainingInterrupted",
+]
 
 
 class DivergenceWarning(UserWarning):
@@ -45,37 +56,6 @@ class TrainingInterrupted(UserWarning):
     """Training was stopped by KeyboardInterrupt (Ctrl+C); the model is usable."""
 
 
-@contextlib.contextmanager
-def _worker_threads():
-    """Inside a parallel worker, cap torch's intra-op threads at the worker's share.
-
-    joblib's loky backend, Dask's nanny and Ray give each worker process its share of
-    the CPUs in ``OMP_NUM_THREADS`` (cpu_count // n_jobs, or 1), which torch reads
-    when it is imported; joblib's "threading" and "multiprocessing" backends give no
-    share, so each worker there would use every core. In a joblib worker (the active
-    backend's ``nesting_level`` >= 1) torch therefore gets at most that share, or 1
-    thread where none is given, for the duration of the fit; outside one nothing
-    changes. ``torch.set_num_threads`` acts on the calling thread, so this is safe
-    in thread workers too.
-    """
-    from joblib.parallel import get_active_backend
-
-    backend, _ = get_active_backend()
-    before = torch.get_num_threads()
-    share = before
-    if getattr(backend, "nesting_level", 0) >= 1:
-        declared = os.environ.get("OMP_NUM_THREADS", "")
-        share = int(declared) if declared.isdigit() and int(declared) > 0 else 1
-    if share >= before:
-        yield
-        return
-    torch.set_num_threads(share)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 # Inference batches get at least this many rows. CPU float32 kernels take other
 # paths for 1-3 row matrices (matrix-vector products) than for larger ones and round
 # differently (1e-5 apart after a trained decoder); padding tiny batches by repeating
@@ -83,226 +63,406 @@ def _worker_threads():
 # predict(X[i:i + 1]) == predict(X)[i] (scikit-learn's subset-invariance check).
 _MIN_ROWS = 8
 
+# Models with fewer parameters than this train and predict on one CPU thread by
+# default (n_threads=None): their matrix products are too small to share out, and on
+# a busy machine extra threads spin at barriers.
+_SMALL_MODEL = 1_000_000
 
-def _is_optimizer_class(value) -> bool:
-    return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """Everything one training run needs, decided before it starts.
+
+    Attributes
+    ----------
+    module : type
+        A module class of :mod:`sksequence.nn`; built as ``module(**module_kwargs)``.
+    inputs : mapping of str to ndarray or None
+        The module's keyword inputs, one row per training sample (None dropped).
+    fitted : mapping
+        The fitted attributes to set when training succeeds.
+    seed : int
+        Seeds initialisation, shuffling, training-time randomness and the split.
+    epochs : int
+        Passes over the training data (the budget).
+    buffers : mapping
+        Module buffers to set before training (e.g. input statistics).
+    transfer : mapping
+        State-dict entries loaded into the fresh module before training.
+    frozen : tuple of str
+        Parameter-name prefixes kept fixed in training.
+    valid_inputs : mapping or None
+        Explicit validation data (``X_val``); otherwise ``valid_fraction`` of the
+        inputs is held out when it is not None.
+    schedule : {"onecycle", "cosine"} or None
+        The learning-rate schedule over ``epochs`` (None: constant).
+    stopping : PlateauStopping or None
+    policies : tuple of (name, callback)
+        The estimator's own training callbacks (schedules, probes).
+    continuing : bool
+        Start from the fitted weights (warm_start / partial_fit).
+    incremental : bool
+        partial_fit: one epoch, no split, no stopping, no schedule.
+    fallback : FitPlan or None
+        A second plan, trained instead when ``accept(plan, net, outcome)`` refuses
+        the first run (an explicit model-selection step, e.g. augmentation on or
+        off).
+    output_fn : callable or None
+        Module output -> predictions, for skorch's scoring callbacks.
+    """
+
+    module: type
+    module_kwargs: Mapping[str, Any]
+    inputs: Mapping[str, Any]
+    fitted: Mapping[str, Any]
+    seed: int
+    epochs: int
+    buffers: Mapping[str, Any] = field(default_factory=dict)
+    transfer: Mapping[str, Any] = field(default_factory=dict)
+    frozen: tuple = ()
+    valid_inputs: Mapping[str, Any] | None = None
+    valid_fraction: float | None = None
+    schedule: str | None = None
+    stopping: PlateauStopping | None = None
+    policies: tuple = ()
+    continuing: bool = False
+    incremental: bool = False
+    fallback: FitPlan | None = None
+    accept: Callable | None = None
+    output_fn: Callable | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return len(next(v for v in self.inputs.values() if v is not None))
+
+    @property
+    def n_train(self) -> int:
+        """Samples trained on (after holding out a validation fraction)."""
+        n = self.n_samples
+        if self.valid_inputs is None and self.valid_fraction:
+            n -= math.ceil(self.valid_fraction * n)
+        return max(n, 1)
+
+
+@dataclass
+class Outcome:
+    """How a training run ended: warnings to give when it is committed, fitted
+    attributes found in training (set at commit after the plan's), whether it
+    diverged, and the reason a policy stopped it (None when it ran its budget)."""
+
+    warnings: list = field(default_factory=list)
+    fitted: dict = field(default_factory=dict)
+    diverged: bool = False
+    interrupted: bool = False
+    stopped: str | None = None
 
 
 class BaseSequenceEstimator(BaseEstimator):
     """Shared machinery; not an estimator by itself.
 
-    Common parameters (see ``API.md``): ``hidden_size``, ``num_layers``, ``cell``,
-    ``bidirectional``, ``dropout``, ``max_epochs``, ``batch_size``, ``lr``,
-    ``optimizer``, ``weight_decay``, ``clip_grad_norm``, ``early_stopping``,
-    ``validation_fraction``, ``n_iter_no_change``, ``tol``, ``truncate_bptt``,
-    ``device``, ``random_state``, ``verbose``, ``callbacks``, and ``warm_start``.
-
-    Continuing training: with ``warm_start=True`` a second ``fit`` starts from the
-    fitted weights (and keeps what the first fit learnt from its data: input
-    features, classes, target scaling); ``partial_fit`` trains one epoch on the data
-    it is given, creating the model on the first call. Both are how training goes on
-    after a :class:`DivergenceWarning` (e.g. with a smaller ``lr``).
+    Subclasses declare ``_own_params`` (name -> :class:`~sksequence._params.Param`),
+    ``_shared_defaults`` (their defaults for the shared parameters),
+    ``_supports_truncate_bptt`` and ``_fitted_private`` (private fitted attributes),
+    and get their ``__init__``, ``_parameter_constraints`` and the parameter part
+    of their docstring generated from them.
     """
 
-    _parameter_constraints: dict = {
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "cell": [StrOptions({"lstm", "gru"})],
-        "bidirectional": ["boolean"],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "truncate_bptt": [Interval(Integral, 1, None, closed="left"), None],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "callbacks": [list, None],
-        "warm_start": ["boolean"],
-    }
+    _own_params: dict = {}
+    _shared_defaults: dict = {}
+    _shared_docs: dict = {}
+    _positional_first = False
+    _supports_truncate_bptt = False
+    _fitted_private: tuple = ()
+    # the module input that holds the targets (read by skorch's scoring callbacks)
+    _target_key: str | None = None
+    # the fewest optimizer updates before the plateau rule may end a fit
+    _min_updates = 0
 
-    # -- fitting ------------------------------------------------------------------
-    def _torch_device(self) -> torch.device:
-        return torch.device(self.device)
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_own_params" in cls.__dict__:
+            if "__init__" not in cls.__dict__:
+                cls.__init__ = make_init(cls)
+            cls._parameter_constraints = constraints(cls)
+            fill_docstring(cls)
 
-    def _tensors(self, arrays: dict) -> dict:
-        """numpy arrays -> tensors on the estimator's device (None entries dropped)."""
-        device = self._torch_device()
-        return {
-            k: torch.as_tensor(v).to(device) for k, v in arrays.items() if v is not None
-        }
+    # -- the fit path -------------------------------------------------------------
+    def _fit(self, X, y=None, *, incremental: bool = False, **fit_args):
+        """validate -> plan -> net -> train -> commit (see the module docstring)."""
+        self._validate_params()
+        device = self._resolve_device()
+        continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+        plan = self._plan(
+            X,
+            y,
+            continuing=continuing,
+            incremental=incremental,
+            seed=self._fit_seed(continuing),
+            **fit_args,
+        )
+        # (training needs autograd, also when the caller is in inference mode)
+        with torch.inference_mode(False), torch.enable_grad():
+            net, outcome = self._train_plan(plan, device)
+            while plan.fallback is not None and not plan.accept(plan, net, outcome):
+                found = outcome.fitted  # (what the refused run measured)
+                plan = plan.fallback
+                net, outcome = self._train_plan(plan, device)
+                outcome.fitted = {**found, **outcome.fitted}
+        self._commit(plan, net, outcome)
+        return self
 
-    def _callbacks(self, has_valid: bool) -> list:
-        """The callbacks of a net trained by ``fit``."""
-        return self._with_user_callbacks(self._stopping_callbacks(has_valid))
+    def _plan(self, X, y, *, continuing, incremental, seed, **fit_args) -> FitPlan:
+        raise NotImplementedError
 
-    def _incremental_callbacks(self) -> list:
-        """The callbacks of a ``partial_fit`` net: no early stopping and no schedule
-        that ends at ``max_epochs`` (each call is one epoch)."""
-        return self._with_user_callbacks([])
+    def _fit_seed(self, continuing: bool) -> int:
+        """The fit's seed, from ``random_state``; a continuation gets a fresh one
+        (new shuffles and splits) derived from the epochs trained so far."""
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        if continuing:
+            seed = (seed + 7919 * len(self.history_)) % (2**31 - 1)
+        return seed
 
-    def _with_user_callbacks(self, callbacks: list) -> list:
-        """The progress bar (when verbose), ``callbacks``, then the user's own."""
-        cbs = [("progress_bar", ProgressBar())] if self.verbose else []
-        cbs += callbacks
-        for i, cb in enumerate(copy.deepcopy(self.callbacks or [])):
-            cbs.append(
-                cb if isinstance(cb, tuple) else (f"user_{i}_{type(cb).__name__}", cb)
+    def _make_plan(
+        self,
+        module,
+        module_kwargs: dict,
+        inputs: dict,
+        fitted: dict,
+        *,
+        seed: int,
+        continuing: bool,
+        incremental: bool,
+        valid_inputs: dict | None = None,
+        schedule: str | None = None,
+        **extra,
+    ) -> FitPlan:
+        """A plan with the shared choices made: budget, validation, stopping."""
+        if incremental:
+            valid_inputs, schedule = None, None
+        fraction = None
+        if self.early_stopping and valid_inputs is None and not incremental:
+            fraction = self.validation_fraction
+        plan = FitPlan(
+            module=module,
+            module_kwargs=_frozen(module_kwargs),
+            inputs=_frozen(inputs),
+            fitted=_frozen(fitted),
+            seed=seed,
+            epochs=1,
+            valid_inputs=None if valid_inputs is None else _frozen(valid_inputs),
+            valid_fraction=fraction,
+            schedule=schedule,
+            continuing=continuing,
+            incremental=incremental,
+            **{
+                k: _frozen(v) if k in ("buffers", "transfer") else v
+                for k, v in extra.items()
+            },
+        )
+        if fraction is not None:
+            n = plan.n_samples
+            n_valid = math.ceil(fraction * n)
+            if n_valid < 1 or n - n_valid < 1:
+                raise ValueError(
+                    "early_stopping needs at least 2 samples to hold out a validation "
+                    f"set of validation_fraction={fraction}, got {n}."
+                )
+        epochs = 1 if incremental else self._epochs(plan.n_train)
+        steps = math.ceil(plan.n_train / self.batch_size)
+        validated = plan.valid_inputs is not None or fraction is not None
+        stopping = None
+        if not incremental and (validated or schedule is None):
+            stopping = PlateauStopping(
+                monitor="valid_loss" if validated else "train_loss",
+                patience=self.n_iter_no_change,
+                tol=self.tol,
+                min_epochs=max(1, math.ceil(self._min_updates / steps)),
+                restore_best=validated,
             )
-        return cbs
+        return _replace(plan, epochs=epochs, stopping=stopping)
 
-    def _stopping_callbacks(self, has_valid: bool) -> list:
-        monitor = "valid_loss" if has_valid else "train_loss"
-        return [
-            (
-                "early_stopping",
-                EarlyStopping(
-                    monitor=monitor,
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="rel",
-                    load_best=has_valid,
-                ),
+    def _epochs(self, n_train: int) -> int:
+        """The training budget in epochs for ``n_train`` samples."""
+        return self.max_epochs
+
+    def _train_plan(self, plan: FitPlan, device: str):
+        """Train a net for ``plan``: returns ``(net, outcome)``."""
+        data = TensorDictDataset(self._tensors(plan.inputs, device), self._target_key)
+        valid = None
+        if plan.valid_inputs is not None:
+            valid = TensorDictDataset(
+                self._tensors(plan.valid_inputs, device), self._target_key
             )
-        ]
+        elif plan.valid_fraction:
+            n = len(data)
+            perm = torch.as_tensor(np.random.RandomState(plan.seed).permutation(n))
+            n_valid = math.ceil(plan.valid_fraction * n)
+            valid, data = data.subset(perm[:n_valid]), data.subset(perm[n_valid:])
+        net = self._prepare_net(plan, valid, device)
+        reused = net is getattr(self, "net_", None)
+        outcome = Outcome()
+        dropout_rng = contextlib.nullcontext()
+        if getattr(self, "dropout", 0):  # torch's dropout draws from the global rng
+            dropout_rng = torch.random.fork_rng(
+                devices=[torch.device(device).index or 0]
+                if device.startswith("cuda")
+                else []
+            )
+        try:
+            with self._threads(net.module_), dropout_rng:
+                if getattr(self, "dropout", 0):
+                    torch.manual_seed(plan.seed)
+                net.partial_fit(data, None, epochs=plan.epochs)
+        except Diverged as exc:
+            where = net.restore_last_finite(exc)
+            net.history.record("diverged", True)
+            outcome.diverged = True
+            message = self._divergence_message(exc, where)
+            outcome.warnings.append((message, DivergenceWarning))
+        except BaseException:
+            if reused:  # a failed partial_fit leaves the fitted weights as they were
+                net.restore_initial()
+                net.module_.eval()
+            raise
+        if outcome.diverged:
+            pass
+        elif len(net.history) and "train_loss" not in net.history[-1]:
+            # skorch swallows KeyboardInterrupt: an epoch without a train_loss is
+            # the one a Ctrl+C cut short.
+            del net.history[-1]
+            outcome.interrupted = True
+            outcome.warnings.append(
+                (
+                    f"{type(self).__name__} training was interrupted "
+                    f"(KeyboardInterrupt) during epoch {len(net.history) + 1}. The "
+                    "model is usable: it keeps the weights reached so far, and "
+                    f"history_ holds the {len(net.history)} finished epoch(s).",
+                    TrainingInterrupted,
+                )
+            )
+        elif len(net.history) and "stopped" in net.history[-1]:
+            outcome.stopped = net.history[-1, "stopped"]
+        return net, outcome
 
-    def _optimizer(self):
-        if _is_optimizer_class(self.optimizer):
-            return self.optimizer
-        if isinstance(self.optimizer, str):
-            return OPTIMIZERS[self.optimizer]
-        return self.optimizer  # any callable(params, lr=..., weight_decay=...)
+    def _divergence_message(self, exc: Diverged, where: str) -> str:
+        remedies = "Try a smaller lr, keep clip_grad_norm on, scale your data"
+        if self._supports_truncate_bptt:
+            remedies += ", or use truncate_bptt for long sequences"
+        return (
+            f"{type(self).__name__} stopped training: {exc}. Restored {where}, so "
+            f"the model stays usable but may be under-trained. {remedies}; to go on "
+            "from the restored weights, call partial_fit or set warm_start=True and "
+            "fit again."
+        )
+
+    def _prepare_net(self, plan: FitPlan, valid, device: str) -> SequenceNet:
+        """The net to train: the fitted one (partial_fit after partial_fit with the
+        same parameters, which keeps the optimizer's running statistics), or a new
+        one initialised from the plan's seed, its buffers, transferred weights and,
+        when continuing, the fitted weights."""
+        previous = self.net_ if plan.continuing else None
+        spec = (plan.module.__name__, dict(plan.module_kwargs))
+        params = self.get_params(deep=False)
+        last = getattr(self, "_net_params", None)
+        if (
+            plan.incremental
+            and previous is not None
+            and last is not None
+            and spec == self._module_spec
+            and _same_params(params, last)
+        ):
+            previous.seed = plan.seed
+            return previous
+        net = self._build_net(
+            plan.module, plan.module_kwargs, plan=plan, valid=valid, device=device
+        )
+        net.initialize()
+        module = net.module_
+        with torch.no_grad():
+            for name, value in plan.buffers.items():
+                module.get_buffer(name).copy_(torch.as_tensor(value))
+        if previous is not None:
+            self._load_previous_weights(module, previous.module_)
+        if plan.transfer:
+            module.load_state_dict(dict(plan.transfer), strict=False)
+        for name, p in module.named_parameters():
+            if any(name.startswith(prefix) for prefix in plan.frozen):
+                p.requires_grad_(False)
+        if plan.incremental and last is not None and previous is not None:
+            _carry_optimizer_state(previous.optimizer_, net.optimizer_)
+        return net
 
     def _build_net(
-        self, module_cls, module_kwargs: dict, valid=None, seed: int = 0, training=True
-    ):
-        """The (uninitialised) skorch net for ``module_cls(**module_kwargs)``.
-
-        ``training=False`` (loading a saved model) leaves out the training callbacks;
-        ``training="incremental"`` (``partial_fit``) keeps only the progress bar and
-        the user's callbacks.
-        """
-        if training == "incremental":
-            callbacks = self._incremental_callbacks()
-        elif training:
-            callbacks = self._callbacks(valid is not None)
-        else:
-            callbacks = []
+        self,
+        module_cls,
+        module_kwargs,
+        *,
+        plan: FitPlan | None = None,
+        valid=None,
+        device: str | None = None,
+        training: bool = True,
+    ) -> SequenceNet:
+        """The (uninitialised) skorch net for ``module_cls(**module_kwargs)``; with
+        no ``plan`` (loading a saved model) it has no training callbacks."""
+        callbacks = self._callbacks(plan) if plan is not None and training else []
         return SequenceNet(
             module=module_cls,
             criterion=ModuleLoss,
             optimizer=self._optimizer(),
             lr=self.lr,
             optimizer__weight_decay=self.weight_decay,
-            max_epochs=self.max_epochs,
+            max_epochs=plan.epochs if plan is not None else 1,
             batch_size=self.batch_size,
             train_split=predefined_split(valid) if valid is not None else None,
             callbacks=callbacks,
-            device=self.device,
-            verbose=int(self.verbose),
+            device=device or self._resolve_device(),
+            verbose=0,
             clip_grad_norm=self.clip_grad_norm,
-            truncate_bptt=self.truncate_bptt,
-            shuffle_seed=seed,
-            # PrintLog tabulates every epoch even when silent: only keep it if shown.
-            **({} if self.verbose else {"callbacks__print_log": None}),
+            truncate_bptt=getattr(self, "truncate_bptt", None),
+            seed=plan.seed if plan is not None else 0,
+            output_fn=plan.output_fn if plan is not None else None,
+            callbacks__print_log=None,
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
 
-    def _continuing(self, incremental: bool = False) -> bool:
-        """Whether this fit goes on from the fitted weights (``warm_start=True`` or
-        ``partial_fit``) instead of starting afresh."""
-        return (incremental or self.warm_start) and hasattr(self, "net_")
+    def _callbacks(self, plan: FitPlan) -> list:
+        """The learning-rate schedule, the epoch log (verbose), the user's callbacks
+        (copied), the estimator's policies and the stopping rule."""
+        cbs = []
+        steps = math.ceil(plan.n_train / self.batch_size)
+        if plan.schedule == "onecycle":
+            policy = dict(
+                policy=torch.optim.lr_scheduler.OneCycleLR,
+                max_lr=self.lr,
+                total_steps=plan.epochs * steps,
+            )
+            cbs.append(("lr_scheduler", LRScheduler(step_every="batch", **policy)))
+        elif plan.schedule == "cosine":
+            policy = dict(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                T_max=plan.epochs * steps,
+            )
+            cbs.append(("lr_scheduler", LRScheduler(step_every="batch", **policy)))
+        if self.verbose:
+            cbs.append(("epoch_log", EpochLog(type(self).__name__, plan.epochs)))
+        for i, cb in enumerate(copy.deepcopy(self.callbacks or [])):
+            cbs.append(
+                cb if isinstance(cb, tuple) else (f"user_{i}_{type(cb).__name__}", cb)
+            )
+        # last, so that every other callback sees the end of the epoch they stop at
+        cbs += list(plan.policies)
+        if plan.stopping is not None:
+            cbs.append(("stopping", copy.deepcopy(plan.stopping)))
+        return cbs
 
-    def _fit_module(
-        self,
-        module_cls,
-        module_kwargs: dict,
-        arrays: dict,
-        *,
-        continuing: bool = False,
-        incremental: bool = False,
-    ):
-        """Train ``module_cls(**module_kwargs)`` on the dict of arrays; sets ``net_``,
-        ``history_``, ``n_epochs_`` and ``diverged_``.
-
-        ``arrays`` holds numpy arrays with one row per sample (None entries are
-        dropped); they become the keyword arguments of the module's forward and loss.
-        ``module_cls`` must live in :mod:`sksequence.nn` (``save``/``load`` rebuild
-        it from its name and ``module_kwargs``).
-
-        ``continuing``: start from the fitted module's weights (which must fit the
-        new module) and append to its history. ``incremental`` (``partial_fit``):
-        one epoch on all of ``arrays``, no validation split, no early stopping or
-        learning-rate schedule; consecutive calls keep the optimizer's state.
-        """
-        self._validate_params()
-        previous = self.net_ if continuing else None
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        if previous is not None:  # fresh shuffles and splits for each continuation
-            seed = (seed + 7919 * len(previous.history)) % np.iinfo(np.int32).max
-            rng = np.random.RandomState(seed)
-        data = TensorDictDataset(self._tensors(arrays))
-        n = len(data)
-        valid = None
-        if self.early_stopping and not incremental:
-            n_valid = int(math.ceil(self.validation_fraction * n))
-            if n_valid < 1 or n - n_valid < 1:
-                raise ValueError(
-                    f"early_stopping needs at least 2 samples to hold out a validation "
-                    f"set of validation_fraction={self.validation_fraction}, got {n}."
-                )
-            perm = torch.as_tensor(rng.permutation(n))
-            valid, data = data.subset(perm[:n_valid]), data.subset(perm[n_valid:])
-        spec = (module_cls.__name__, dict(module_kwargs))
-        params = self.get_params(deep=False)
-        last_incremental = getattr(self, "_incremental_params", None)
-        # partial_fit after partial_fit with the same parameters: train the same net
-        reuse = (
-            incremental
-            and previous is not None
-            and last_incremental is not None
-            and spec == self._module_spec
-            and _same_params(params, last_incremental)
-        )
-        device = self._torch_device()
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices), _worker_threads():
-            torch.manual_seed(seed)
-            if reuse:  # keep the optimizer's running statistics between calls
-                net = previous
-                net.shuffle_seed = seed
-            else:
-                net = self._build_net(
-                    module_cls,
-                    module_kwargs,
-                    valid,
-                    seed,
-                    training="incremental" if incremental else True,
-                )
-                net.initialize()
-                self._before_training(net.module_)
-                if previous is not None:
-                    self._load_previous_weights(net.module_, previous.module_)
-                if incremental and last_incremental is not None:
-                    _carry_optimizer_state(previous.optimizer_, net.optimizer_)
-            self.net_ = net
-            self.diverged_ = False
-            self._module_spec = spec
-            self._incremental_params = params if incremental else None
-            self._train(net, data, epochs=1 if incremental else None)
-        if previous is not None and net is not previous:
-            net.history = _joined_history(previous.history, net.history)
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
-        return self
+    def _optimizer(self):
+        if isinstance(self.optimizer, str):
+            return OPTIMIZERS[self.optimizer]
+        return self.optimizer  # an optimizer class or callable(params, lr=..., ...)
 
     def _load_previous_weights(self, module, previous) -> None:
         """Copy the fitted module's weights into the freshly built one (warm start)."""
@@ -319,38 +479,194 @@ class BaseSequenceEstimator(BaseEstimator):
                 "they were, or set warm_start=False to train from scratch."
             ) from None
 
-    def _before_training(self, module) -> None:
-        """Hook: change the freshly initialised module before training (e.g. load
-        transferred weights). Default: nothing."""
+    def _commit(self, plan: FitPlan, net: SequenceNet, outcome: Outcome) -> None:
+        """Set the fitted state: only here, once training has succeeded."""
+        previous = self.net_ if plan.continuing else None
+        if not plan.continuing:
+            self._clear_fitted()
+        net.module_.eval()  # a fitted module is in eval mode; inference never flips it
+        if previous is not None and net is not previous:
+            net.history = _joined_history(previous.history, net.history)
+        for name, value in {**plan.fitted, **outcome.fitted}.items():
+            setattr(self, name, value)
+        self.net_ = net
+        self.history_ = net.history
+        self.n_epochs_ = self.n_iter_ = len(net.history)
+        self.diverged_ = outcome.diverged
+        rows = list(net.history)
+        self.loss_curve_ = [row["train_loss"] for row in rows if "train_loss" in row]
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
+        valid = [row["valid_loss"] for row in rows if "valid_loss" in row]
+        self.validation_loss_curve_ = valid or None
+        self._module_spec = (plan.module.__name__, dict(plan.module_kwargs))
+        self._net_params = self.get_params(deep=False) if plan.incremental else None
+        for message, category in outcome.warnings:
+            warnings.warn(message, category, stacklevel=4)
 
-    def _train(self, net: SequenceNet, data, epochs=None) -> None:
+    def _clear_fitted(self) -> None:
+        """Forget a previous fit (a fresh fit starts from nothing)."""
+        for name in list(vars(self)):
+            if (name.endswith("_") and not name.startswith("__")) or name in (
+                "_module_spec",
+                "_net_params",
+                "_n_columns_2d",
+                *self._fitted_private,
+            ):
+                delattr(self, name)
+
+    # -- devices, threads, tensors ------------------------------------------------
+    def _resolve_device(self) -> str:
+        """The torch device to use, checked: a ValueError in the package's words
+        when torch cannot use it on this machine."""
+        device = self.device
+        if isinstance(device, str) and device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
         try:
-            net.partial_fit(data, None, epochs=epochs)
-            # skorch swallows KeyboardInterrupt and returns: an epoch without a
-            # train_loss is the one that was cut short.
-            if len(net.history) and "train_loss" not in net.history[-1]:
-                del net.history[-1]
-                warnings.warn(
-                    f"{type(self).__name__} training was interrupted "
-                    f"(KeyboardInterrupt) during epoch {len(net.history) + 1}. The "
-                    "model is usable: it keeps the weights reached so far, and "
-                    f"history_ holds the {len(net.history)} finished epoch(s).",
-                    TrainingInterrupted,
-                    stacklevel=3,
+            d = torch.device(device)
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"device={device!r} is not a device torch knows ({exc}). Use 'cpu', "
+                "'cuda', 'cuda:<index>', 'mps', or 'auto'."
+            ) from None
+        if d.type == "cuda":
+            if not torch.cuda.is_available():
+                raise ValueError(
+                    f"device={device!r} asks for a CUDA GPU, but torch sees none on "
+                    "this machine (torch.cuda.is_available() is False: there is no "
+                    "GPU, or this torch build is CPU-only). Use device='cpu', or "
+                    "device='auto' to take a GPU only when there is one."
                 )
-        except Diverged as exc:
-            where = net.restore_last_finite(exc)
-            net.history.record("diverged", True)
-            self.diverged_ = True
-            warnings.warn(
-                f"{type(self).__name__} stopped training: {exc}. Restored {where}, so "
-                "the model stays usable but may be under-trained. Try a smaller lr, "
-                "keep clip_grad_norm on, scale your data, or use truncate_bptt for "
-                "long sequences; to go on from the restored weights, call "
-                "partial_fit or set warm_start=True and fit again.",
-                DivergenceWarning,
-                stacklevel=3,
+            if d.index is not None and d.index >= torch.cuda.device_count():
+                raise ValueError(
+                    f"device={device!r}, but torch sees {torch.cuda.device_count()} "
+                    "CUDA GPU(s) (indices from 0)."
+                )
+        if d.type == "mps" and not (
+            getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+        ):
+            raise ValueError(
+                f"device={device!r}, but the MPS backend is not available here. Use "
+                "device='cpu' or 'auto'."
             )
+        return str(d)
+
+    def _device(self) -> str:
+        return self.net_.device if hasattr(self, "net_") else self._resolve_device()
+
+    def _torch_device(self) -> torch.device:
+        return torch.device(self._device())
+
+    def _tensors(self, arrays: Mapping, device: str | None = None) -> dict:
+        """numpy arrays -> tensors on the device (None entries dropped)."""
+        device = device or self._device()
+        return {
+            k: torch.as_tensor(v).to(device) for k, v in arrays.items() if v is not None
+        }
+
+    @contextlib.contextmanager
+    def _threads(self, module):
+        """torch's CPU threads for work on ``module``: ``n_threads``, or 1 for a
+        small model (n_threads=None), at most a parallel worker's share; the
+        caller's setting is restored afterwards."""
+        before = torch.get_num_threads()
+        n = self.n_threads
+        if n is None:
+            n_params = sum(p.numel() for p in module.parameters())
+            n = 1 if n_params < _SMALL_MODEL else before
+        n = min(n, _worker_share(before))
+        if n == before:
+            yield
+            return
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    # -- inference ------------------------------------------------------------------
+    def _inputs(self, X) -> SequenceBatch:
+        """Validate X once against the fitted estimator (inference methods)."""
+        check_is_fitted(self, "net_")
+        batch = check_sequences(X, estimator=self, reset=False)
+        self._check_inference_batch(batch)
+        return batch
+
+    def _check_inference_batch(self, batch: SequenceBatch) -> None:
+        """Hook: estimator-specific checks of validated inference input."""
+
+    def _inference_batch_size(self, n_timesteps: int) -> int:
+        return max(self.batch_size, min(1024, 2**20 // max(1, n_timesteps)))
+
+    def _batched(self, fn, arrays: Mapping, n_timesteps: int):
+        """Apply ``fn(module, **batch)`` to batches of ``arrays`` with the fitted
+        module (in eval mode) and concatenate the numpy results along the first
+        axis (one array or a tuple)."""
+        check_is_fitted(self, "net_")
+        return self._apply(self.net_.module_, fn, arrays, n_timesteps)
+
+    def _apply(self, module, fn, arrays: Mapping, n_timesteps: int, device=None):
+        """:meth:`_batched` for any module of this estimator's (e.g. a candidate
+        fit's). Shared state is only read: the module must be in eval mode."""
+        if module.training:
+            module.eval()  # (a module fresh from training; never set back)
+        data = TensorDictDataset(self._tensors(arrays, device))
+        bs = self._inference_batch_size(n_timesteps)
+        outs = []
+        with torch.inference_mode(), self._threads(module):
+            for start in range(0, len(data), bs):
+                rows = min(bs, len(data) - start)
+                if rows < _MIN_ROWS:  # see _MIN_ROWS: repeat the last row
+                    index = torch.arange(start, start + _MIN_ROWS).clamp(
+                        max=len(data) - 1
+                    )
+                    batch, _ = data.take(index)
+                else:
+                    batch, _ = data.take(slice(start, start + bs))
+                out = fn(module, **batch)
+                if isinstance(out, tuple):
+                    outs.append(tuple(o[:rows].detach().cpu().numpy() for o in out))
+                else:
+                    outs.append(out[:rows].detach().cpu().numpy())
+        if isinstance(outs[0], tuple):
+            return tuple(_concat([o[i] for o in outs]) for i in range(len(outs[0])))
+        return _concat(outs)
+
+    def hidden_states(self, X, *, return_state: bool = False):
+        """Every timestep's encoder hidden state, and optionally the final states.
+
+        The equivalent of Keras' ``return_sequences=True`` / ``return_state=True`` for
+        the fitted encoder (after any input scaling and convolutional front end the
+        model has, so a strided front end gives fewer steps than the input).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features), or a list of
+            arrays of shape (n_timesteps_i, n_features)
+        return_state : bool, default=False
+            Also return the final hidden and cell states.
+
+        Returns
+        -------
+        outputs : ndarray of shape (n_samples, n_steps, D * hidden_size)
+            The last layer's hidden state at each step (D = 2 if bidirectional);
+            zero after the end of a shorter sequence.
+        h_n : ndarray of shape (n_samples, num_layers * D, hidden_size)
+            Final hidden state of every layer and direction (if ``return_state``).
+        c_n : ndarray of shape (n_samples, num_layers * D, hidden_size) or None
+            Final cell state (LSTM only; None for a GRU) (if ``return_state``).
+        """
+        batch = self._inputs(X)
+
+        def run(module, x, lengths=None):
+            out, (h_n, c_n) = module.hidden_states(x, lengths)
+            if c_n is None:
+                c_n = torch.full_like(h_n, float("nan"))
+            return out, h_n.transpose(0, 1), c_n.transpose(0, 1)  # (N, K*D, H)
+
+        outputs, h_n, c_n = self._batched(run, batch.inputs(), batch.n_timesteps)
+        if not return_state:
+            return outputs
+        return outputs, h_n, (None if self.cell == "gru" else c_n)
 
     # -- persistence ----------------------------------------------------------------
     def save(self, path) -> None:
@@ -380,85 +696,67 @@ class BaseSequenceEstimator(BaseEstimator):
 
         return load(path, device=device, expected_class=cls)
 
-    # -- inference ------------------------------------------------------------------
-    def _inference_batch_size(self, n_timesteps: int) -> int:
-        return max(self.batch_size, min(1024, 2**20 // max(1, n_timesteps)))
-
-    @torch.no_grad()
-    def _batched(self, fn, arrays: dict, n_timesteps: int):
-        """Apply ``fn(module, **batch)`` to batches of ``arrays`` in eval mode and
-        concatenate the numpy results along the first axis (one array or a tuple)."""
-        check_is_fitted(self, "net_")
-        module = self.net_.module_
-        was_training = module.training
-        module.eval()
-        data = TensorDictDataset(self._tensors(arrays))
-        bs = self._inference_batch_size(n_timesteps)
-        outs = []
-        try:
-            for start in range(0, len(data), bs):
-                rows = min(bs, len(data) - start)
-                if rows < _MIN_ROWS:  # see _MIN_ROWS: repeat the last row
-                    index = torch.arange(start, start + _MIN_ROWS).clamp(
-                        max=len(data) - 1
-                    )
-                    batch, _ = data.take(index)
-                else:
-                    batch, _ = data.take(slice(start, start + bs))
-                out = fn(module, **batch)
-                if isinstance(out, tuple):
-                    outs.append(tuple(o[:rows].detach().cpu().numpy() for o in out))
-                else:
-                    outs.append(out[:rows].detach().cpu().numpy())
-        finally:
-            module.train(was_training)
-        if isinstance(outs[0], tuple):
-            return tuple(_concat([o[i] for o in outs]) for i in range(len(outs[0])))
-        return _concat(outs)
-
-    def hidden_states(self, X, *, return_state: bool = False):
-        """Every timestep's encoder hidden state, and optionally the final states.
-
-        The equivalent of Keras' ``return_sequences=True`` / ``return_state=True`` for
-        the fitted encoder.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_timesteps, n_features), or a list of
-            arrays of shape (n_timesteps_i, n_features)
-        return_state : bool, default=False
-            Also return the final hidden and cell states.
-
-        Returns
-        -------
-        outputs : ndarray of shape (n_samples, n_timesteps, D * hidden_size)
-            The last layer's hidden state at each timestep (D = 2 if bidirectional);
-            zero after the end of a shorter sequence.
-        h_n : ndarray of shape (n_samples, num_layers * D, hidden_size)
-            Final hidden state of every layer and direction (if ``return_state``).
-        c_n : ndarray of shape (n_samples, num_layers * D, hidden_size) or None
-            Final cell state (LSTM only; None for a GRU) (if ``return_state``).
-        """
-        check_is_fitted(self, "net_")
-        batch = check_sequences(X, estimator=self, reset=False)
-        arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
-
-        def run(module, x, lengths=None):
-            out, (h_n, c_n) = module.encoder(x, lengths)
-            if c_n is None:
-                c_n = torch.full_like(h_n, float("nan"))
-            return out, h_n.transpose(0, 1), c_n.transpose(0, 1)  # (N, K*D, H)
-
-        outputs, h_n, c_n = self._batched(run, arrays, batch.n_timesteps)
-        if not return_state:
-            return outputs
-        return outputs, h_n, (None if self.cell == "gru" else c_n)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.non_deterministic = False
         return tags
+
+
+class EpochLog(Callback):
+    """``verbose=1``: one plain line per epoch, prefixed with the estimator's name
+    (and the process id in a parallel worker, so that a search's lines can be told
+    apart); no colour codes, no table."""
+
+    def __init__(self, name: str, epochs: int) -> None:
+        self.name = name
+        self.epochs = epochs
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        self.offset_ = len(net.history)
+        self.label_ = self.name
+        if _worker_share(0) != 0 or os.getpid() != _MAIN_PID:
+            self.label_ = f"{self.name} pid={os.getpid()}"
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        row = net.history[-1]
+        k = len(net.history) - self.offset_
+        parts = [f"[{self.label_}] epoch {k}/{self.epochs}"]
+        first = [k for k in ("train_loss", "valid_loss") if k in row]
+        others = [
+            k
+            for k, v in row.items()
+            if k not in first
+            and k not in ("epoch", "dur", "batches")
+            and not k.endswith(("_best", "_batch_count"))
+            and isinstance(v, (int, float))
+            and not isinstance(v, bool)
+        ]
+        parts += [f"{k}={row[k]:.5g}" for k in first + others]
+        parts.append(f"({row.get('dur', 0.0):.2f}s)")
+        print("  ".join(parts), file=sys.stdout, flush=True)
+
+
+_MAIN_PID = os.getpid()
+
+
+def _worker_share(default: int) -> int:
+    """In a joblib worker, its share of the CPUs (``OMP_NUM_THREADS``, which loky,
+    Dask's nanny and Ray set to cpu_count // n_jobs, else 1); ``default`` outside
+    one. joblib's threading and multiprocessing backends give no share."""
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    if getattr(backend, "nesting_level", 0) >= 1:
+        declared = os.environ.get("OMP_NUM_THREADS", "")
+        return int(declared) if declared.isdigit() and int(declared) > 0 else 1
+    return default
+
+
+def _replace(plan: FitPlan, **changes) -> FitPlan:
+    from dataclasses import replace
+
+    return replace(plan, **changes)
 
 
 def _same_params(a: dict, b: dict) -> bool:

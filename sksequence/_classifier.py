@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-import warnings
-from numbers import Integral, Real
+from numbers import Real
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -14,14 +14,17 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback
 
-from ._base import BaseSequenceEstimator, TrainingInterrupted
+from ._base import BaseSequenceEstimator, _replace
+from ._net import request_stop
+from ._params import Param
 from .nn.classifier import RecurrentClassifier
 from .nn.pooling import POOLINGS
 from .utils.validation import (
     check_labels,
     check_partial_fit_classes,
+    check_sample_weight,
     check_sequences,
     encode_labels,
 )
@@ -50,6 +53,8 @@ _WARP_MIN_TRAIN_ACCURACY = 0.98
 _WARP_PROBE_AT = 0.6
 _WARP_PROBE_MIN_ACCURACY = 0.9
 _DEFAULT_KERNELS = (7, 5, 3)
+# what a first fit resolves from its data, kept by a fit that goes on
+_RESOLVED = ("conv_strides_", "pooling_", "crop_", "window_warp_", "class_weight_")
 
 
 def _auto_strides(
@@ -109,134 +114,7 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
 
     Parameters
     ----------
-    pooling : {"auto", "max", "last_max", "mean", "mean_max", "last", "attention"}, \
-default="auto"
-        How the per-step encoder outputs become one vector: the final recurrent
-        state ("last"; both directions when bidirectional), the mean and/or maximum
-        over each sequence's valid steps, a concatenation of two of them
-        ("last_max", "mean_max"), or attention pooling (a learned weighted mean).
-        The maximum finds a pattern wherever it occurs; the final state also keeps
-        the order and length of the sequence. "auto": "max" when the training
-        sequences share one length, "last_max" when their lengths differ (on the
-        archive problems the final state cost 9 points on OSULeaf, whose series
-        start at arbitrary points, and gained 13 on PickupGestureWiimoteZ, whose
-        gestures differ in length and order).
-    conv_channels : "auto", tuple of int or None, default="auto"
-        Channels of each convolution block before the recurrent encoder; None (or
-        ``()``) reads the input directly. "auto": ``(64, 64, 64)``, or None when
-        ``encoder`` is given (the transferred encoder reads the raw features).
-    conv_kernel_sizes : tuple of int, default=(7, 5, 3)
-        Odd kernel width of each block (one entry per entry of ``conv_channels``).
-    conv_strides : "auto" or tuple of int, default="auto"
-        Stride of each block. "auto": shorten the longest training sequence towards
-        64 steps with stride 2 in the blocks from the last one backwards; only if
-        that leaves more than 256 steps, stride 4 from the first block on (where
-        the kernel is at least 4 wide) until at most 256 remain.
-    conv_skip : bool, default=True
-        Also feed the mean and maximum of the front end's features over the valid
-        steps to the final layer, next to the pooled recurrent encoding: a skip
-        connection around the recurrent encoder (as in LSTM-FCN, Karim et al. 2017).
-        Ignored without a front end.
-    scaling : {"auto", "standard", "series", "none"}, default="auto"
-        Input scaling inside the model (applied at predict time too).
-        "standard": per feature, with the mean and standard deviation of the
-        training timesteps; "series": z-normalise each sequence and feature over its
-        own valid steps (amplitude and offset then carry no information); "auto":
-        "standard", or "none" when ``encoder`` is given (the autoencoder saw raw
-        input).
-    crop : "auto", float or None, default="auto"
-        Window slicing (Le Guennec et al. 2016): in training, each sequence is
-        replaced by a window of this fraction of its valid length at a random
-        offset (a new one each batch); predictions (``decision_function``,
-        ``predict_proba``, ``predict``, ONNX export) average the logits of the whole
-        sequence and of three such windows, at its start, middle and end
-        (``transform_features`` and ``hidden_states`` read the whole sequence;
-        prediction costs 4 passes instead of 1). None or 1.0: off. "auto": 0.8 when
-        the training sequences differ in length, else off. On the archive problems
-        (``benchmarks/RESULTS.md``) 0.8 gained 11 points on the variable-length
-        PickupGestureWiimoteZ (0.733 -> 0.847) and changed JapaneseVowels by none;
-        on equal-length series it gained 6 points on ArrowHead and 2 on OSULeaf but
-        lost 18 on ACSF1, 3 on ItalyPowerDemand and 2 on GunPoint, whence "auto".
-    window_warp : "auto", float or None, default="auto"
-        Window warping (Le Guennec et al. 2016) in training: in each batch, a
-        window of this fraction of every sequence (at a random offset) is played at
-        half or double speed; prediction is unaffected. None or 0: off. "auto": 0.1
-        for training sets of at most 1000 sequences (augmentation matters most
-        with few), kept only if the warped fit still classifies at least 98% of
-        its training sequences (read unwarped) correctly; otherwise the fit is
-        repeated without warping, because the warping has hidden what tells the
-        classes apart, such as how long a pattern lasts. A warped fit that gets
-        fewer than 90% right at 60% of its epochs is stopped there (so a rejected
-        warped fit costs 0.6 to 1 fit).
-        Off for larger training sets and for :meth:`partial_fit`. On the archive
-        problems (``benchmarks/RESULTS.md``) it gained 9 points on ArrowHead
-        (0.724 -> 0.815) and 2.6 on PickupGestureWiimoteZ, cost 1 on
-        ItalyPowerDemand, and was repeated without warping on ACSF1 (where how
-        long a cycle lasts is the class). Set None when you know the timing
-        matters, or when the model cannot fit its training data anyway (noisy
-        labels), to save the second fit.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, as in scikit-learn's linear models.
-        "balanced" uses ``n_samples / (n_classes * np.bincount(y))``.
-    encoder : LSTMAutoencoderTransformer or None, default=None
-        A fitted autoencoder whose encoder weights initialise this classifier's
-        recurrent encoder (Srivastava et al. 2015); it is read, never modified.
-        ``hidden_size``, ``num_layers``, ``cell`` and ``bidirectional`` must match
-        it, and the input must have its ``n_features_in_``. An unfitted
-        autoencoder is cloned and fitted on ``X`` first (unsupervised pre-training
-        on the training sequences; this is what grid search passes on, since it
-        clones parameter values). Wrap autoencoders in
-        :class:`sklearn.frozen.FrozenEstimator` to grid-search over several
-        pre-trained ones.
-    freeze_encoder : bool, default=False
-        Keep the transferred encoder weights fixed and train only the layers after
-        it (requires ``encoder``).
-    lr_schedule : {"onecycle", "cosine", "constant"}, default="onecycle"
-        Learning rate over training: one-cycle (warm-up to ``lr``, then annealed
-        towards zero at ``max_epochs``), cosine annealing from ``lr``, or constant.
-    hidden_size : int, default=64
-        Units per recurrent layer (and direction).
-    num_layers : int, default=1
-    cell : {"lstm", "gru"}, default="lstm"
-    bidirectional : bool, default=True
-    dropout : float, default=0.0
-        Dropout between stacked recurrent layers.
-    max_epochs : int, default=100
-        Training epochs; the learning-rate schedule ends here. With
-        ``early_stopping=True`` training stops earlier when the validation loss has
-        not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs; without
-        it, only ``lr_schedule="constant"`` stops on a training-loss plateau (a
-        schedule needs all its epochs).
-    batch_size : int, default=16
-    lr : float, default=3e-3
-        Peak learning rate.
-    optimizer : {"adamw", "adam", "sgd", "rmsprop"} or torch optimizer class, \
-default="adamw"
-    weight_decay : float, default=1e-2
-    clip_grad_norm : float or None, default=1.0
-        Clip the global gradient norm before each step; None turns clipping off.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the sequences, monitor the validation
-        loss, and restore the best weights at the end. False monitors the training
-        loss.
-    validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=20
-    tol : float, default=1e-4
-    truncate_bptt : int, default=None
-        Truncated backpropagation through time is not available for classifiers
-        (the label depends on the whole sequence); leave it None.
-    device : str, default="cpu"
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the validation split; the same
-        value and data give the same model on CPU.
-    verbose : int, default=0
-    callbacks : list of skorch callbacks, default=None
-    warm_start : bool, default=False
-        When fitted already, ``fit`` continues from the fitted weights (another
-        ``max_epochs``, with a fresh learning-rate schedule; ``history_`` runs on),
-        keeping what the first fit learnt from its data (classes, input scaling,
-        strides, pooling): the way to go on after a ``DivergenceWarning``, e.g.
-        with a smaller ``lr``. See also :meth:`partial_fit`.
+    %(parameters)s
 
     Attributes
     ----------
@@ -283,98 +161,163 @@ default="adamw"
     True
     """
 
-    _parameter_constraints: dict = {
-        **BaseSequenceEstimator._parameter_constraints,
-        "pooling": [StrOptions({"auto", *POOLINGS})],
-        "conv_channels": [StrOptions({"auto"}), tuple, list, None],
-        "conv_kernel_sizes": [tuple, list],
-        "conv_strides": [StrOptions({"auto"}), tuple, list],
-        "conv_skip": ["boolean"],
-        "scaling": [StrOptions({"auto", "standard", "series", "none"})],
-        "crop": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right"), None],
-        "window_warp": [
-            StrOptions({"auto"}),
-            Interval(Real, 0, 1, closed="both"),
+    _own_params = {
+        "pooling": Param(
+            "auto",
+            [StrOptions({"auto", *POOLINGS})],
+            '{{"auto", "max", "last_max", "mean", "mean_max", "last", "attention"}}, '
+            "default={default}",
+            """
+            How the per-step encoder outputs become one vector: the final recurrent
+            state ("last"; both directions when bidirectional), the mean and/or
+            maximum over each sequence's valid steps, a concatenation of two of them
+            ("last_max", "mean_max"), or attention pooling (a learned weighted mean).
+            The maximum finds a pattern wherever it occurs; the final state also
+            keeps the order and length of the sequence. "auto": "max" when the
+            training sequences share one length, "last_max" when their lengths
+            differ.""",
+        ),
+        "conv_channels": Param(
+            "auto",
+            [StrOptions({"auto"}), tuple, list, None],
+            '"auto", tuple of int or None, default={default}',
+            """
+            Channels of each convolution block before the recurrent encoder; None
+            (or ``()``) reads the input directly. "auto": ``(64, 64, 64)``, or None
+            when ``encoder`` is given (the transferred encoder reads the raw
+            features).""",
+        ),
+        "conv_kernel_sizes": Param(
+            _DEFAULT_KERNELS,
+            [tuple, list],
+            "tuple of int, default={default}",
+            "Odd kernel width of each block (one entry per entry of "
+            "``conv_channels``).",
+        ),
+        "conv_strides": Param(
+            "auto",
+            [StrOptions({"auto"}), tuple, list],
+            '"auto" or tuple of int, default={default}',
+            """
+            Stride of each block. "auto": shorten the longest training sequence
+            towards 64 steps with stride 2 in the blocks from the last one
+            backwards; only if that leaves more than 256 steps, stride 4 from the
+            first block on (where the kernel is at least 4 wide) until at most 256
+            remain.""",
+        ),
+        "conv_skip": Param(
+            True,
+            ["boolean"],
+            "bool, default={default}",
+            """
+            Also feed the mean and maximum of the front end's features over the
+            valid steps to the final layer, next to the pooled recurrent encoding:
+            a skip connection around the recurrent encoder (as in LSTM-FCN, Karim
+            et al. 2017). Ignored without a front end.""",
+        ),
+        "scaling": Param(
+            "auto",
+            [StrOptions({"auto", "standard", "series", "none"})],
+            '{{"auto", "standard", "series", "none"}}, default={default}',
+            """
+            Input scaling inside the model (applied at predict time too).
+            "standard": per feature, with the mean and standard deviation of the
+            training timesteps; "series": z-normalise each sequence and feature over
+            its own valid steps (amplitude and offset then carry no information);
+            "auto": "standard", or "none" when ``encoder`` is given and its
+            autoencoder does not scale its input itself.""",
+        ),
+        "crop": Param(
+            "auto",
+            [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right"), None],
+            '"auto", float or None, default={default}',
+            """
+            Window slicing (Le Guennec et al. 2016): in training, each sequence is
+            replaced by a window of this fraction of its valid length at a random
+            offset (a new one each batch); predictions average the logits of the
+            whole sequence and of three such windows, at its start, middle and end
+            (prediction then costs 4 passes instead of 1; ``transform_features``
+            and ``hidden_states`` read the whole sequence). None or 1.0: off.
+            "auto": 0.8 when the training sequences differ in length, else off. See
+            the user guide for the measurements behind "auto".""",
+        ),
+        "window_warp": Param(
+            "auto",
+            [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both"), None],
+            '"auto", float or None, default={default}',
+            """
+            Window warping (Le Guennec et al. 2016) in training: in each batch, a
+            window of this fraction of every sequence (at a random offset) is played
+            at half or double speed; prediction is unaffected. None or 0: off.
+            "auto": 0.1 for training sets of at most 1000 sequences, kept only if
+            the warped fit still classifies at least 98% of its training sequences
+            (read unwarped) correctly; otherwise the fit is repeated without
+            warping, because the warping has hidden what tells the classes apart
+            (such as how long a pattern lasts). A warped fit that gets fewer than
+            90% right at 60% of its epochs is stopped there. Off for larger
+            training sets and for :meth:`partial_fit`. Set None when you know the
+            timing matters, to save the second fit.""",
+        ),
+        "class_weight": Param(
             None,
-        ],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-        "encoder": "no_validation",
-        "freeze_encoder": ["boolean"],
-        "lr_schedule": [StrOptions({"onecycle", "cosine", "constant"})],
-        "truncate_bptt": [None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+            [dict, StrOptions({"balanced"}), None],
+            'dict, "balanced" or None, default={default}',
+            """
+            Weights of the classes in the loss, as in scikit-learn's linear models.
+            "balanced" uses ``n_samples / (n_classes * np.bincount(y))``.""",
+        ),
+        "encoder": Param(
+            None,
+            "no_validation",
+            "LSTMAutoencoderTransformer or None, default={default}",
+            """
+            A fitted autoencoder whose encoder weights initialise this classifier's
+            recurrent encoder (Srivastava et al. 2015); it is read, never modified.
+            ``hidden_size``, ``num_layers``, ``cell`` and ``bidirectional`` must
+            match it, and the input must have its ``n_features_in_``. An unfitted
+            autoencoder is cloned and fitted on ``X`` first (unsupervised
+            pre-training on the training sequences; this is what grid search passes
+            on, since it clones parameter values). Wrap autoencoders in
+            :class:`sklearn.frozen.FrozenEstimator` to grid-search over several
+            pre-trained ones.""",
+        ),
+        "freeze_encoder": Param(
+            False,
+            ["boolean"],
+            "bool, default={default}",
+            "Keep the transferred encoder weights fixed and train only the layers "
+            "after it (requires ``encoder``).",
+        ),
+        "lr_schedule": Param(
+            "onecycle",
+            [StrOptions({"onecycle", "cosine", "constant"})],
+            '{{"onecycle", "cosine", "constant"}}, default={default}',
+            """
+            Learning rate over training: one-cycle (warm-up to ``lr``, then annealed
+            towards zero at ``max_epochs``), cosine annealing from ``lr``, or
+            constant.""",
+        ),
     }
-
-    def __init__(
-        self,
-        *,
-        pooling="auto",
-        conv_channels="auto",
-        conv_kernel_sizes=_DEFAULT_KERNELS,
-        conv_strides="auto",
-        conv_skip=True,
-        scaling="auto",
-        crop="auto",
-        window_warp="auto",
-        class_weight=None,
-        encoder=None,
-        freeze_encoder=False,
-        lr_schedule="onecycle",
-        hidden_size=64,
-        num_layers=1,
-        cell="lstm",
-        bidirectional=True,
-        dropout=0.0,
-        max_epochs=100,
-        batch_size=16,
-        lr=3e-3,
-        optimizer="adamw",
-        weight_decay=1e-2,
-        clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=20,
-        tol=1e-4,
-        truncate_bptt=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-        warm_start=False,
-    ):
-        self.pooling = pooling
-        self.conv_channels = conv_channels
-        self.conv_kernel_sizes = conv_kernel_sizes
-        self.conv_strides = conv_strides
-        self.conv_skip = conv_skip
-        self.scaling = scaling
-        self.crop = crop
-        self.window_warp = window_warp
-        self.class_weight = class_weight
-        self.encoder = encoder
-        self.freeze_encoder = freeze_encoder
-        self.lr_schedule = lr_schedule
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.truncate_bptt = truncate_bptt
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.warm_start = warm_start
+    _shared_defaults = {
+        "bidirectional": True,
+        "max_epochs": 100,
+        "batch_size": 16,
+        "lr": 3e-3,
+        "optimizer": "adamw",
+        "weight_decay": 1e-2,
+        "n_iter_no_change": 20,
+    }
+    _shared_docs = {
+        "max_epochs": """
+            Training epochs; the learning-rate schedule ends here. With
+            ``early_stopping=True`` (or ``X_val``) training stops earlier when the
+            validation loss has not improved by ``tol`` (relative) for
+            ``n_iter_no_change`` epochs; without it, only
+            ``lr_schedule="constant"`` stops on a training-loss plateau (a schedule
+            needs all its epochs).""",
+        "lr": "Peak learning rate (of the one-cycle schedule by default).",
+    }
+    _target_key = "y"
 
     # -- cloning --------------------------------------------------------------------
     def __sklearn_clone__(self):
@@ -430,7 +373,6 @@ default="adamw"
             scaling = "none" if transfer else "standard"
         if not channels:
             kernels, strides = (), ()
-        self.conv_strides_ = strides
         return dict(
             conv_channels=channels,
             conv_kernel_sizes=kernels[: len(channels)],
@@ -439,24 +381,24 @@ default="adamw"
             scaling=scaling,
         )
 
-    def _class_weights(self, ids: np.ndarray):
+    def _class_weights(self, ids: np.ndarray, classes: np.ndarray):
         if self.class_weight is None:
             return None
-        n_classes = len(self.classes_)
+        n_classes = len(classes)
         if self.class_weight == "balanced":
             return compute_class_weight("balanced", classes=np.arange(n_classes), y=ids)
         weights = np.ones(n_classes)
         for label, w in self.class_weight.items():
-            pos = np.flatnonzero(self.classes_ == label)
+            pos = np.flatnonzero(classes == label)
             if not len(pos):
                 raise ValueError(
                     f"class_weight has a weight for class {label!r}, which is not in "
-                    f"y (classes: {list(self.classes_)})."
+                    f"y (classes: {list(classes)})."
                 )
             weights[pos[0]] = w
         return weights
 
-    def _pretrained_encoder(self, X, batch):
+    def _pretrained_encoder(self, batch):
         """The fitted autoencoder to transfer from (fitting a clone if needed)."""
         if self.encoder is None:
             if self.freeze_encoder:
@@ -477,7 +419,7 @@ default="adamw"
         if not _is_fitted(encoder):
             from sklearn.base import clone
 
-            encoder = clone(encoder).fit(X)
+            encoder = clone(encoder).fit(batch)  # (batch: validated already)
         src = encoder.net_.module_.encoder
         mine = dict(
             hidden_size=self.hidden_size,
@@ -507,7 +449,7 @@ default="adamw"
             )
         return encoder
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Fit the classifier.
 
         Parameters
@@ -517,14 +459,23 @@ default="adamw"
             shape (n_timesteps_i, n_features) of different lengths.
         y : array-like of shape (n_samples,)
             Class labels of any hashable type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence in the loss (None: equal weights).
+        X_val, y_val : array-like, default=None
+            Validation data (same conventions as ``X`` and ``y``): its loss is
+            recorded every epoch (``history_[:, "valid_loss"]``,
+            ``validation_loss_curve_``; skorch scoring callbacks such as
+            ``EpochScoring("accuracy", lower_is_better=False)`` score it too), and
+            with ``early_stopping=True`` it is monitored instead of a held-out
+            fraction of ``X``.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``(X, y)``, starting from the current weights.
 
         As in scikit-learn, the first call must list every class in ``classes``
@@ -543,6 +494,7 @@ default="adamw"
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
             Every label that can occur; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
@@ -555,195 +507,178 @@ default="adamw"
                 "(sklearn.utils.class_weight.compute_class_weight) and pass them as a "
                 "dict."
             )
-        fitted = self.classes_ if hasattr(self, "net_") else None
-        self.classes_ = check_partial_fit_classes(classes, fitted, estimator=self)
-        return self._fit(X, y, incremental=True)
+        return self._fit(
+            X, y, incremental=True, classes=classes, sample_weight=sample_weight
+        )
 
-    def _fit(self, X, y, *, incremental: bool):
-        self._validate_params()
-        continuing = self._continuing(incremental)
+    def _plan(
+        self,
+        X,
+        y,
+        *,
+        continuing,
+        incremental,
+        seed,
+        classes=None,
+        sample_weight=None,
+        X_val=None,
+        y_val=None,
+    ):
         batch = check_sequences(X, estimator=self, reset=not continuing)
         labels = check_labels(y, batch, estimator=self)
-        if continuing or incremental:  # classes_ from the first fit or `classes`
-            ids = encode_labels(labels, self.classes_, estimator=self)
+        fitted = {} if continuing else batch.input_attributes()
+        if incremental:
+            fitted_classes = self.classes_ if continuing else None
+            classes = check_partial_fit_classes(classes, fitted_classes, estimator=self)
+            ids = encode_labels(labels, classes, estimator=self)
+        elif continuing:  # warm start: the classes of the first fit
+            classes = self.classes_
+            ids = encode_labels(labels, classes, estimator=self)
         else:
-            self.classes_, ids = np.unique(labels, return_inverse=True)
-        if not continuing:
-            self.class_weight_ = self._class_weights(ids)
-            self.encoder_ = self._pretrained_encoder(X, batch)
-        previous = self._module_spec[1] if continuing else {}
-        arch = self._resolve_architecture(batch.n_timesteps)
-        if continuing:  # keep what was resolved from the first fit's data
-            arch["conv_strides"] = previous["conv_strides"]
-            self.conv_strides_ = previous["conv_strides"]
+            classes, ids = np.unique(labels, return_inverse=True)
+        fitted["classes_"] = classes
+        inputs = {**batch.inputs(), "y": ids.astype(np.int64)}
+        inputs["sample_weight"] = check_sample_weight(sample_weight, batch)
+        valid_inputs = None
+        if X_val is not None or y_val is not None:
+            valid = check_sequences(X_val, estimator=self)
+            valid_ids = encode_labels(
+                check_labels(y_val, valid, estimator=self), classes, estimator=self
+            )
+            valid_inputs = {**valid.inputs(), "y": valid_ids.astype(np.int64)}
+        if continuing:  # what the first fit resolved from its data stays
+            resolved = {k: getattr(self, k) for k in _RESOLVED}
+            buffers, transfer, check_warp = {}, {}, False
+            fitted["n_timesteps_"] = max(batch.n_timesteps, self.n_timesteps_)
         else:
-            self.pooling_ = self.pooling
-            if self.pooling == "auto":
-                self.pooling_ = "last_max" if batch.ragged else "max"
-        if not continuing:  # (continuing keeps the fitted module's scaling buffers)
-            mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
-            valid = batch.X[mask]  # (total valid steps, F)
-            # float64 statistics: float32 ones overflow for |X| > ~1e19 (X=-3e38)
-            mean = valid.mean(axis=0, dtype=np.float64)
-            std = valid.std(axis=0, dtype=np.float64)
-            self._input_stats = (mean, np.where(std > 1e-8 * (1 + abs(mean)), std, 1.0))
-        module_kwargs = dict(
-            input_size=batch.n_features,
-            n_classes=len(self.classes_),
+            resolved, buffers, transfer, check_warp = self._first_fit_choices(
+                batch, ids, classes, incremental
+            )
+            fitted.update(resolved, n_timesteps_=batch.n_timesteps)
+        module_kwargs = self._module_kwargs(batch.n_features, len(classes), resolved)
+        plan = self._make_plan(
+            RecurrentClassifier,
+            module_kwargs,
+            inputs,
+            fitted,
+            seed=seed,
+            continuing=continuing,
+            incremental=incremental,
+            valid_inputs=valid_inputs,
+            schedule=None if self.lr_schedule == "constant" else self.lr_schedule,
+            buffers=buffers,
+            transfer=transfer,
+            frozen=("encoder.",) if self.freeze_encoder else (),
+            output_fn=_predicted_ids,
+        )
+        if not check_warp:
+            return plan
+        return self._warp_checked(plan)
+
+    def _first_fit_choices(self, batch, ids, classes, incremental):
+        """A first fit's data-dependent choices ("auto" resolved; the fitted
+        attributes named in ``_RESOLVED``), its input statistics, transferred
+        weights, and whether window warping is to be checked."""
+        encoder = self._pretrained_encoder(batch)
+        pooling = self.pooling
+        if pooling == "auto":
+            pooling = "last_max" if batch.ragged else "max"
+        crop = self.crop
+        if crop == "auto":
+            crop = _AUTO_CROP if batch.ragged else None
+        warp, check_warp = self.window_warp, False
+        if warp == "auto":  # (partial_fit cannot check it: off)
+            small = batch.n_samples <= _AUTO_WARP_MAX_SAMPLES
+            warp = _AUTO_WARP if small and not incremental else None
+            check_warp = warp is not None
+        resolved = dict(
+            conv_strides_=self._resolve_architecture(batch.n_timesteps)[
+                "conv_strides"
+            ],
+            pooling_=pooling,
+            crop_=None if crop is None or crop >= 1.0 else float(crop),
+            window_warp_=float(warp) if warp else None,
+            train_accuracy_warped_=None,
+            class_weight_=self._class_weights(ids, classes),
+            encoder_=encoder,
+        )
+        mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
+        valid = batch.X[mask]  # (total valid steps, F)
+        # float64 statistics: float32 ones overflow for |X| > ~1e19 (X=-3e38)
+        mean = valid.mean(axis=0, dtype=np.float64)
+        std = valid.std(axis=0, dtype=np.float64)
+        scale = np.where(std > 1e-8 * (1 + abs(mean)), std, 1.0)
+        buffers = {"input_mean": mean, "input_scale": scale}
+        transfer = {}
+        if encoder is not None:
+            source = encoder.net_.module_.encoder.state_dict()
+            transfer = {f"encoder.{k}": v.detach().clone() for k, v in source.items()}
+        return resolved, buffers, transfer, check_warp
+
+    def _module_kwargs(self, n_features: int, n_classes: int, resolved: dict) -> dict:
+        """The module's arguments: the parameters, with what a first fit resolved
+        from its data (``resolved``: the fitted attributes of ``_RESOLVED``)."""
+        arch = self._resolve_architecture(0)
+        if arch["conv_channels"]:
+            arch["conv_strides"] = tuple(resolved["conv_strides_"])
+        class_weight = resolved["class_weight_"]
+        augment = (("crop", resolved["crop_"]), ("warp", resolved["window_warp_"]))
+        return dict(
+            input_size=n_features,
+            n_classes=n_classes,
             hidden_size=self.hidden_size,
             num_layers=self.num_layers,
             cell=self.cell,
             bidirectional=self.bidirectional,
             dropout=self.dropout,
-            pooling=self.pooling_,
-            class_weight=(
-                None if self.class_weight_ is None else self.class_weight_.tolist()
-            ),
+            pooling=resolved["pooling_"],
+            class_weight=None if class_weight is None else class_weight.tolist(),
             **arch,
+            **{k: v for k, v in augment if v},
         )
-        if continuing:  # the first fit's windows and warping
-            augment = {k: previous[k] for k in ("crop", "warp") if k in previous}
-            check_warp = False
-        else:
-            augment, check_warp = self._resolve_augmentation(batch, incremental)
-        module_kwargs.update(augment)
-        arrays = {
-            "x": batch.X,
-            "lengths": batch.lengths if batch.ragged else None,
-            "y": ids.astype(np.int64),
-        }
-        n_train = batch.n_samples
-        if self.early_stopping:
-            n_train -= int(math.ceil(self.validation_fraction * batch.n_samples))
-        self._steps_per_epoch = max(1, math.ceil(max(n_train, 1) / self.batch_size))
-        if check_warp:
-            self._fit_warp_checked(module_kwargs, arrays, X, ids)
-        else:
-            self._fit_module(
-                RecurrentClassifier,
-                module_kwargs,
-                arrays,
-                continuing=continuing,
-                incremental=incremental,
-            )
-        del self._steps_per_epoch
-        self.n_timesteps_ = (
-            max(batch.n_timesteps, self.n_timesteps_)
-            if continuing
-            else batch.n_timesteps
+
+    def _warp_checked(self, plan):
+        """``window_warp="auto"`` as a model-selection step: the warped plan, with
+        the unwarped one as its fallback. The warped fit is kept only if it still
+        classifies at least ``_WARP_MIN_TRAIN_ACCURACY`` of its training sequences
+        (read unwarped) correctly; a probe stops it at ``_WARP_PROBE_AT`` of its
+        epochs if it is far below that. Otherwise the warping has hidden what tells
+        the classes apart (e.g. how long a pattern lasts), and the unwarped plan is
+        trained instead. A fit cut short by Ctrl+C is kept as it is."""
+        unwarped = _replace(
+            plan,
+            module_kwargs=MappingProxyType(
+                {k: v for k, v in plan.module_kwargs.items() if k != "warp"}
+            ),
+            fitted=MappingProxyType({**plan.fitted, "window_warp_": None}),
         )
-        return self
+        probe_epoch = max(1, math.ceil(_WARP_PROBE_AT * plan.epochs))
+        probe = ("warp_probe", _WarpProbe(probe_epoch, _WARP_PROBE_MIN_ACCURACY))
+        return _replace(
+            plan,
+            policies=(*plan.policies, probe),
+            fallback=unwarped,
+            accept=self._accept_warped,
+        )
 
-    def _resolve_augmentation(self, batch, incremental: bool) -> tuple[dict, bool]:
-        """Set ``crop_`` and ``window_warp_`` (resolving "auto"); return the module's
-        keyword arguments for them and whether the warping is to be checked."""
-        crop = self.crop
-        if crop == "auto":
-            crop = _AUTO_CROP if batch.ragged else None
-        self.crop_ = None if crop is None or crop >= 1.0 else float(crop)
-        warp, check = self.window_warp, False
-        if warp == "auto":  # (partial_fit cannot check it: off)
-            small = batch.n_samples <= _AUTO_WARP_MAX_SAMPLES
-            warp = _AUTO_WARP if small and not incremental else None
-            check = warp is not None
-        self.window_warp_ = float(warp) if warp else None
-        self.train_accuracy_warped_ = None
-        augment = {"crop": self.crop_, "warp": self.window_warp_}
-        return {k: v for k, v in augment.items() if v}, check
-
-    def _fit_warp_checked(self, module_kwargs: dict, arrays: dict, X, ids) -> None:
-        """``window_warp="auto"``: fit with window warping, and keep that fit only
-        if it still classifies at least ``_WARP_MIN_TRAIN_ACCURACY`` of its training
-        sequences (read unwarped) correctly. Otherwise the warping has hidden what
-        tells the classes apart (e.g. how long a pattern lasts): fit again without
-        it (``window_warp_`` None). A warped fit far below that at
-        ``_WARP_PROBE_AT`` of its epochs is stopped there, to save the rest of it.
-        A fit cut short by Ctrl+C is kept as it is."""
-        stats = self._input_stats  # (taken by the first fit's _before_training)
-
-        def train_accuracy() -> float:
-            self.train_accuracy_warped_ = float(
-                np.mean(np.argmax(self._scores(X), axis=1) == ids)
-            )
-            return self.train_accuracy_warped_
-
-        epoch = max(1, math.ceil(_WARP_PROBE_AT * self.max_epochs))
-        self._warp_probe = _WarpProbe(epoch, train_accuracy)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                self._fit_module(RecurrentClassifier, module_kwargs, arrays)
-            accuracy = train_accuracy()
-            interrupted = any(
-                issubclass(w.category, TrainingInterrupted) for w in caught
-            )
-            if interrupted or accuracy >= _WARP_MIN_TRAIN_ACCURACY:
-                for w in caught:
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-                return
-        except _WarpRejected:
-            pass
-        finally:  # the probe holds the training data: not part of the fitted net
-            del self._warp_probe
-            net = getattr(self, "net_", None)
-            for name in ("callbacks", "callbacks_"):
-                if getattr(net, name, None) is not None:
-                    kept = [cb for cb in getattr(net, name) if cb[0] != "warp_probe"]
-                    setattr(net, name, kept)
-        self.window_warp_ = None
-        self._input_stats = stats
-        unwarped = {k: v for k, v in module_kwargs.items() if k != "warp"}
-        self._fit_module(RecurrentClassifier, unwarped, arrays)
-
-    def _callbacks(self, has_valid: bool) -> list:
-        cbs = super()._callbacks(has_valid)
-        if not has_valid and self.lr_schedule != "constant":
-            # The schedule sets the length of training: stopping on a training-loss
-            # plateau would cut it off at a high learning rate.
-            cbs = [cb for cb in cbs if cb[0] != "early_stopping"]
-        if self.lr_schedule == "onecycle":
-            sched = LRScheduler(
-                policy=torch.optim.lr_scheduler.OneCycleLR,
-                max_lr=self.lr,
-                total_steps=self.max_epochs * self._steps_per_epoch,
-                step_every="batch",
-            )
-        elif self.lr_schedule == "cosine":
-            sched = LRScheduler(
-                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                T_max=self.max_epochs * self._steps_per_epoch,
-                step_every="batch",
-            )
+    def _accept_warped(self, plan, net, outcome) -> bool:
+        if outcome.interrupted:
+            return True
+        if outcome.stopped == _WARP_PROBE_REASON:
+            accuracy = net.history[-1, "train_accuracy"]
         else:
-            return cbs + self._probe_callbacks()
-        return [("lr_scheduler", sched)] + cbs + self._probe_callbacks()
-
-    def _probe_callbacks(self) -> list:
-        probe = getattr(self, "_warp_probe", None)
-        return [] if probe is None else [("warp_probe", probe)]
-
-    def _before_training(self, module) -> None:
-        stats = self.__dict__.pop("_input_stats", None)
-        if stats is not None:  # a first fit (else the fitted buffers are loaded)
-            module.input_mean.copy_(torch.as_tensor(stats[0]))
-            module.input_scale.copy_(torch.as_tensor(stats[1]))
-        if self.encoder_ is not None:
-            source = self.encoder_.net_.module_.encoder.state_dict()
-            module.encoder.load_state_dict(source)  # copies: the source is untouched
-            if self.freeze_encoder:
-                module.encoder.requires_grad_(False)
+            logits = self._apply(
+                net.module_, lambda m, **b: m(**b), _without(plan.inputs, "y"), 0
+            )
+            accuracy = float(np.mean(np.argmax(logits, axis=1) == plan.inputs["y"]))
+        outcome.fitted["train_accuracy_warped_"] = accuracy
+        return accuracy >= _WARP_MIN_TRAIN_ACCURACY
 
     # -- prediction -----------------------------------------------------------------
-    def _inputs(self, X):
-        check_is_fitted(self, "net_")
-        batch = check_sequences(X, estimator=self, reset=False)
-        arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
-        return batch, arrays
-
     def _scores(self, X) -> np.ndarray:
         """Logits (n_samples, n_classes), float64."""
-        batch, arrays = self._inputs(X)
-        scores = self._batched(lambda m, **b: m(**b), arrays, batch.n_timesteps)
+        batch = self._inputs(X)
+        scores = self._batched(lambda m, **b: m(**b), batch.inputs(), batch.n_timesteps)
         return scores.astype(np.float64)
 
     def decision_function(self, X):
@@ -772,20 +707,19 @@ default="adamw"
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        batch, arrays = self._inputs(X)
-        proba = self._batched(
+        batch = self._inputs(X)
+        return self._batched(
             lambda m, **b: torch.softmax(m(**b).double(), dim=-1),
-            arrays,
+            batch.inputs(),
             batch.n_timesteps,
         )
-        return proba
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`."""
-        batch, arrays = self._inputs(X)
+        batch = self._inputs(X)
         return self._batched(
             lambda m, **b: torch.log_softmax(m(**b).double(), dim=-1),
-            arrays,
+            batch.inputs(),
             batch.n_timesteps,
         )
 
@@ -808,31 +742,10 @@ default="adamw"
         -------
         ndarray of shape (n_samples, n_pooled)
         """
-        batch, arrays = self._inputs(X)
-        return self._batched(lambda m, **b: m.features(**b), arrays, batch.n_timesteps)
-
-    def hidden_states(self, X, *, return_state: bool = False):
-        """Every step's recurrent-encoder output (after scaling and the front end).
-
-        With a strided convolutional front end the encoder reads
-        ``ceil(n_timesteps / prod(conv_strides_))`` steps; otherwise one per input
-        timestep. See :meth:`BaseSequenceEstimator.hidden_states` for the layout.
-        """
-        batch, arrays = self._inputs(X)
-
-        def run(module, x, lengths=None):
-            x = module.scale(x, lengths)
-            if module.front is not None:
-                x, lengths = module.front(x, lengths)
-            out, (h_n, c_n) = module.encoder(x, lengths)
-            if c_n is None:
-                c_n = torch.full_like(h_n, float("nan"))
-            return out, h_n.transpose(0, 1), c_n.transpose(0, 1)  # (N, K*D, H)
-
-        outputs, h_n, c_n = self._batched(run, arrays, batch.n_timesteps)
-        if not return_state:
-            return outputs
-        return outputs, h_n, (None if self.cell == "gru" else c_n)
+        batch = self._inputs(X)
+        return self._batched(
+            lambda m, **b: m.features(**b), batch.inputs(), batch.n_timesteps
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -840,22 +753,39 @@ default="adamw"
         return tags
 
 
-class _WarpRejected(Exception):
-    """A warped fit stopped by its _WarpProbe."""
+_WARP_PROBE_REASON = "window warping hides what tells the classes apart"
 
 
 class _WarpProbe(Callback):
-    """At the end of epoch ``epoch``, stop training (raise :class:`_WarpRejected`)
-    if ``accuracy()`` is below ``_WARP_PROBE_MIN_ACCURACY``."""
+    """At the end of epoch ``epoch``, record the accuracy of the module on its
+    (unwarped) training sequences as ``train_accuracy``, and stop training if it is
+    below ``min_accuracy``."""
 
-    def __init__(self, epoch: int, accuracy) -> None:
+    def __init__(self, epoch: int, min_accuracy: float) -> None:
         self.epoch = epoch
-        self.accuracy = accuracy
+        self.min_accuracy = min_accuracy
 
-    def on_epoch_end(self, net, **kwargs) -> None:
-        if len(net.history) == self.epoch:
-            if self.accuracy() < _WARP_PROBE_MIN_ACCURACY:
-                raise _WarpRejected
+    def on_epoch_end(self, net, dataset_train=None, **kwargs) -> None:
+        if len(net.history) != self.epoch or dataset_train is None:
+            return
+        net.module_.eval()  # (the next epoch sets training mode again)
+        hits = 0
+        with torch.no_grad():
+            for batch, y in net.get_iterator(dataset_train):
+                hits += int((net.module_(**batch).argmax(-1) == y).sum())
+        accuracy = hits / len(dataset_train)
+        net.history.record("train_accuracy", accuracy)
+        if accuracy < self.min_accuracy:
+            request_stop(net, _WARP_PROBE_REASON)
+
+
+def _predicted_ids(logits) -> np.ndarray:
+    """Logits -> predicted class ids (for skorch's scoring callbacks)."""
+    return logits.argmax(-1).cpu().numpy()
+
+
+def _without(mapping, key) -> dict:
+    return {k: v for k, v in mapping.items() if k != key}
 
 
 def _is_fitted(estimator) -> bool:

@@ -13,11 +13,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSequenceEstimator
+from ._params import Param
 from ._teacher_forcing import SCHEDULES, TeacherForcingSchedule
 from .nn.seq2seq import Seq2Seq
 from .utils.validation import (
     check_label_sequences,
     check_partial_fit_classes,
+    check_sample_weight,
     check_sequences,
     check_target_sequences,
     encode_labels,
@@ -41,68 +43,6 @@ _COMMON_DOC = """
     attention ("bahdanau"); padded input steps get zero weight, and
     :meth:`attention_weights` returns the weights for plotting."""
 
-_COMMON_PARAMS = """
-    decoder : {"recursive", "direct"}, default="recursive"
-    attention : {None, "dot", "general", "concat", "location", "bahdanau"}, \
-default=None
-    input_feeding : bool, default=False
-        Feed the previous attentional state into each decoder step (Luong et al.,
-        section 3.3). Decoding then runs step by step, also in training.
-    teacher_forcing_ratio : float in [0, 1], default=1.0
-        Probability of feeding the true previous output (rather than the model's
-        own prediction) to the recursive decoder in training, drawn per sample and
-        step. At 1 with no Bahdanau attention or input feeding the whole target runs
-        through the decoder in one call (fastest).
-    scheduled_sampling : {None, "linear", "exponential", "inverse_sigmoid"}, \
-default=None
-        Decay the ratio over epochs from ``teacher_forcing_ratio`` (Bengio et al.
-        2015); see
-        :func:`sksequence._teacher_forcing.teacher_forcing_schedule`. The ratio of
-        each epoch is in ``history_`` as ``teacher_forcing_ratio``.
-    sampling_decay : float, default=None
-        The schedule's rate ``k`` (per-epoch decrease for "linear", factor for
-        "exponential", ``k >= 1`` for "inverse_sigmoid"); None spreads the decay
-        over ``max_epochs``.
-    hidden_size : int, default=64
-        Units per encoder layer and direction; the decoder has ``hidden_size`` times
-        the number of directions.
-    num_layers : int, default=1
-        Layers of the encoder and of the decoder.
-    cell : {"lstm", "gru"}, default="lstm"
-    bidirectional : bool, default=False
-        Bidirectional encoder (the decoder starts from both directions' states).
-    dropout : float, default=0.0
-        Dropout between stacked recurrent layers.
-    max_epochs : int, default=100
-        Upper bound on training epochs; training stops earlier when the monitored
-        loss has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs.
-    batch_size : int, default=32
-    lr : float, default=1e-3
-    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
-default="adam"
-    weight_decay : float, default=0.0
-    clip_grad_norm : float or None, default=1.0
-        Clip the global gradient norm before each step; None turns clipping off.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the sequences, monitor their
-        (teacher-forced) loss and restore the best weights at the end. False
-        monitors the training loss.
-    validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=10
-    tol : float, default=1e-4
-    device : str, default="cpu"
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, dropout, teacher forcing draws and the
-        validation split; the global torch seed is left untouched.
-    verbose : int, default=0
-    callbacks : list of skorch callbacks, default=None
-    warm_start : bool, default=False
-        When fitted already, ``fit`` continues from the fitted weights (another
-        ``max_epochs``; ``history_`` runs on), keeping what the first fit learnt
-        from its data (classes, target scaling, output steps): the way to go on
-        after a ``DivergenceWarning``, e.g. with a smaller ``lr``. See also
-        ``partial_fit``."""
-
 _COMMON_ATTRS = """
     n_features_in_ : int
         Features per input timestep.
@@ -120,51 +60,97 @@ _COMMON_ATTRS = """
 class _Seq2SeqBase(BaseSequenceEstimator):
     """What both seq2seq estimators share."""
 
-    _parameter_constraints: dict = {
-        **{
-            k: v
-            for k, v in BaseSequenceEstimator._parameter_constraints.items()
-            if k != "truncate_bptt"
-        },
-        "decoder": [StrOptions({"recursive", "direct"})],
-        "attention": [
-            StrOptions({"dot", "general", "concat", "location", "bahdanau"}),
+    _own_params = {
+        "decoder": Param(
+            "recursive",
+            [StrOptions({"recursive", "direct"})],
+            '{{"recursive", "direct"}}, default={default}',
+        ),
+        "attention": Param(
             None,
-        ],
-        "input_feeding": ["boolean"],
-        "teacher_forcing_ratio": [Interval(Real, 0, 1, closed="both")],
-        "scheduled_sampling": [StrOptions(set(SCHEDULES)), None],
-        "sampling_decay": [Interval(Real, 0, None, closed="neither"), None],
+            [StrOptions({"dot", "general", "concat", "location", "bahdanau"}), None],
+            '{{None, "dot", "general", "concat", "location", "bahdanau"}}, '
+            "default={default}",
+        ),
+        "input_feeding": Param(
+            False,
+            ["boolean"],
+            "bool, default={default}",
+            "Feed the previous attentional state into each decoder step (Luong et "
+            "al., section 3.3). Decoding then runs step by step, also in training.",
+        ),
+        "teacher_forcing_ratio": Param(
+            1.0,
+            [Interval(Real, 0, 1, closed="both")],
+            "float in [0, 1], default={default}",
+            """
+            Probability of feeding the true previous output (rather than the
+            model's own prediction) to the recursive decoder in training, drawn per
+            sample and step. At 1 with no Bahdanau attention or input feeding the
+            whole target runs through the decoder in one call (fastest).""",
+        ),
+        "scheduled_sampling": Param(
+            None,
+            [StrOptions(set(SCHEDULES)), None],
+            '{{None, "linear", "exponential", "inverse_sigmoid"}}, default={default}',
+            """
+            Decay the ratio over epochs from ``teacher_forcing_ratio`` (Bengio et
+            al. 2015); see
+            :func:`sksequence._teacher_forcing.teacher_forcing_schedule`. The ratio
+            of each epoch is in ``history_`` as ``teacher_forcing_ratio``.""",
+        ),
+        "sampling_decay": Param(
+            None,
+            [Interval(Real, 0, None, closed="neither"), None],
+            "float or None, default={default}",
+            """
+            The schedule's rate ``k`` (per-epoch decrease for "linear", factor for
+            "exponential", ``k >= 1`` for "inverse_sigmoid"); None spreads the decay
+            over ``max_epochs``.""",
+        ),
+    }
+    _shared_docs = {
+        "hidden_size": "Units per encoder layer and direction; the decoder has "
+        "``hidden_size`` times the number of directions.",
+        "num_layers": "Layers of the encoder and of the decoder.",
+        "bidirectional": "Bidirectional encoder (the decoder starts from both "
+        "directions' states).",
     }
 
-    # Truncated BPTT is not offered: the decoder reads the whole encoding.
-    truncate_bptt = None
-
-    def _callbacks(self, has_valid: bool) -> list:
-        return self._sampling_schedule() + super()._callbacks(has_valid)
-
-    def _incremental_callbacks(self) -> list:
-        # epoch-based: across partial_fit calls it follows len(history_)
-        return self._sampling_schedule() + super()._incremental_callbacks()
-
-    def _sampling_schedule(self) -> list:
+    def _sampling_schedule(self) -> tuple:
         if self.scheduled_sampling is None:
-            return []
+            return ()
         schedule = TeacherForcingSchedule(
             self.scheduled_sampling,
             start=self.teacher_forcing_ratio,
             decay=self.sampling_decay,
             max_epochs=self.max_epochs,
         )
-        return [("teacher_forcing_schedule", schedule)]
+        return (("teacher_forcing_schedule", schedule),)
 
-    def _fit_seq2seq(
-        self, batch, target, output_size, categorical, *, continuing, incremental
+    def _seq2seq_plan(
+        self,
+        batch,
+        target,
+        output_size,
+        categorical,
+        fitted,
+        *,
+        continuing,
+        incremental,
+        seed,
+        sample_weight=None,
+        valid_inputs=None,
+        output_fn=None,
     ):
+        """The plan shared by both estimators, once X and y are validated."""
         max_length = batch.n_timesteps
         if continuing:  # location attention has one weight per training position
-            self._check_location_length(batch)
+            self._check_inference_batch(batch)
             max_length = self.n_timesteps_
+        else:
+            fitted.update(batch.input_attributes())
+        fitted["n_timesteps_"] = max_length
         module_kwargs = dict(
             input_size=batch.n_features,
             output_size=output_size,
@@ -180,29 +166,22 @@ class _Seq2SeqBase(BaseSequenceEstimator):
             max_length=max_length,
             teacher_forcing_ratio=self.teacher_forcing_ratio,
         )
-        arrays = {
-            "x": batch.X,
-            "lengths": batch.lengths if batch.ragged else None,
-            "target": target,
-        }
-        self._fit_module(
+        inputs = {**batch.inputs(), "target": target}
+        inputs["sample_weight"] = check_sample_weight(sample_weight, batch)
+        return self._make_plan(
             Seq2Seq,
             module_kwargs,
-            arrays,
+            inputs,
+            fitted,
+            seed=seed,
             continuing=continuing,
             incremental=incremental,
+            valid_inputs=valid_inputs,
+            policies=self._sampling_schedule(),
+            output_fn=output_fn,
         )
-        self.n_timesteps_ = max_length
-        return self
 
-    def _inputs(self, X):
-        check_is_fitted(self, "net_")
-        batch = check_sequences(X, estimator=self, reset=False)
-        self._check_location_length(batch)
-        arrays = {"x": batch.X, "lengths": batch.lengths if batch.ragged else None}
-        return batch, arrays
-
-    def _check_location_length(self, batch) -> None:
+    def _check_inference_batch(self, batch) -> None:
         """Location attention has one weight per training position: refuse longer X
         (at predict time, and when training goes on with warm_start/partial_fit)."""
         if self.attention == "location" and batch.n_timesteps > self.n_timesteps_:
@@ -241,8 +220,8 @@ class _Seq2SeqBase(BaseSequenceEstimator):
                 "attention weights. Set attention to one of 'dot', 'general', "
                 "'concat', 'location', 'bahdanau'."
             )
-        batch, arrays = self._inputs(X)
-        return self._batched(self._weights_fn(), arrays, batch.n_timesteps)
+        batch = self._inputs(X)
+        return self._batched(self._weights_fn(), batch.inputs(), batch.n_timesteps)
 
 
 class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
@@ -261,11 +240,7 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
 
     Parameters
     ----------
-    normalize_y : bool, default=True
-        Standardise each target (mean 0, variance 1 over samples and steps) for
-        training; predictions are returned in the original units."""
-        + _COMMON_PARAMS
-        + """
+    %(parameters)s
 
     Attributes
     ----------"""
@@ -295,71 +270,20 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
     """
     )
 
-    _parameter_constraints: dict = {
-        **_Seq2SeqBase._parameter_constraints,
-        "normalize_y": ["boolean"],
+    _own_params = {
+        **_Seq2SeqBase._own_params,
+        "normalize_y": Param(
+            True,
+            ["boolean"],
+            "bool, default={default}",
+            "Standardise each target (mean 0, variance 1 over samples and steps) "
+            "for training; predictions are returned in the original units.",
+        ),
     }
+    _fitted_private = ("_y_ndim",)
+    _target_key = "target"
 
-    def __init__(
-        self,
-        *,
-        decoder="recursive",
-        attention=None,
-        input_feeding=False,
-        teacher_forcing_ratio=1.0,
-        scheduled_sampling=None,
-        sampling_decay=None,
-        normalize_y=True,
-        hidden_size=64,
-        num_layers=1,
-        cell="lstm",
-        bidirectional=False,
-        dropout=0.0,
-        max_epochs=100,
-        batch_size=32,
-        lr=1e-3,
-        optimizer="adam",
-        weight_decay=0.0,
-        clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-        warm_start=False,
-    ):
-        self.decoder = decoder
-        self.attention = attention
-        self.input_feeding = input_feeding
-        self.teacher_forcing_ratio = teacher_forcing_ratio
-        self.scheduled_sampling = scheduled_sampling
-        self.sampling_decay = sampling_decay
-        self.normalize_y = normalize_y
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Fit the model.
 
         Parameters
@@ -369,14 +293,22 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
             shape (n_timesteps_i, n_features) of different lengths.
         y : array-like of shape (n_samples, n_steps_out) or (n_samples, \
 n_steps_out, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence in the loss (None: equal weights).
+        X_val, y_val : array-like, default=None
+            Validation data: its loss is recorded every epoch
+            (``validation_loss_curve_``; skorch scoring callbacks such as
+            ``EpochScoring("r2", lower_is_better=False)`` score it too), and with
+            ``early_stopping=True`` it is monitored instead of a held-out fraction
+            of ``X``.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """Train one epoch on ``(X, y)``, starting from the current weights.
 
         The first call creates the model; its ``y`` sets the output steps, targets
@@ -392,16 +324,26 @@ n_steps_out, n_targets)
         X : array-like of shape (n_samples, n_timesteps, n_features) or list of arrays
         y : array-like of shape (n_samples, n_steps_out) or (n_samples, \
 n_steps_out, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
-    def _fit(self, X, y, *, incremental: bool):
-        self._validate_params()
-        continuing = self._continuing(incremental)
+    def _plan(
+        self,
+        X,
+        y,
+        *,
+        continuing,
+        incremental,
+        seed,
+        sample_weight=None,
+        X_val=None,
+        y_val=None,
+    ):
         batch = check_sequences(X, estimator=self, reset=not continuing)
         target = check_target_sequences(y, batch)  # (N, T, O) float32
         if continuing:
@@ -412,34 +354,49 @@ n_steps_out, n_targets)
                     f"step(s) of {self.n_targets_}; training that goes on (warm_start "
                     "or partial_fit) needs targets of the same shape."
                 )
-            scaled = ((target - self.y_mean_) / self.y_scale_).astype(np.float32)
-            return self._fit_seq2seq(
-                batch,
-                scaled,
-                self.n_targets_,
-                categorical=False,
-                continuing=True,
-                incremental=incremental,
-            )
-        self._y_ndim = np.asarray(y).ndim  # the layout predict answers in
-        if self.normalize_y:
-            # float64 statistics: float32 ones overflow for |y| > ~1e19 (y=1e30)
-            mean = target.mean(axis=(0, 1), dtype=np.float64)
-            scale = target.std(axis=(0, 1), dtype=np.float64)
-            scale[~(scale > 1e-12)] = 1.0
+            mean, scale, fitted = self.y_mean_, self.y_scale_, {}
         else:
-            mean = np.zeros(target.shape[2], np.float32)
-            scale = np.ones(target.shape[2], np.float32)
-        self.y_mean_, self.y_scale_ = mean.astype(np.float64), scale.astype(np.float64)
-        scaled = ((target - mean) / scale).astype(np.float32)
-        self.n_steps_out_, self.n_targets_ = target.shape[1], target.shape[2]
-        return self._fit_seq2seq(
+            if self.normalize_y:
+                # float64 statistics: float32 ones overflow for |y| > ~1e19 (y=1e30)
+                mean = target.mean(axis=(0, 1), dtype=np.float64)
+                scale = target.std(axis=(0, 1), dtype=np.float64)
+                scale[~(scale > 1e-12)] = 1.0
+            else:
+                mean = np.zeros(target.shape[2])
+                scale = np.ones(target.shape[2])
+            fitted = dict(
+                y_mean_=mean.astype(np.float64),
+                y_scale_=scale.astype(np.float64),
+                n_steps_out_=target.shape[1],
+                n_targets_=target.shape[2],
+                _y_ndim=np.asarray(y).ndim,  # the layout predict answers in
+            )
+        valid_inputs = None
+        if X_val is not None or y_val is not None:
+            valid = check_sequences(X_val, estimator=self)
+            valid_target = check_target_sequences(y_val, valid)
+            if valid_target.shape[1:] != target.shape[1:]:
+                raise ValueError(
+                    f"y_val has {valid_target.shape[1]} step(s) of "
+                    f"{valid_target.shape[2]} target(s), but y has {target.shape[1]} "
+                    f"of {target.shape[2]}."
+                )
+            valid_inputs = {
+                **valid.inputs(),
+                "target": ((valid_target - mean) / scale).astype(np.float32),
+            }
+        return self._seq2seq_plan(
             batch,
-            scaled,
-            self.n_targets_,
-            categorical=False,
-            continuing=False,
+            ((target - mean) / scale).astype(np.float32),
+            target.shape[2],
+            False,
+            fitted,
+            continuing=continuing,
             incremental=incremental,
+            seed=seed,
+            sample_weight=sample_weight,
+            valid_inputs=valid_inputs,
+            output_fn=_flat_values,
         )
 
     def _predict_scaled(self, arrays, n_timesteps):
@@ -472,8 +429,8 @@ n_steps_out, n_targets)
 n_targets_)
             The layout of the ``y`` seen in fit.
         """
-        batch, arrays = self._inputs(X)
-        return self._layout(self._predict_scaled(arrays, batch.n_timesteps))
+        batch = self._inputs(X)
+        return self._layout(self._predict_scaled(batch.inputs(), batch.n_timesteps))
 
     def forecast(self, X, n_steps):
         """Forecast ``n_steps`` ahead, beyond the trained horizon if need be.
@@ -501,7 +458,7 @@ n_targets_)
         check_is_fitted(self, "net_")
         if not isinstance(n_steps, Integral) or n_steps < 1:
             raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
-        batch, arrays = self._inputs(X)
+        batch = self._inputs(X)
         if n_steps > self.n_steps_out_ and self.n_targets_ != self.n_features_in_:
             raise ValueError(
                 f"forecast beyond the trained horizon ({self.n_steps_out_} steps) feeds "
@@ -530,10 +487,10 @@ n_targets_)
             The mean over outputs of the coefficient of determination, as
             :func:`sklearn.metrics.r2_score` computes it.
         """
-        batch, arrays = self._inputs(X)
+        batch = self._inputs(X)
         target = check_target_sequences(y, batch)
         n = target.shape[0]
-        pred = self._predict_scaled(arrays, batch.n_timesteps).reshape(n, -1)
+        pred = self._predict_scaled(batch.inputs(), batch.n_timesteps).reshape(n, -1)
         return float(r2_score(target.reshape(n, -1), pred, sample_weight=sample_weight))
 
     def _weights_fn(self):
@@ -543,6 +500,11 @@ n_targets_)
             return module(x, lengths, n_steps=steps)[1]  # (N, T, L)
 
         return run
+
+
+def _flat_values(outputs) -> np.ndarray:
+    """Module outputs -> (N, T * O) values (for skorch's scoring callbacks)."""
+    return outputs[0].flatten(1).cpu().numpy()
 
 
 def _shift_in(x, lengths, new):
@@ -574,11 +536,7 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
 
     Parameters
     ----------
-    beam_width : int, default=1
-        Hypotheses kept by the beam search of :meth:`predict`; 1 is greedy
-        decoding."""
-        + _COMMON_PARAMS
-        + """
+    %(parameters)s
 
     Attributes
     ----------
@@ -603,71 +561,19 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
     """
     )
 
-    _parameter_constraints: dict = {
-        **_Seq2SeqBase._parameter_constraints,
-        "beam_width": [Interval(Integral, 1, None, closed="left")],
+    _own_params = {
+        **_Seq2SeqBase._own_params,
+        "beam_width": Param(
+            1,
+            [Interval(Integral, 1, None, closed="left")],
+            "int, default={default}",
+            "Hypotheses kept by the beam search of :meth:`predict`; 1 is greedy "
+            "decoding.",
+        ),
     }
+    _fitted_private = ("_y_ndim", "_end")
 
-    def __init__(
-        self,
-        *,
-        decoder="recursive",
-        attention=None,
-        input_feeding=False,
-        teacher_forcing_ratio=1.0,
-        scheduled_sampling=None,
-        sampling_decay=None,
-        beam_width=1,
-        hidden_size=64,
-        num_layers=1,
-        cell="lstm",
-        bidirectional=False,
-        dropout=0.0,
-        max_epochs=100,
-        batch_size=32,
-        lr=1e-3,
-        optimizer="adam",
-        weight_decay=0.0,
-        clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-        warm_start=False,
-    ):
-        self.decoder = decoder
-        self.attention = attention
-        self.input_feeding = input_feeding
-        self.teacher_forcing_ratio = teacher_forcing_ratio
-        self.scheduled_sampling = scheduled_sampling
-        self.sampling_decay = sampling_decay
-        self.beam_width = beam_width
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.clip_grad_norm = clip_grad_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Fit the model.
 
         Parameters
@@ -678,14 +584,20 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         y : array-like of shape (n_samples, n_steps_out), or list of label sequences
             Labels of any hashable type. A list of sequences of different lengths
             trains an end-of-sequence symbol; a 1-D ``y`` is one step per sample.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence in the loss (None: equal weights).
+        X_val, y_val : array-like, default=None
+            Validation data: its (teacher-forced) loss is recorded every epoch
+            (``validation_loss_curve_``), and with ``early_stopping=True`` it is
+            monitored instead of a held-out fraction of ``X``.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``(X, y)``, starting from the current weights.
 
         As in scikit-learn, the first call must list every class in ``classes``
@@ -701,18 +613,40 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         y : array-like of shape (n_samples, n_steps_out), or list of label sequences
         classes : array-like of shape (n_classes,), default=None
             Every label that can occur; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         self
         """
-        fitted = self.classes_ if hasattr(self, "net_") else None
-        self.classes_ = check_partial_fit_classes(classes, fitted, estimator=self)
-        return self._fit(X, y, incremental=True)
+        return self._fit(
+            X, y, incremental=True, classes=classes, sample_weight=sample_weight
+        )
 
-    def _fit(self, X, y, *, incremental: bool):
-        self._validate_params()
-        continuing = self._continuing(incremental)
+    def _targets(self, labels, lengths, variable, classes, end):
+        """Class ids (N, T) with -100 after each sequence (and the end symbol)."""
+        ids = encode_labels(labels, classes, estimator=self)
+        n = len(lengths)
+        steps = int(lengths.max()) + (1 if variable else 0)
+        target = np.full((n, steps), -100, dtype=np.int64)
+        target[np.arange(steps)[None, :] < lengths[:, None]] = ids  # row by row
+        if variable:
+            target[np.arange(n), lengths] = end
+        return target
+
+    def _plan(
+        self,
+        X,
+        y,
+        *,
+        continuing,
+        incremental,
+        seed,
+        classes=None,
+        sample_weight=None,
+        X_val=None,
+        y_val=None,
+    ):
         batch = check_sequences(X, estimator=self, reset=not continuing)
         labels, lengths, ndim = check_label_sequences(y, batch, estimator=self)
         variable = ndim == 0
@@ -732,30 +666,40 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
                     "training that goes on (warm_start or partial_fit) needs the "
                     "same number of steps."
                 )
-        if continuing or incremental:  # classes_ from the first fit or `classes`
-            ids = encode_labels(labels, self.classes_, estimator=self)
+        if incremental:
+            fitted_classes = self.classes_ if continuing else None
+            classes = check_partial_fit_classes(classes, fitted_classes, estimator=self)
+        elif continuing:
+            classes = self.classes_
         else:
-            self.classes_, ids = np.unique(labels, return_inverse=True)
-        if not continuing:
-            self._y_ndim = ndim
-            self._end = len(self.classes_) if variable else None
-        n_classes = len(self.classes_)
-        steps = int(lengths.max()) + (1 if variable else 0)
-        target = np.full((batch.n_samples, steps), -100, dtype=np.int64)
-        target[np.arange(steps)[None, :] < lengths[:, None]] = ids  # row by row
-        if variable:
-            target[np.arange(batch.n_samples), lengths] = self._end
-        if not continuing:
-            self.n_steps_out_ = int(lengths.max())
-        elif variable:  # decode as far as the longest sequence seen so far
-            self.n_steps_out_ = max(self.n_steps_out_, int(lengths.max()))
-        return self._fit_seq2seq(
+            classes = np.unique(labels)
+        end = (self._end if continuing else (len(classes) if variable else None))
+        fitted = {"classes_": classes, "n_steps_out_": int(lengths.max())}
+        if continuing:
+            # decode as far as the longest sequence seen so far
+            fitted["n_steps_out_"] = max(self.n_steps_out_, int(lengths.max()))
+        else:
+            fitted.update(_y_ndim=ndim, _end=end)
+        target = self._targets(labels, lengths, variable, classes, end)
+        valid_inputs = None
+        if X_val is not None or y_val is not None:
+            valid = check_sequences(X_val, estimator=self)
+            v_labels, v_lengths, v_ndim = check_label_sequences(
+                y_val, valid, estimator=self
+            )
+            v_target = self._targets(v_labels, v_lengths, v_ndim == 0, classes, end)
+            valid_inputs = {**valid.inputs(), "target": v_target}
+        return self._seq2seq_plan(
             batch,
             target,
-            n_classes + (1 if variable else 0),
-            categorical=True,
+            len(classes) + (1 if variable else 0),
+            True,
+            fitted,
             continuing=continuing,
             incremental=incremental,
+            seed=seed,
+            sample_weight=sample_weight,
+            valid_inputs=valid_inputs,
         )
 
     # -- decoding -------------------------------------------------------------------
@@ -809,8 +753,8 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
             The layout of the ``y`` seen in fit: a list of 1-D label arrays (without
             the end symbol) when it was a list of variable-length sequences.
         """
-        batch, arrays = self._inputs(X)
-        ids = self._batched(self._decode_fn(), arrays, batch.n_timesteps)
+        batch = self._inputs(X)
+        ids = self._batched(self._decode_fn(), batch.inputs(), batch.n_timesteps)
         return self._labels(ids)
 
     def predict_proba(self, X):
@@ -830,7 +774,8 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
             targets, the steps after the decoded end are 0 and each step's missing
             mass ``1 - sum`` is the probability that the sequence ends there.
         """
-        batch, arrays = self._inputs(X)
+        batch = self._inputs(X)
+        arrays = batch.inputs()
         end = self._end
 
         def then(module, x, lengths, ids):
@@ -869,7 +814,8 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         """
         if not isinstance(temperature, Real) or not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature!r}.")
-        batch, arrays = self._inputs(X)
+        batch = self._inputs(X)
+        arrays = batch.inputs()
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator(device=self._torch_device()).manual_seed(int(seed))
         fn = self._decode_fn(temperature=float(temperature), generator=generator)
@@ -882,7 +828,8 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         -------
         score : float
         """
-        batch, arrays = self._inputs(X)
+        batch = self._inputs(X)
+        arrays = batch.inputs()
         labels, lengths, ndim = check_label_sequences(y, batch, estimator=self)
         pred = self._labels(self._batched(self._decode_fn(), arrays, batch.n_timesteps))
         if ndim == 0 or self._end is not None:

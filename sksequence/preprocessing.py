@@ -340,6 +340,9 @@ class SequenceScaler(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         """
         self._validate_params()
         batch = check_sequences(X, estimator=self, dtype=(np.float64, np.float32))
+        self.__dict__.pop("feature_names_in_", None)  # (from an earlier fit)
+        for name, value in batch.input_attributes().items():
+            setattr(self, name, value)
         self.n_timesteps_seen_ = int(batch.lengths.sum())
         self.mean_ = self.var_ = self.scale_ = None
         if self.per == "feature":

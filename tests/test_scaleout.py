@@ -76,6 +76,15 @@ def test_thread_workers_limit_torch_threads_and_leave_the_caller_alone():
         threads = [e.history_[:, "torch_threads"] for e in out["estimator"]]
         assert threads == [[1, 1], [1, 1]]
         assert torch.get_num_threads() == 2
-        assert est.fit(X).history_[:, "torch_threads"] == [2, 2]  # not in a worker
+        # not in a worker: n_threads, or 1 for a model this small (n_threads=None)
+        assert est.fit(X).history_[:, "torch_threads"] == [1, 1]
+        est.set_params(n_threads=2)
+        assert est.fit(X).history_[:, "torch_threads"] == [2, 2]
+        with parallel_backend("threading"):  # a worker's share caps n_threads
+            out = cross_validate(est, X, cv=2, n_jobs=2, return_estimator=True)
+        assert [e.history_[:, "torch_threads"] for e in out["estimator"]] == [
+            [1, 1],
+            [1, 1],
+        ]
     finally:
         torch.set_num_threads(before)

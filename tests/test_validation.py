@@ -44,7 +44,8 @@ def test_2d_inputs_are_univariate_series(X):
     est = Est()
     b = check_sequences(X, estimator=est)
     assert b.X.shape == (3, 5, 1)
-    assert est.n_features_in_ == 1
+    assert b.input_attributes()["n_features_in_"] == 1
+    assert vars(est) == {}  # validation only reads the estimator
 
 
 def test_ragged_list_is_padded_with_lengths():
@@ -62,9 +63,14 @@ def test_list_of_1d_arrays_are_univariate_sequences():
     assert b.X.shape == (2, 5, 1) and b.lengths.tolist() == [3, 5]
 
 
-def test_feature_count_is_checked_after_fit():
+def _fitted(X):
     est = Est()
-    check_sequences(np.ones((2, 3, 4)), estimator=est)
+    vars(est).update(check_sequences(X, estimator=est).input_attributes())
+    return est
+
+
+def test_feature_count_is_checked_after_fit():
+    est = _fitted(np.ones((2, 3, 4)))
     with pytest.raises(
         ValueError, match="X has 2 features per timestep, but Est was fitted with 4"
     ):
@@ -74,8 +80,7 @@ def test_feature_count_is_checked_after_fit():
 
 
 def test_2d_width_is_checked_after_fitting_on_2d():
-    est = Est()
-    check_sequences(np.ones((2, 6)), estimator=est)
+    est = _fitted(np.ones((2, 6)))
     with pytest.raises(ValueError, match="pass a 3-D array"):
         check_sequences(np.ones((2, 5)), estimator=est, reset=False)
     check_sequences(np.ones((2, 5, 1)), estimator=est, reset=False)

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from .decoder import ConditionalDecoder, RepeatDecoder
 from .encoder import RecurrentEncoder
-from .functional import length_mask, masked_mse, reverse_padded
+from .functional import length_mask, masked_mse, reverse_padded, weighted_mean
 
 __all__ = ["SequenceAutoencoder"]
 
@@ -88,6 +88,12 @@ class SequenceAutoencoder(nn.Module):
         )
 
     # -- encoding ---------------------------------------------------------------
+    def hidden_states(
+        self, x: Tensor, lengths: Tensor | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor | None]]:
+        """The encoder's per-step outputs (N, L, D*H) and final ``(h_n, c_n)``."""
+        return self.encoder(x, lengths)
+
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The fixed-length encoding (N, C) of each sequence."""
         _, (h_n, _) = self.encoder(x, lengths, cell_state=False)
@@ -126,6 +132,8 @@ class SequenceAutoencoder(nn.Module):
         future: Tensor | None = None,
         future_lengths: Tensor | None = None,
         n_future: int | None = None,
+        generator: torch.Generator | None = None,
+        **_: object,
     ) -> dict[str, Tensor | None]:
         z = self.encode(x, lengths)
         teacher = self.training and self.conditional
@@ -145,9 +153,17 @@ class SequenceAutoencoder(nn.Module):
         future: Tensor | None = None,
         future_lengths: Tensor | None = None,
         reduction: str = "mean",
+        sample_weight: Tensor | None = None,
         **_: object,
     ) -> Tensor:
-        """Mean squared error over valid steps, summed over the active decoders."""
+        """Mean squared error over valid steps, summed over the active decoders.
+
+        ``reduction="none"`` gives one value per sequence (N,); ``sample_weight``
+        (N,) makes the mean a weighted one.
+        """
+        if sample_weight is not None and reduction != "none":
+            per = self.loss(outputs, x, lengths, future, future_lengths, "none")
+            return weighted_mean(per, sample_weight)
         loss = 0.0
         if outputs["reconstruction"] is not None:
             loss = loss + masked_mse(outputs["reconstruction"], x, lengths, reduction)

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .conv import ConvFrontEnd
 from .encoder import RecurrentEncoder
-from .functional import length_mask, take_steps, window_warp
+from .functional import length_mask, row_linear, take_steps, window_warp
 from .pooling import SequencePooling, masked_max, masked_mean
 
 __all__ = ["RecurrentClassifier"]
@@ -143,11 +143,16 @@ class RecurrentClassifier(nn.Module):
         return x
 
     def crop_windows(
-        self, x: Tensor, lengths: Tensor | None = None, position: float | None = None
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        position: float | None = None,
+        generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """Each sequence's window of ``crop`` of its valid length (at least one
         step), starting at ``position`` (0: at the start, 1: at the end) of the
-        possible offsets, or at a random offset per sequence when None.
+        possible offsets, or at a random offset per sequence when None (drawn
+        from ``generator``, or torch's global generator if None).
 
         ``x`` (N, L, F) -> (N, L_w, F), zero after each window's end; ``lengths``
         (N,) -> the window lengths (None stays None: all windows are equal then).
@@ -161,7 +166,8 @@ class RecurrentClassifier(nn.Module):
         width = torch.minimum(width, full)
         room = (full - width).double()
         if position is None:
-            offset = (torch.rand(n).double() * (room + 1)).floor().long()
+            offset = (torch.rand(n, generator=generator).double() * (room + 1)).floor()
+            offset = offset.long()
             offset = torch.minimum(offset, room.long())
         else:
             offset = (room * position).round().long()
@@ -174,14 +180,19 @@ class RecurrentClassifier(nn.Module):
         mask = length_mask(width.to(x.device), out_steps)[:, :, None]  # (N, L_w, 1)
         return x * mask, width.to(lengths.device, lengths.dtype)
 
-    def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def features(
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
         """The pooled encoding (N, P) that the linear head reads (of a random
         window of each sequence when training with ``crop``; warped when training
-        with ``warp``)."""
+        with ``warp``; the draws come from ``generator``)."""
         if self.training and self.warp:
-            x, lengths = window_warp(x, lengths, self.warp)
+            x, lengths = window_warp(x, lengths, self.warp, generator=generator)
         if self.training and self.crop:
-            x, lengths = self.crop_windows(x, lengths)
+            x, lengths = self.crop_windows(x, lengths, generator=generator)
         x = self.scale(x, lengths)
         skip = None
         if self.front is not None:
@@ -194,8 +205,24 @@ class RecurrentClassifier(nn.Module):
             z = torch.cat([z, skip], dim=-1)  # (N, P + 2C)
         return z
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None, **_: object) -> Tensor:
-        logits = self.head(self.features(x, lengths))  # (N, K)
+    def hidden_states(
+        self, x: Tensor, lengths: Tensor | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor | None]]:
+        """The recurrent encoder's per-step outputs (N, L', D*H) and final
+        ``(h_n, c_n)``, after scaling and the front end (L' steps after strides)."""
+        x = self.scale(x, lengths)
+        if self.front is not None:
+            x, lengths = self.front(x, lengths)
+        return self.encoder(x, lengths)
+
+    def forward(
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        **_: object,
+    ) -> Tensor:
+        logits = self._head(self.features(x, lengths, generator))  # (N, K)
         if self.training or not self.crop:
             return logits
         for position in (0.0, 0.5, 1.0):
@@ -203,8 +230,13 @@ class RecurrentClassifier(nn.Module):
                 window, window_lengths = self._equal_window(x, position), None
             else:
                 window, window_lengths = self.crop_windows(x, lengths, position)
-            logits = logits + self.head(self.features(window, window_lengths))
+            logits = logits + self._head(self.features(window, window_lengths))
         return logits / 4
+
+    def _head(self, z: Tensor) -> Tensor:
+        """The linear head; in evaluation row by row, so that a sequence's logits
+        do not depend on the batch it is predicted in."""
+        return self.head(z) if self.training else row_linear(z, self.head)
 
     def _equal_window(self, x: Tensor, position: float) -> Tensor:
         """``crop_windows(x, None, position)`` in tensor operations only, so that an

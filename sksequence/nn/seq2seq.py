@@ -8,10 +8,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..decoding import beam_search, greedy_decode, sample_decode
+from .decoding import beam_search, greedy_decode, sample_decode
 from .attention import LUONG_SCORES, BahdanauAttention, LuongAttention
 from .encoder import RecurrentEncoder, make_rnn
-from .functional import length_mask
+from .functional import length_mask, weighted_mean
 
 ATTENTIONS = (None, *LUONG_SCORES, "bahdanau")
 PATTERNS = ("recursive", "direct")
@@ -156,6 +156,12 @@ class Seq2Seq(nn.Module):
         self.out = nn.Linear(size, output_size)
 
     # -- encoder --------------------------------------------------------------------
+
+    def hidden_states(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, Optional[torch.Tensor]]]:
+        """The encoder's per-step outputs (N, L, D*H) and final ``(h_n, c_n)``."""
+        return self.encoder(x, lengths)
 
     def encode(
         self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
@@ -344,6 +350,8 @@ class Seq2Seq(nn.Module):
         *,
         teacher_forcing_ratio: Optional[float] = None,
         n_steps: Optional[int] = None,
+        generator: Optional[torch.Generator] = None,
+        **_: Any,
     ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Decode T steps.
 
@@ -363,6 +371,9 @@ class Seq2Seq(nn.Module):
         n_steps : int, optional
             T when no target is given; the decoder then feeds back its predictions
             (greedy).
+        generator : torch.Generator, optional
+            A CPU generator for the teacher-forcing coins (torch's global
+            generator if None).
 
         Returns
         -------
@@ -394,7 +405,9 @@ class Seq2Seq(nn.Module):
             hidden = self._rnn(self._embed(inputs, state), state)  # (N, T, E)
             outputs, _, weights = self._read_out(hidden, state)
             return outputs, weights
-        return self._loop(start, state, steps, target, teacher_forcing_ratio)
+        return self._loop(
+            start, state, steps, target, teacher_forcing_ratio, generator
+        )
 
     def _clean(self, target: torch.Tensor) -> torch.Tensor:
         if self.categorical:
@@ -409,6 +422,7 @@ class Seq2Seq(nn.Module):
         steps: int,
         target: Optional[torch.Tensor],
         ratio: float,
+        generator: Optional[torch.Generator] = None,
     ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         outputs, weights = [], []
         clean = None if target is None else self._clean(target)
@@ -422,7 +436,8 @@ class Seq2Seq(nn.Module):
             elif ratio >= 1.0:
                 inputs = clean[:, t]
             else:
-                coin = torch.rand(out.shape[0], device=out.device) < ratio  # (N,)
+                draw = torch.rand(out.shape[0], generator=generator)  # (N,) on CPU
+                coin = draw.to(out.device) < ratio
                 if not self.categorical:
                     coin = coin[:, None]
                 inputs = torch.where(coin, clean[:, t], own)
@@ -436,12 +451,17 @@ class Seq2Seq(nn.Module):
         outputs: tuple[torch.Tensor, Optional[torch.Tensor]],
         target: torch.Tensor,
         reduction: str = "mean",
+        sample_weight: Optional[torch.Tensor] = None,
         **batch: Any,
     ) -> torch.Tensor:
         """Cross-entropy (class ids, -100 ignored) or mean squared error.
 
-        ``reduction="none"`` gives one value per sample (N,).
+        ``reduction="none"`` gives one value per sample (N,); ``sample_weight``
+        (N,) makes the mean a weighted mean of those.
         """
+        if sample_weight is not None and reduction != "none":
+            per = self.loss(outputs, target, reduction="none")
+            return weighted_mean(per, sample_weight)
         logits = outputs[0]  # (N, T, O)
         if self.categorical:
             if reduction != "none":  # the mean over the labels that are not -100

@@ -16,9 +16,12 @@ import numpy as np
 from sklearn.exceptions import DataConversionWarning
 
 try:  # scikit-learn's own column-name bookkeeping (feature_names_in_ and its warnings)
-    from sklearn.utils.validation import _check_feature_names
+    from sklearn.utils.validation import _check_feature_names, _get_feature_names
 except ImportError:  # pragma: no cover - very old or very new scikit-learn
     _check_feature_names = None
+
+    def _get_feature_names(X):
+        return None
 
 __all__ = [
     "SequenceBatch",
@@ -29,6 +32,8 @@ __all__ = [
     "check_consistent_length",
     "check_encodings",
     "check_partial_fit_classes",
+    "check_positive_int",
+    "check_sample_weight",
     "encode_labels",
     "split_future",
 ]
@@ -56,12 +61,19 @@ class SequenceBatch:
         How the user passed them: a 3-D array, a 2-D array or DataFrame of
         univariate series, or a list of per-sequence arrays (transformers return
         the same layout).
+    feature_names : ndarray of str or None
+        Column names of a 2-D DataFrame (they name the timesteps of univariate
+        series).
+    width_2d : int or None
+        Columns of a 2-D X (the timesteps of its univariate series), else None.
     """
 
     X: np.ndarray
     lengths: np.ndarray
     ragged: bool
     layout: str = "3d"
+    feature_names: np.ndarray | None = None
+    width_2d: int | None = None
 
     @property
     def n_samples(self) -> int:
@@ -74,6 +86,20 @@ class SequenceBatch:
     @property
     def n_features(self) -> int:
         return self.X.shape[2]
+
+    def inputs(self) -> dict:
+        """The module inputs: ``x`` and, for sequences of different lengths,
+        ``lengths`` (None when all have the same length)."""
+        return {"x": self.X, "lengths": self.lengths if self.ragged else None}
+
+    def input_attributes(self) -> dict:
+        """The fitted attributes that describe the training input:
+        ``n_features_in_``, ``feature_names_in_`` (2-D DataFrames) and the width
+        of a 2-D X."""
+        out = {"n_features_in_": self.n_features, "_n_columns_2d": self.width_2d}
+        if self.feature_names is not None:
+            out["feature_names_in_"] = self.feature_names
+        return out
 
     def take(self, indices) -> SequenceBatch:
         """The sub-batch of the given sample indices (padding trimmed)."""
@@ -237,10 +263,13 @@ def check_sequences(
         of shape (n_samples, n_timesteps) (univariate series); or a list of arrays of
         shape (n_timesteps_i, n_features) with different lengths.
     estimator : estimator instance, optional
-        Where ``n_features_in_`` is set (``reset=True``) or checked (``reset=False``),
-        and whose name appears in error messages.
+        Whose name appears in error messages, and (``reset=False``) whose fitted
+        ``n_features_in_``, 2-D width and column names X is checked against. The
+        estimator is only read: a fit records what describes its input from
+        :meth:`SequenceBatch.input_attributes` when it commits.
     reset : bool, default=True
-        True in ``fit``; False in ``transform``/``predict``.
+        True in ``fit`` (nothing to check against); False in
+        ``transform``/``predict``.
     min_timesteps : int, default=1
         The fewest valid timesteps a sequence may have.
     dtype : dtype or tuple of dtypes, default=np.float32
@@ -260,6 +289,8 @@ def check_sequences(
         the input was ragged. The input is never modified (a copy is made where
         needed).
     """
+    if isinstance(X, SequenceBatch):  # validated already (a model fitted in a fit)
+        return X
     name = _name(estimator)
     if X is None:
         raise ValueError(f"{name} needs input sequences X, but got None. {_EXPECTED}.")
@@ -270,14 +301,16 @@ def check_sequences(
             "Sparse data was passed, but sksequence needs dense sequences. Convert it "
             "with X.toarray() first."
         )
+    feature_names = _get_feature_names(X) if reset else None
     if (
         estimator is not None
         and _check_feature_names is not None
-        and (reset or check_timesteps)
+        and not reset
+        and check_timesteps
     ):
-        # A 2-D DataFrame's columns name the timesteps of univariate series; record
-        # and check them as scikit-learn does for column names.
-        _check_feature_names(estimator, X, reset=reset)
+        # A 2-D DataFrame's columns name the timesteps of univariate series; check
+        # them as scikit-learn does for column names (fit records them).
+        _check_feature_names(estimator, X, reset=False)
     width_2d = None
     if _is_ragged_list(X):
         Xp, lengths = _from_list(X, dtype)
@@ -329,11 +362,8 @@ def check_sequences(
             "Scale your data first."
         )
     n_features = Xp.shape[2]
-    if estimator is not None:
-        if reset:
-            estimator.n_features_in_ = n_features
-            estimator._n_columns_2d = width_2d
-        elif (
+    if estimator is not None and not reset:
+        if (
             check_timesteps
             and width_2d is not None
             and getattr(estimator, "_n_columns_2d", None) not in (None, width_2d)
@@ -353,7 +383,7 @@ def check_sequences(
                 f"X has {n_features} features per timestep, but {name} was fitted "
                 f"with {estimator.n_features_in_}."
             )
-    return SequenceBatch(Xp, lengths, ragged, layout)
+    return SequenceBatch(Xp, lengths, ragged, layout, feature_names, width_2d)
 
 
 def check_consistent_length(X_batch: SequenceBatch, y, *, what: str = "y") -> None:
@@ -601,6 +631,27 @@ def check_label_sequences(y, X_batch: SequenceBatch, *, estimator=None):
     if labels.dtype.kind == "O":
         _check_label_types(labels)
     return labels, lengths, ndim
+
+
+def check_sample_weight(sample_weight, X_batch: SequenceBatch):
+    """One non-negative finite weight per sequence, as float32 (None stays None)."""
+    if sample_weight is None:
+        return None
+    sw = _to_numeric(sample_weight, "sample_weight")
+    if sw.ndim == 0:
+        sw = np.full(X_batch.n_samples, float(sw))
+    if sw.ndim != 1:
+        raise ValueError(
+            f"sample_weight should be 1-D of shape (n_samples,), got shape "
+            f"{sw.shape}."
+        )
+    check_consistent_length(X_batch, sw, what="sample_weight")
+    _check_finite(sw, "sample_weight")
+    if (sw < 0).any():
+        raise ValueError("sample_weight has negative values; weights must be >= 0.")
+    if not (sw > 0).any():
+        raise ValueError("sample_weight is zero everywhere; at least one must be > 0.")
+    return _as_float32(sw, "sample_weight")
 
 
 def check_positive_int(value, name: str) -> int:

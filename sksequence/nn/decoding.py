@@ -21,6 +21,8 @@ from typing import Any, Callable, Optional
 
 import torch
 
+__all__ = ["beam_search", "greedy_decode", "sample_decode", "select_state"]
+
 State = Any
 StepFn = Callable[[torch.Tensor, State], "tuple[torch.Tensor, State]"]
 
