@@ -592,9 +592,7 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             warp = _AUTO_WARP if small and not incremental else None
             check_warp = warp is not None
         resolved = dict(
-            conv_strides_=self._resolve_architecture(batch.n_timesteps)[
-                "conv_strides"
-            ],
+            conv_strides_=self._resolve_architecture(batch.n_timesteps)["conv_strides"],
             pooling_=pooling,
             crop_=None if crop is None or crop >= 1.0 else float(crop),
             window_warp_=float(warp) if warp else None,

@@ -79,7 +79,8 @@ class TensorDictDataset(torch.utils.data.Dataset):
             batch = {k: v[index] for k, v in self.tensors.items()}
         else:
             batch = {
-                k: v.index_select(0, index.to(v.device)) for k, v in self.tensors.items()
+                k: v.index_select(0, index.to(v.device))
+                for k, v in self.tensors.items()
             }
         y = None if self.y_key is None else _flat_targets(batch[self.y_key])
         return batch, y

@@ -81,9 +81,7 @@ SHARED: dict[str, Param] = {
         "float, default={default}",
         "Learning rate (the peak of the schedule, if there is one).",
     ),
-    "optimizer": Param(
-        "adam", [StrOptions(set(OPTIMIZERS)), callable], _OPT_TYPE
-    ),
+    "optimizer": Param("adam", [StrOptions(set(OPTIMIZERS)), callable], _OPT_TYPE),
     "weight_decay": Param(
         0.0, [Interval(Real, 0, None, closed="left")], "float, default={default}"
     ),
@@ -111,11 +109,13 @@ SHARED: dict[str, Param] = {
     "n_iter_no_change": Param(
         10, [Interval(Integral, 1, None, closed="left")], "int, default={default}"
     ),
-    "tol": Param(1e-4, [Interval(Real, 0, None, closed="left")], "float, default={default}"),
+    "tol": Param(
+        1e-4, [Interval(Real, 0, None, closed="left")], "float, default={default}"
+    ),
     "device": Param(
         "cpu",
         [str, torch.device],
-        'str or torch.device, default={default}',
+        "str or torch.device, default={default}",
         'Where to train and predict: "cpu", "cuda", "cuda:1", "mps", ... or "auto" '
         '("cuda" when a GPU is available to torch, else "cpu"). Checked at fit: '
         "a device torch cannot use here is a ValueError.",
@@ -240,7 +240,9 @@ def params_doc(cls) -> str:
     """
     lines = []
     for name, param in all_params(cls).items():
-        lines.append(f"    {name} : {param.type_doc.format(default=repr(param.default))}")
+        lines.append(
+            f"    {name} : {param.type_doc.format(default=repr(param.default))}"
+        )
         doc = inspect.cleandoc(param.doc)
         body = doc.splitlines() if "\n" in doc else textwrap.wrap(doc, 78)
         lines += [f"        {line}".rstrip() for line in body]

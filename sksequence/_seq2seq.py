@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,6 +20,7 @@ from .nn.seq2seq import Seq2Seq
 from .utils.validation import (
     check_label_sequences,
     check_partial_fit_classes,
+    check_positive_int,
     check_sample_weight,
     check_sequences,
     check_target_sequences,
@@ -456,8 +458,7 @@ n_targets_)
             The layout of the ``y`` seen in fit (a 1-D ``y`` gives 2-D output).
         """
         check_is_fitted(self, "net_")
-        if not isinstance(n_steps, Integral) or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
+        n_steps = check_positive_int(n_steps, "n_steps")
         batch = self._inputs(X)
         if n_steps > self.n_steps_out_ and self.n_targets_ != self.n_features_in_:
             raise ValueError(
@@ -469,8 +470,10 @@ n_targets_)
         x, lengths = batch.X.copy(), batch.lengths
         parts, done = [], 0
         while done < n_steps:
-            arrays = {"x": x, "lengths": lengths if batch.ragged else None}
-            pred = self._predict_scaled(arrays, batch.n_timesteps)  # (N, T, O)
+            shifted = replace(batch, X=x)
+            pred = self._predict_scaled(
+                shifted.inputs(), batch.n_timesteps
+            )  # (N, T, O)
             parts.append(pred)
             done += pred.shape[1]
             if done < n_steps:
@@ -673,7 +676,7 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
             classes = self.classes_
         else:
             classes = np.unique(labels)
-        end = (self._end if continuing else (len(classes) if variable else None))
+        end = self._end if continuing else (len(classes) if variable else None)
         fitted = {"classes_": classes, "n_steps_out_": int(lengths.max())}
         if continuing:
             # decode as far as the longest sequence seen so far

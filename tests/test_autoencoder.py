@@ -214,11 +214,13 @@ def test_history_has_grad_norm_and_clipping_can_be_turned_off(waves):
 def test_early_stopping_uses_a_validation_split(waves):
     X, _ = waves
     ae = LSTMAutoencoderTransformer(
-        hidden_size=8, max_epochs=30, early_stopping=True, n_iter_no_change=2,
+        hidden_size=8, max_epochs=400, early_stopping=True, n_iter_no_change=2,
         lr=0.05, random_state=0,
     ).fit(X)
     assert "valid_loss" in ae.history_[-1]
-    assert ae.n_epochs_ < 30
+    # not before the minimum number of updates (3 a epoch here), then on a plateau
+    assert 500 / 3 <= ae.n_epochs_ < 400
+    assert ae.history_[-1, "stopped"] == "valid_loss plateau"
 
 
 def test_verbose_prints_progress_and_log(waves, capsys):

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from sksequence.nn.decoding import beam_search, greedy_decode, sample_decode, select_state
+from sksequence.nn.decoding import (
+    beam_search,
+    greedy_decode,
+    sample_decode,
+    select_state,
+)
 
 
 def markov_step(log_table):

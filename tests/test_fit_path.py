@@ -264,9 +264,16 @@ def test_a_fit_on_its_plateau_keeps_training():
     """An autoencoder first outputs the mean: its loss barely moves for many epochs.
     With n_iter_no_change=3 and a relative tol of 0.05, the old rule stopped it there
     (after 4 epochs); the minimum number of updates keeps it training."""
-    X = np.sin(np.linspace(0, 3, 20))[None, :, None] * np.linspace(-1, 1, 16)[:, None, None]
+    X = (
+        np.sin(np.linspace(0, 3, 20))[None, :, None]
+        * np.linspace(-1, 1, 16)[:, None, None]
+    )
     ae = LSTMAutoencoderTransformer(
-        hidden_size=8, n_iter_no_change=3, tol=0.05, max_epochs=300, random_state=0,
+        hidden_size=8,
+        n_iter_no_change=3,
+        tol=0.05,
+        max_epochs=300,
+        random_state=0,
         lr=1e-3,
     )
     ae.fit(X)
@@ -280,9 +287,13 @@ def test_fits_in_threads_match_serial_fits_and_leave_the_global_rng():
     seeds = [0, 1, 2, 3]
 
     def fit(seed):
-        return LSTMAutoencoderTransformer(
-            hidden_size=4, max_epochs=2, batch_size=8, random_state=seed
-        ).fit(X).transform(X)
+        return (
+            LSTMAutoencoderTransformer(
+                hidden_size=4, max_epochs=2, batch_size=8, random_state=seed
+            )
+            .fit(X)
+            .transform(X)
+        )
 
     serial = [fit(s) for s in seeds]
     torch.manual_seed(123)
@@ -290,7 +301,7 @@ def test_fits_in_threads_match_serial_fits_and_leave_the_global_rng():
     for _ in range(3):
         results = [None] * len(seeds)
 
-        def run(i):
+        def run(i, results=results):
             results[i] = fit(seeds[i])
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(len(seeds))]

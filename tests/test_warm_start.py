@@ -59,6 +59,11 @@ def _state(est):
     return {k: v.clone() for k, v in est.net_.module_.state_dict().items()}
 
 
+def _user(net):
+    """The position of the user's callback among the net's callbacks."""
+    return next(i for i, (name, _) in enumerate(net.callbacks_) if name.startswith("user_"))
+
+
 def _same_state(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
@@ -97,7 +102,7 @@ def test_warm_start_fit_continues_from_the_fitted_weights(kind):
     fitted, n_before = _state(est), est.n_epochs_
     record = _Record()
     est.set_params(warm_start=True, callbacks=[record]).fit(X, y)
-    start = est.net_.callbacks_[-1][1].start  # the fit's own copy of the callback
+    start = est.net_.callbacks_[_user(est.net_)][1].start  # the fit's own copy
     assert _same_state(start, fitted)
     assert est.n_epochs_ == n_before + 3
     assert [row["epoch"] for row in est.history_] == list(range(1, est.n_epochs_ + 1))
@@ -161,7 +166,7 @@ def test_training_goes_on_after_divergence(kind):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DivergenceWarning)
         _partial_fit(est, X, y, kind)
-    assert _same_state(est.net_.callbacks_[-1][1].start, restored)
+    assert _same_state(est.net_.callbacks_[_user(est.net_)][1].start, restored)
     assert not est.diverged_ and est.n_epochs_ == n_before + 1
     assert est.history_[n_before - 1].get("diverged")  # the record is kept
     est.set_params(warm_start=True, callbacks=None).fit(X, y)
@@ -289,5 +294,6 @@ def test_saved_model_continues_training(tmp_path):
     loaded = SequenceClassifier.load(tmp_path / "m.sks")
     record = _Record()
     loaded.set_params(callbacks=[record]).partial_fit(X, y)
-    assert _same_state(loaded.net_.callbacks_[-1][1].start, _state(est))
+    user = loaded.net_.callbacks_[_user(loaded.net_)][1]
+    assert _same_state(user.start, _state(est))
     assert loaded.n_epochs_ == est.n_epochs_ + 1

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .decoding import beam_search, greedy_decode, sample_decode
 from .attention import LUONG_SCORES, BahdanauAttention, LuongAttention
+from .decoding import beam_search, greedy_decode, sample_decode
 from .encoder import RecurrentEncoder, make_rnn
 from .functional import length_mask, weighted_mean
 
@@ -405,9 +405,7 @@ class Seq2Seq(nn.Module):
             hidden = self._rnn(self._embed(inputs, state), state)  # (N, T, E)
             outputs, _, weights = self._read_out(hidden, state)
             return outputs, weights
-        return self._loop(
-            start, state, steps, target, teacher_forcing_ratio, generator
-        )
+        return self._loop(start, state, steps, target, teacher_forcing_ratio, generator)
 
     def _clean(self, target: torch.Tensor) -> torch.Tensor:
         if self.categorical:

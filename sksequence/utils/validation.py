@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - very old or very new scikit-learn
     def _get_feature_names(X):
         return None
 
+
 __all__ = [
     "SequenceBatch",
     "check_sequences",
@@ -642,8 +643,7 @@ def check_sample_weight(sample_weight, X_batch: SequenceBatch):
         sw = np.full(X_batch.n_samples, float(sw))
     if sw.ndim != 1:
         raise ValueError(
-            f"sample_weight should be 1-D of shape (n_samples,), got shape "
-            f"{sw.shape}."
+            f"sample_weight should be 1-D of shape (n_samples,), got shape {sw.shape}."
         )
     check_consistent_length(X_batch, sw, what="sample_weight")
     _check_finite(sw, "sample_weight")
