@@ -148,6 +148,9 @@ default="adam"
         "n_future": [Interval(Integral, 1, None, closed="left"), None],
     }
 
+    _module_class = SequenceAutoencoder
+    _fitted_attributes = ("n_components_", "n_timesteps_", "n_future_")
+
     def __init__(
         self,
         n_components=None,

@@ -25,6 +25,7 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.helper import predefined_split
 
 from ._net import Diverged, ModuleLoss, SequenceNet, TensorDictDataset
+from ._registry import register_estimator
 from .utils.validation import check_sequences
 
 __all__ = ["BaseSequenceEstimator", "DivergenceWarning", "TrainingInterrupted"]
@@ -459,6 +460,73 @@ class BaseSequenceEstimator(BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.non_deterministic = False
         return tags
+
+    # -- fitted state: what save() stores and load() restores --------------------------
+    # sksequence.persistence reads and writes a fitted estimator only through
+    # _get_fitted_state / _set_fitted_state and the two declarations below. Each
+    # class lists the fitted attributes it adds in ``_fitted_attributes`` (the stored
+    # set is the union over the class and its bases; anything else on the instance
+    # is not stored); ``_module_class`` is the sksequence.nn module ``fit`` trains.
+    _fitted_attributes: tuple = (
+        "n_features_in_",
+        "_n_columns_2d",
+        "n_epochs_",
+        "diverged_",
+    )
+    _module_class: type | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        register_estimator(cls)  # model files name estimator classes
+
+    @classmethod
+    def _fitted_attribute_names(cls) -> tuple:
+        names: dict = {}
+        for klass in reversed(cls.__mro__):
+            names.update(dict.fromkeys(vars(klass).get("_fitted_attributes", ())))
+        return tuple(names)
+
+    def _get_fitted_state(self) -> dict:
+        """The fitted state: the declared attributes that are set, the module's
+        class name and keyword arguments, its weights (CPU tensors) and the history
+        (without per-batch rows)."""
+        check_is_fitted(self, "net_")
+        module_name, module_kwargs = self._module_spec
+        return {
+            "attributes": {
+                name: getattr(self, name)
+                for name in self._fitted_attribute_names()
+                if hasattr(self, name)
+            },
+            "module": module_name,
+            "module_kwargs": dict(module_kwargs),
+            "weights": {
+                k: v.detach().cpu().contiguous().clone()
+                for k, v in self.net_.module_.state_dict().items()
+            },
+            "history": [
+                {k: v for k, v in row.items() if k != "batches"}
+                for row in self.history_
+            ],
+        }
+
+    def _set_fitted_state(self, state: dict) -> None:
+        """Make this unfitted estimator the fitted one ``state`` describes (as given
+        by :meth:`_get_fitted_state`; persistence checks a file's state against
+        ``_fitted_attributes`` and the weights' shapes before it gets here)."""
+        from skorch.history import History
+
+        for name, value in state["attributes"].items():
+            setattr(self, name, value)
+        kwargs = dict(state["module_kwargs"])
+        net = self._build_net(self._module_class, kwargs, training=False)
+        with torch.random.fork_rng(devices=[]):
+            net.initialize()
+        net.module_.load_state_dict(state["weights"])
+        net.module_.to(self._torch_device())
+        net.history = History(state["history"])
+        self.net_, self.history_ = net, net.history
+        self._module_spec = (state["module"], kwargs)
 
 
 def _same_params(a: dict, b: dict) -> bool:

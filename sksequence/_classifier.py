@@ -305,6 +305,19 @@ default="adamw"
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
+    _module_class = RecurrentClassifier
+    _fitted_attributes = (
+        "classes_",
+        "n_timesteps_",
+        "class_weight_",
+        "encoder_",
+        "conv_strides_",
+        "pooling_",
+        "crop_",
+        "window_warp_",
+        "train_accuracy_warped_",
+    )
+
     def __init__(
         self,
         *,

@@ -140,6 +140,9 @@ class _Seq2SeqBase(BaseSequenceEstimator):
     # Truncated BPTT is not offered: the decoder reads the whole encoding.
     truncate_bptt = None
 
+    _module_class = Seq2Seq
+    _fitted_attributes = ("n_timesteps_", "n_steps_out_", "_y_ndim")
+
     def _callbacks(self, has_valid: bool) -> list:
         return self._sampling_schedule() + super()._callbacks(has_valid)
 
@@ -299,6 +302,8 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
         **_Seq2SeqBase._parameter_constraints,
         "normalize_y": ["boolean"],
     }
+
+    _fitted_attributes = ("y_mean_", "y_scale_", "n_targets_")
 
     def __init__(
         self,
@@ -607,6 +612,8 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
         **_Seq2SeqBase._parameter_constraints,
         "beam_width": [Interval(Integral, 1, None, closed="left")],
     }
+
+    _fitted_attributes = ("classes_", "_end")
 
     def __init__(
         self,
