@@ -637,3 +637,32 @@ def test_a_save_in_progress_keeps_its_temporary_file(data, tmp_path, monkeypatch
     monkeypatch.undo()
     assert len(calls) == 2
     assert [p.name for p in tmp_path.iterdir()] == ["ae.st"]
+
+
+def test_persistence_and_the_base_do_not_import_each_other():
+    # issue 13: _base.py and persistence.py imported each other; persistence now
+    # finds estimator classes in the registry that the base fills
+    import ast
+    from pathlib import Path
+
+    root = Path(sksequence.__file__).parent
+
+    def imported(name, module_level_only=False):
+        tree = ast.parse((root / name).read_text())
+        nodes = tree.body if module_level_only else ast.walk(tree)
+        found = set()
+        for node in nodes:
+            if isinstance(node, ast.ImportFrom):
+                found.add(node.module or "")
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+        return found
+
+    assert not {"_base", "sksequence._base", "sksequence"} & imported("persistence.py")
+    assert not {"persistence", "sksequence.persistence"} & imported(
+        "_base.py", module_level_only=True
+    )
+    from sksequence._registry import ESTIMATORS
+
+    assert ESTIMATORS["SequenceClassifier"] is SequenceClassifier
