@@ -405,9 +405,10 @@ class _Writer:
         name = estimator_name(cls)
         if ESTIMATORS.get(name) is not cls:
             raise TypeError(
-                f"Cannot save {where}: its class {cls.__qualname__} is not a "
-                "registered sksequence estimator (a class defined at module level "
-                "that subclasses one); use pickle or joblib."
+                f"Cannot save {where}: its class {cls.__qualname__} is not the "
+                f"sksequence estimator registered as {name!r} (private classes are "
+                "not registered, and a class defined again replaces the first); use "
+                "pickle or joblib."
             )
         if len(self.entries) >= _MAX_ESTIMATORS:
             raise TypeError(
@@ -495,7 +496,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except OSError:
         mode = None  # a new file: the umask applies (os.open's 0o666)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)
     try:
         try:
             _lock(fd, blocking=True)  # held while writing: not an orphan
@@ -550,11 +552,12 @@ def _remove_orphans(path: Path) -> None:
         except OSError:
             continue
         try:
-            if _lock(fd, blocking=False):
-                with contextlib.suppress(OSError):
-                    os.unlink(candidate)
+            orphan = _lock(fd, blocking=False)
         finally:
             os.close(fd)
+        if orphan:  # (its writer is gone: no new one can take this random name)
+            with contextlib.suppress(OSError):
+                os.unlink(candidate)
 
 
 # -- load -------------------------------------------------------------------------------
@@ -661,9 +664,9 @@ def _check_module(module_cls, kwargs, weights: dict) -> None:
     unexpected = sorted(set(weights) - set(expected))
     if missing or unexpected:
         raise _Malformed(
-            f"its module arguments do not fit its weights: {name} has "
-            f"{len(missing)} tensor(s) the file lacks ({', '.join(missing[:3])}) "
-            f"and the file {len(unexpected)} it lacks ({', '.join(unexpected[:3])})"
+            f"its module arguments do not fit its weights: the {name} they build "
+            f"has {len(missing)} tensor(s) the file lacks ({', '.join(missing[:3])}), "
+            f"the file {len(unexpected)} it has not ({', '.join(unexpected[:3])})"
         )
     for key, want in expected.items():
         got = weights[key]
@@ -713,6 +716,8 @@ class _Reader:
             raise _Malformed("it holds no fitted model")
         if fitted:  # the module first: other checks would follow a wrong class
             module_cls = cls._module_class
+            if module_cls is None:
+                raise _Malformed(f"a {name} declares no module class to load")
             if entry["module"] != module_cls.__name__:
                 raise _Malformed(
                     f"it names the module class {str(entry['module'])[:80]!r}, but "
