@@ -30,6 +30,9 @@ fitted state, the attributes each estimator declares (``classes_``,
 the module's weights and arguments, and ``history_``. Class labels may be of any
 type numpy stores in a plain array (numbers, booleans, strings, bytes,
 ``datetime64``) or Python strings, numbers, bytes and datetimes in an object array.
+A subclass of an sksequence estimator is stored under its module path and class
+name, and loads in a program that has imported that module (nothing is imported
+from a name in a file).
 ``save`` raises a ``TypeError`` naming the parameter or attribute for anything else
 (a custom optimizer class, a ``RandomState`` instance as ``random_state``, other
 objects): use pickle or joblib for those.

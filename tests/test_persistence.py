@@ -666,3 +666,20 @@ def test_persistence_and_the_base_do_not_import_each_other():
     from sksequence._registry import ESTIMATORS
 
     assert ESTIMATORS["SequenceClassifier"] is SequenceClassifier
+
+
+class MyClassifier(SequenceClassifier):
+    """A user's subclass: registered under its module path when defined."""
+
+
+def test_subclasses_save_and_load_under_their_module_path(data, tmp_path):
+    est = MyClassifier(**FAST).fit(data["X"], data["labels"])
+    est.save(tmp_path / "mine.st")
+    assert _read_metadata(tmp_path / "mine.st")["estimator"] == (
+        f"{__name__}.MyClassifier"
+    )
+    loaded = sksequence.load(tmp_path / "mine.st")
+    assert type(loaded) is MyClassifier
+    np.testing.assert_array_equal(
+        loaded.predict_proba(data["X"]), est.predict_proba(data["X"])
+    )
