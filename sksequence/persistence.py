@@ -638,9 +638,9 @@ def _check_module(module_cls, kwargs, weights: dict) -> None:
                     f"its module arguments hold an unknown argument {key!r} for {name}"
                 )
 
-    def out_of_bounds(value) -> bool:
+    def out_of_bounds(value) -> bool:  # (how many layers is left to _build_on_meta)
         if isinstance(value, (list, tuple)):
-            return len(value) > len(weights) or any(map(out_of_bounds, value))
+            return any(map(out_of_bounds, value))
         return type(value) is int and abs(value) > 2**31
 
     for key, value in kwargs.items():

@@ -683,3 +683,16 @@ def test_subclasses_save_and_load_under_their_module_path(data, tmp_path):
     np.testing.assert_array_equal(
         loaded.predict_proba(data["X"]), est.predict_proba(data["X"])
     )
+
+
+def test_module_arguments_longer_than_the_weights_are_fine(tmp_path):
+    # 40 class weights in the module's arguments, 12 stored tensors
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(80, 6, 2), np.arange(80) % 40
+    est = SequenceClassifier(class_weight="balanced", conv_channels=None, **FAST)
+    est.fit(X, y)
+    assert len(est._module_spec[1]["class_weight"]) == 40
+    assert len(est.net_.module_.state_dict()) < 40
+    est.save(tmp_path / "c.st")
+    loaded = sksequence.load(tmp_path / "c.st")
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
