@@ -120,6 +120,8 @@ class LSTMAutoencoderTransformer(
     }
     _positional_first = True
     _supports_truncate_bptt = True
+    _module_class = SequenceAutoencoder
+    _fitted_attributes = ("n_components_", "n_timesteps_", "n_future_")
     # An autoencoder first sits on a plateau (it outputs the mean): the plateau rule
     # may end a fit only after this many optimizer updates.
     _min_updates = 500

@@ -38,6 +38,7 @@ from skorch.helper import predefined_split
 
 from ._net import Diverged, ModuleLoss, PlateauStopping, SequenceNet, TensorDictDataset
 from ._params import OPTIMIZERS, constraints, fill_docstring, make_init
+from ._registry import register_estimator
 from .utils.validation import SequenceBatch, check_sequences
 
 __all__ = [
@@ -166,9 +167,10 @@ class BaseSequenceEstimator(BaseEstimator):
 
     Subclasses declare ``_own_params`` (name -> :class:`~sksequence._params.Param`),
     ``_shared_defaults`` (their defaults for the shared parameters),
-    ``_supports_truncate_bptt`` and ``_fitted_private`` (private fitted attributes),
-    and get their ``__init__``, ``_parameter_constraints`` and the parameter part
-    of their docstring generated from them.
+    ``_supports_truncate_bptt``, ``_module_class`` and ``_fitted_attributes`` (the
+    fitted attributes they add, which ``save`` stores), and get their ``__init__``,
+    ``_parameter_constraints`` and the parameter part of their docstring generated
+    from them.
     """
 
     _own_params: dict = {}
@@ -176,7 +178,6 @@ class BaseSequenceEstimator(BaseEstimator):
     _shared_docs: dict = {}
     _positional_first = False
     _supports_truncate_bptt = False
-    _fitted_private: tuple = ()
     # the module input that holds the targets (read by skorch's scoring callbacks)
     _target_key: str | None = None
     # the fewest optimizer updates before the plateau rule may end a fit
@@ -184,6 +185,7 @@ class BaseSequenceEstimator(BaseEstimator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        register_estimator(cls)  # model files name estimator classes
         if "_own_params" in cls.__dict__:
             if "__init__" not in cls.__dict__:
                 cls.__init__ = make_init(cls)
@@ -499,19 +501,19 @@ class BaseSequenceEstimator(BaseEstimator):
         valid = [row["valid_loss"] for row in rows if "valid_loss" in row]
         self.validation_loss_curve_ = valid or None
         self._module_spec = (plan.module.__name__, dict(plan.module_kwargs))
-        self._net_params = self.get_params(deep=False) if plan.incremental else None
+        # partial_fit bookkeeping: a next partial_fit with these parameters reuses
+        # the net (and its optimizer's running statistics)
+        self.__dict__.pop("_net_params", None)
+        if plan.incremental:
+            self._net_params = self.get_params(deep=False)
         for message, category in outcome.warnings:
             warnings.warn(message, category, stacklevel=4)
 
     def _clear_fitted(self) -> None:
         """Forget a previous fit (a fresh fit starts from nothing)."""
+        private = ("_module_spec", "_net_params", *self._fitted_attribute_names())
         for name in list(vars(self)):
-            if (name.endswith("_") and not name.startswith("__")) or name in (
-                "_module_spec",
-                "_net_params",
-                "_n_columns_2d",
-                *self._fitted_private,
-            ):
+            if (name.endswith("_") and not name.startswith("__")) or name in private:
                 delattr(self, name)
 
     # -- devices, threads, tensors ------------------------------------------------
@@ -701,6 +703,75 @@ class BaseSequenceEstimator(BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.non_deterministic = False
         return tags
+
+    # -- fitted state: what save() stores and load() restores --------------------------
+    # sksequence.persistence reads and writes a fitted estimator only through
+    # _get_fitted_state / _set_fitted_state and the two declarations below. Each
+    # class lists the fitted attributes it adds in ``_fitted_attributes`` (the stored
+    # set is the union over the class and its bases; anything else on the instance
+    # is not stored); ``_module_class`` is the sksequence.nn module ``fit`` trains.
+    _fitted_attributes: tuple = (
+        "n_features_in_",
+        "feature_names_in_",
+        "_n_columns_2d",
+        "n_epochs_",
+        "n_iter_",
+        "diverged_",
+        "loss_curve_",
+        "best_loss_",
+        "validation_loss_curve_",
+    )
+    _module_class: type | None = None
+
+    @classmethod
+    def _fitted_attribute_names(cls) -> tuple:
+        names: dict = {}
+        for klass in reversed(cls.__mro__):
+            names.update(dict.fromkeys(vars(klass).get("_fitted_attributes", ())))
+        return tuple(names)
+
+    def _get_fitted_state(self) -> dict:
+        """The fitted state: the declared attributes that are set, the module's
+        class name and keyword arguments, its weights (CPU tensors) and the history
+        (without per-batch rows)."""
+        check_is_fitted(self, "net_")
+        module_name, module_kwargs = self._module_spec
+        return {
+            "attributes": {
+                name: getattr(self, name)
+                for name in self._fitted_attribute_names()
+                if hasattr(self, name)
+            },
+            "module": module_name,
+            "module_kwargs": dict(module_kwargs),
+            "weights": {
+                k: v.detach().cpu().contiguous().clone()
+                for k, v in self.net_.module_.state_dict().items()
+            },
+            "history": [
+                {k: v for k, v in row.items() if k != "batches"}
+                for row in self.history_
+            ],
+        }
+
+    def _set_fitted_state(self, state: dict) -> None:
+        """Make this unfitted estimator the fitted one ``state`` describes (as given
+        by :meth:`_get_fitted_state`; persistence checks a file's state against
+        ``_fitted_attributes`` and the weights' shapes before it gets here)."""
+        from skorch.history import History
+
+        for name, value in state["attributes"].items():
+            setattr(self, name, value)
+        kwargs = dict(state["module_kwargs"])
+        net = self._build_net(self._module_class, kwargs, training=False)
+        with torch.random.fork_rng(devices=[]):
+            net.initialize()
+        net.module_.load_state_dict(state["weights"])
+        net.module_.to(self._torch_device())
+        net.module_.eval()  # a fitted module is in eval mode (see _commit)
+        net.history = History(state["history"])
+        self.net_, self.history_ = net, net.history
+        self._module_spec = (state["module"], kwargs)
 
 
 class EpochLog(Callback):

@@ -318,6 +318,18 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
         "lr": "Peak learning rate (of the one-cycle schedule by default).",
     }
     _target_key = "y"
+    _module_class = RecurrentClassifier
+    _fitted_attributes = (
+        "classes_",
+        "n_timesteps_",
+        "class_weight_",
+        "encoder_",
+        "conv_strides_",
+        "pooling_",
+        "crop_",
+        "window_warp_",
+        "train_accuracy_warped_",
+    )
 
     # -- cloning --------------------------------------------------------------------
     def __sklearn_clone__(self):

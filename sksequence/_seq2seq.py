@@ -119,6 +119,9 @@ class _Seq2SeqBase(BaseSequenceEstimator):
         "directions' states).",
     }
 
+    _module_class = Seq2Seq
+    _fitted_attributes = ("n_timesteps_", "n_steps_out_", "_y_ndim")
+
     def _sampling_schedule(self) -> tuple:
         if self.scheduled_sampling is None:
             return ()
@@ -282,7 +285,7 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
             "for training; predictions are returned in the original units.",
         ),
     }
-    _fitted_private = ("_y_ndim",)
+    _fitted_attributes = ("y_mean_", "y_scale_", "n_targets_")
     _target_key = "target"
 
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
@@ -574,7 +577,7 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
             "decoding.",
         ),
     }
-    _fitted_private = ("_y_ndim", "_end")
+    _fitted_attributes = ("classes_", "_end")
 
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Fit the model.
