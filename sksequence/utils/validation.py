@@ -8,6 +8,8 @@ words an input error.
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 import types
 import warnings
 from collections.abc import Iterable, Iterator, Sized
@@ -30,6 +32,8 @@ __all__ = [
     "check_target_sequences",
     "check_label_sequences",
     "check_consistent_length",
+    "check_decode_lengths",
+    "check_decode_memory",
     "check_encodings",
     "check_partial_fit_classes",
     "encode_labels",
@@ -409,9 +413,21 @@ def check_sequences(
             )
     if estimator is not None and reset and int(lengths.max()) == 1:
         warnings.warn(
-            _length_one_message(Xp, layout), SequenceLayoutWarning, stacklevel=3
+            _length_one_message(Xp, layout),
+            SequenceLayoutWarning,
+            stacklevel=_outside_package(),
         )
     return SequenceBatch(Xp, lengths, ragged, layout)
+
+
+def _outside_package() -> int:
+    """The ``stacklevel`` of the first caller outside sksequence, so that a warning
+    points at the user's ``fit`` call however deep the package called from."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = sys._getframe(1), 1  # the function that warns
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _length_one_message(Xp: np.ndarray, layout: str) -> str:
@@ -758,6 +774,76 @@ def check_positive_int(value, name: str) -> int:
     if not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
+
+
+#: The most memory a decode (``inverse_transform``) may ask for: its output plus the
+#: decoder's activations for one batch, estimated before anything is allocated.
+MAX_DECODE_BYTES = 4 * 2**30
+
+
+def check_decode_lengths(
+    n_timesteps, n_samples: int, *, default: int, name: str = "n_timesteps"
+) -> tuple[int, np.ndarray | None]:
+    """Steps to decode for each of ``n_samples`` encodings.
+
+    ``n_timesteps`` is None (``default`` steps each), a positive int (that many
+    each), or one positive int per encoding (variable lengths, e.g. the lengths of
+    the sequences that were encoded). Returns the number of steps to decode and
+    the per-encoding lengths (None for one common length).
+    """
+    if n_timesteps is None:
+        return int(default), None
+    if isinstance(n_timesteps, numbers.Integral) and not isinstance(
+        n_timesteps, (bool, np.bool_)
+    ):
+        return check_positive_int(n_timesteps, name), None
+    if isinstance(n_timesteps, (str, bytes)) or np.ndim(n_timesteps) != 1:
+        raise ValueError(
+            f"{name} must be a positive integer or one positive integer per row of "
+            f"Z (the length of each decoded sequence), got {n_timesteps!r}."
+        )
+    lengths = np.asarray(n_timesteps)
+    if len(lengths) != n_samples:
+        raise ValueError(
+            f"{name} has {len(lengths)} lengths, but Z has {n_samples} rows; pass one "
+            "length per encoding (or one int for all)."
+        )
+    if (
+        lengths.dtype.kind not in "iu"
+        and not (lengths.dtype.kind == "f" and np.all(np.mod(lengths, 1) == 0))
+    ) or (lengths.size and lengths.min() < 1):
+        raise ValueError(
+            f"{name} must hold positive integers (one length per encoding), got "
+            f"{lengths.tolist()[:10]!r}{' ...' if len(lengths) > 10 else ''}."
+        )
+    lengths = lengths.astype(np.int64)
+    return int(lengths.max()), lengths
+
+
+def check_decode_memory(
+    n_samples: int,
+    n_steps: int,
+    *,
+    n_features: int,
+    batch_rows: int,
+    step_width: int,
+    estimator=None,
+    name: str = "n_timesteps",
+) -> None:
+    """Refuse a decode whose estimated memory exceeds :data:`MAX_DECODE_BYTES`.
+
+    The estimate is the float32 output (``n_samples * n_steps * n_features``) plus
+    the decoder's activations for one batch (``batch_rows * n_steps *
+    step_width``).
+    """
+    need = 4 * n_steps * (n_samples * n_features + batch_rows * step_width)
+    if need > MAX_DECODE_BYTES:
+        raise ValueError(
+            f"{name}={n_steps} would need about {need / 2**30:.3g} GiB to decode "
+            f"{n_samples} sequence(s) of {n_steps} steps with {_name(estimator)}, "
+            f"more than the {MAX_DECODE_BYTES / 2**30:.3g} GiB sksequence allows for "
+            "one decode. Decode fewer steps, or fewer rows of Z at a time."
+        )
 
 
 def check_encodings(Z, n_components: int, *, estimator=None) -> np.ndarray:
