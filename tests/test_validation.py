@@ -331,3 +331,33 @@ def test_masked_arrays_are_refused_when_anything_is_masked():
     # nothing masked: the values are the data
     b = check_sequences(np.ma.masked_array(np.ones((2, 4, 1))))
     assert b.X.shape == (2, 4, 1)
+
+
+def test_saving_a_pipeline_says_what_can_be_saved_and_points_to_joblib(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from sksequence import SequenceClassifier
+    from sksequence.persistence import save
+    from sksequence.preprocessing import SequenceScaler
+
+    X = np.random.RandomState(0).randn(12, 5, 2)
+    y = np.arange(12) % 2
+    clf = SequenceClassifier(hidden_size=4, max_epochs=1, random_state=0)
+    pipe = make_pipeline(SequenceScaler(), clf).fit(X, y)
+    with pytest.raises(
+        TypeError,
+        match=r"writes one fitted sksequence estimator \(.*SequenceClassifier.*\), not "
+        r"a Pipeline\..*joblib.dump\(obj, path\).*"
+        r"obj.named_steps\['sequenceclassifier'\].save\(path\)",
+    ):
+        save(pipe, tmp_path / "pipe.safetensors")
+    with pytest.raises(TypeError, match="not a SequenceScaler.*joblib"):
+        save(pipe[0], tmp_path / "scaler.safetensors")
+    search = GridSearchCV(clf, {"lr": [1e-2]}, cv=2).fit(X, y)
+    with pytest.raises(TypeError, match=r"obj.best_estimator_.save\(path\)"):
+        save(search, tmp_path / "search.safetensors")
+    # what the message suggests works
+    save(pipe.named_steps["sequenceclassifier"], tmp_path / "clf.safetensors")
+    assert (tmp_path / "clf.safetensors").stat().st_size > 0
+    assert not list(tmp_path.glob(".*.tmp"))

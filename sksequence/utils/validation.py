@@ -36,6 +36,7 @@ __all__ = [
     "check_decode_memory",
     "check_encodings",
     "check_partial_fit_classes",
+    "check_savable",
     "encode_labels",
     "split_future",
 ]
@@ -774,6 +775,46 @@ def check_positive_int(value, name: str) -> int:
     if not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
+
+
+def check_savable(estimator) -> None:
+    """Refuse, with what to do instead, an object that the pickle-free
+    ``sksequence.persistence.save`` cannot write: anything but one sksequence
+    estimator (a Pipeline, a search, a SequenceScaler...). Whether the estimator is
+    fitted is checked by the caller."""
+    import sksequence
+    from sksequence._base import BaseSequenceEstimator
+
+    if isinstance(estimator, BaseSequenceEstimator):
+        return
+    savable = [
+        name
+        for name in sksequence.__all__
+        if isinstance(cls := getattr(sksequence, name), type)
+        and issubclass(cls, BaseSequenceEstimator)
+    ]
+    inner = []
+    steps = getattr(estimator, "named_steps", None)
+    if hasattr(steps, "items"):
+        inner = [
+            f"obj.named_steps[{key!r}].save(path)"
+            for key, step in steps.items()
+            if isinstance(step, BaseSequenceEstimator)
+        ]
+    if isinstance(getattr(estimator, "best_estimator_", None), BaseSequenceEstimator):
+        inner = ["obj.best_estimator_.save(path)"]
+    step_hint = (
+        f" To save its sksequence estimator alone, pickle-free: {inner[0]}."
+        if inner
+        else ""
+    )
+    raise TypeError(
+        "The pickle-free sksequence.persistence.save writes one fitted sksequence "
+        f"estimator ({', '.join(savable)}), not a {type(estimator).__name__}. Save "
+        "a Pipeline, a search or any other scikit-learn object with joblib: "
+        "joblib.dump(obj, path), then joblib.load(path) (only load files you "
+        f"trust: loading a pickle runs code).{step_hint}"
+    )
 
 
 #: The most memory a decode (``inverse_transform``) may ask for: its output plus the
