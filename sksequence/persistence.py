@@ -139,6 +139,9 @@ def save(estimator, path) -> None:
     from safetensors.torch import save_file
     from sklearn.utils.validation import check_is_fitted
 
+    from .utils.validation import check_savable
+
+    check_savable(estimator)  # a Pipeline, a search...: say what to use instead
     check_is_fitted(estimator, "net_")
     params = {}
     for name, value in estimator.get_params(deep=False).items():
