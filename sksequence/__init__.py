@@ -5,6 +5,7 @@ from ._base import DivergenceWarning, TrainingInterrupted
 from ._classifier import SequenceClassifier
 from ._seq2seq import Seq2SeqClassifier, Seq2SeqRegressor
 from .persistence import load
+from .utils.validation import SequenceLayoutWarning
 
 __version__ = "0.1.0"
 
@@ -14,6 +15,7 @@ __all__ = [
     "Seq2SeqClassifier",
     "Seq2SeqRegressor",
     "SequenceClassifier",
+    "SequenceLayoutWarning",
     "TrainingInterrupted",
     "__version__",
     "load",
