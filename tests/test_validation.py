@@ -267,6 +267,8 @@ def test_no_layout_warning_for_ordinary_input(recwarn):
         check_sequences(X, estimator=Est())
     check_sequences([np.ones((1, 2)), np.ones((3, 2))], estimator=Est())
     check_sequences(np.ones((6, 1, 3)))  # no estimator: a helper, not a fit
+    for X in (np.ones((1, 1)), np.ones((1, 1, 1)), [np.ones(1)]):
+        check_sequences(X, estimator=Est())  # one value: read the same any way
     assert not [w for w in recwarn if w.category is SequenceLayoutWarning]
 
 

@@ -412,7 +412,12 @@ def check_sequences(
             _check_fitted_layout(
                 estimator, Xp, width_2d, layout, check_timesteps=check_timesteps
             )
-    if estimator is not None and reset and int(lengths.max()) == 1:
+    if (
+        estimator is not None
+        and reset
+        and int(lengths.max()) == 1
+        and Xp.shape[0] * Xp.shape[2] > 1  # (1, 1, 1) reads the same any way
+    ):
         warnings.warn(
             _length_one_message(Xp, layout),
             SequenceLayoutWarning,
