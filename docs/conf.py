@@ -33,9 +33,19 @@ extensions = [
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_gallery_src", "auto_examples/*.ipynb"]
-html_theme = "alabaster"
+# pydata-sphinx-theme, as scikit-learn, pandas and aeon use: the top bar lists the
+# root toctree (installation, user guide, reliability, examples, API reference).
+html_theme = "pydata_sphinx_theme"
 html_static_path = []
 html_title = f"sksequence {release}"
+html_theme_options = {
+    "navbar_align": "left",
+    "header_links_before_dropdown": 6,
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+}
+html_sidebars = {"index": [], "install": [], "reliability": []}
 
 # -- API reference ------------------------------------------------------------------
 autosummary_generate = True

@@ -16,6 +16,7 @@ _LAZY = {
     "DivergenceWarning": "._base",
     "TrainingInterrupted": "._base",
     "load": ".persistence",
+    "SequenceLayoutWarning": ".utils.validation",
 }
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Seq2SeqClassifier",
     "Seq2SeqRegressor",
     "SequenceClassifier",
+    "SequenceLayoutWarning",
     "TrainingInterrupted",
     "__version__",
     "load",

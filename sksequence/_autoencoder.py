@@ -13,6 +13,8 @@ from ._base import BaseSequenceEstimator
 from ._params import Param
 from .nn.autoencoder import SequenceAutoencoder
 from .utils.validation import (
+    check_decode_lengths,
+    check_decode_memory,
     check_encodings,
     check_positive_int,
     check_sample_weight,
@@ -272,12 +274,18 @@ class LSTMAutoencoderTransformer(
         Parameters
         ----------
         Z : array-like of shape (n_samples, n_components_)
-        n_timesteps : int, default=None
-            Length of the decoded sequences; None uses ``n_timesteps_``.
+        n_timesteps : int or array-like of shape (n_samples,), default=None
+            Length of the decoded sequences; None uses ``n_timesteps_``. One length
+            per row of ``Z`` (e.g. ``[len(s) for s in X]`` for the ragged ``X``
+            that was encoded) decodes each sequence at its own length and returns
+            a list. A decode that would need more than 4 GiB of memory is refused
+            with a ValueError.
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_timesteps, n_features_in_), float32
+        X : ndarray of shape (n_samples, n_timesteps, n_features_in_), float32, or \
+list of ndarray of shape (n_timesteps_i, n_features_in_)
+            A list when ``n_timesteps`` gives one length per row.
         """
         check_is_fitted(self, "net_")
         if self.objective == "predict":
@@ -287,12 +295,27 @@ class LSTMAutoencoderTransformer(
                 "'composite', or forecast() to decode the continuation."
             )
         Zc = check_encodings(Z, self.n_components_, estimator=self)
-        steps = (
-            self.n_timesteps_
-            if n_timesteps is None
-            else check_positive_int(n_timesteps, "n_timesteps")
+        steps, lengths = check_decode_lengths(
+            n_timesteps, len(Zc), default=self.n_timesteps_
         )
-        return self._batched(lambda m, z: m.reconstruct(z, steps), {"z": Zc}, steps)
+        check_decode_memory(
+            len(Zc),
+            steps,
+            n_features=self.n_features_in_,
+            batch_rows=min(len(Zc), self._inference_batch_size(steps)),
+            step_width=self.n_components_ + 2 * self.hidden_size * self.num_layers,
+            estimator=self,
+        )
+        if lengths is None:
+            return self._batched(lambda m, z: m.reconstruct(z, steps), {"z": Zc}, steps)
+        # decoding is causal: the first T_i of ``steps`` decoded steps are the
+        # sequence decoded at length T_i (reversed within T_i with reverse_target)
+        out = self._batched(
+            lambda m, z, lengths: m.reconstruct(z, steps, lengths=lengths),
+            {"z": Zc, "lengths": lengths},
+            steps,
+        )
+        return [out[i, :n] for i, n in enumerate(lengths)]
 
     def forecast(self, X, n_steps=None):
         """Forecast the continuation of each sequence ("predict"/"composite" only).

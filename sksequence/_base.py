@@ -714,6 +714,7 @@ class BaseSequenceEstimator(BaseEstimator):
         "n_features_in_",
         "feature_names_in_",
         "_n_columns_2d",
+        "_max_timesteps_fit",
         "n_epochs_",
         "n_iter_",
         "diverged_",

@@ -12,10 +12,25 @@ graph has no packing).
 
 Example
 -------
->>> from sksequence.export import export_onnx          # doctest: +SKIP
->>> export_onnx(fitted_autoencoder, "encoder.onnx")    # doctest: +SKIP
->>> import onnxruntime as ort                          # doctest: +SKIP
->>> ort.InferenceSession("encoder.onnx").run(None, {"x": X.astype("float32")})
+Export a fitted autoencoder's ``transform`` and run it with onnxruntime (``pip
+install ".[onnx]"``); the encodings match ``transform``:
+
+>>> import tempfile
+>>> import numpy as np
+>>> import onnxruntime as ort
+>>> from sksequence import LSTMAutoencoderTransformer
+>>> from sksequence.export import export_onnx
+>>> X = np.random.RandomState(0).randn(20, 8, 2).astype("float32")
+>>> ae = LSTMAutoencoderTransformer(n_components=4, hidden_size=8, max_epochs=2,
+...                                 random_state=0).fit(X)
+>>> with tempfile.TemporaryDirectory() as folder:
+...     export_onnx(ae, f"{folder}/encoder.onnx")
+...     session = ort.InferenceSession(f"{folder}/encoder.onnx")
+>>> (Z,) = session.run(None, {"x": X})
+>>> Z.shape
+(20, 4)
+>>> bool(np.allclose(Z, ae.transform(X), atol=1e-5))
+True
 """
 
 from __future__ import annotations

@@ -473,7 +473,9 @@ def save(estimator, path) -> None:
     from sklearn.utils.validation import check_is_fitted
 
     from . import __version__
+    from .utils.validation import check_savable
 
+    check_savable(estimator)  # a Pipeline, a search...: say what to use instead
     check_is_fitted(estimator, "net_")
     writer = _Writer()
     writer.add(estimator)

@@ -378,7 +378,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         -------
         X_scaled : ndarray or list of ndarray
             Same layout and lengths as ``X`` (a DataFrame for a 2-D X after
-            ``set_output(transform="pandas")``).
+            ``set_output(transform="pandas")``, which 3-D or list input refuses).
         """
         check_is_fitted(self, "n_timesteps_seen_")
         batch = check_sequences(
@@ -453,8 +453,10 @@ class SequenceScaler(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
     def set_output(self, *, transform=None):
         """Set the container of 2-D outputs ("default", "pandas" or "polars").
 
-        Only outputs of a 2-D X (univariate series) can be tables; 3-D arrays and
-        lists of sequences are always returned as NumPy.
+        Only outputs of a 2-D X (univariate series, one per row) can be tables: with
+        "pandas" or "polars" (set here, by a ``Pipeline``, or globally with
+        ``sklearn.set_config``), transforming a 3-D array or a list of sequences
+        raises a ValueError instead of returning NumPy unasked.
 
         Parameters
         ----------
@@ -472,8 +474,21 @@ class SequenceScaler(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
 
     def _wrap(self, out, X):
         dense = _get_output_config("transform", self)["dense"]
-        if dense == "default" or not (isinstance(out, np.ndarray) and out.ndim == 2):
+        if dense == "default":
             return out
+        if not (isinstance(out, np.ndarray) and out.ndim == 2):
+            got = (
+                f"a 3-D array of shape {out.shape}"
+                if isinstance(out, np.ndarray)
+                else f"a list of {len(out)} sequences"
+            )
+            raise ValueError(
+                f"SequenceScaler cannot return {dense} output here: the scaled X is "
+                f"{got}, and a table has two axes. Only a 2-D X (univariate series, "
+                "one per row) scales to a DataFrame. Call "
+                "set_output(transform='default') on the SequenceScaler (this also "
+                "overrides sklearn.set_config(transform_output=...)) to get NumPy."
+            )
         return ADAPTERS_MANAGER.adapters[dense].create_container(
             out, X, columns=self.get_feature_names_out
         )

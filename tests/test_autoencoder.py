@@ -368,3 +368,44 @@ def test_parallel_search_matches_serial(waves):
         rtol=1e-5,
     )
     assert parallel.best_params_ == serial.best_params_
+
+
+# -- ragged in, ragged out; decodes that cannot fit in memory --------------------------
+@pytest.mark.parametrize("reverse_target", [True, False])
+def test_inverse_transform_with_lengths_gives_each_sequence_its_own_length(
+    ragged, reverse_target
+):
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=8, max_epochs=2, reverse_target=reverse_target, random_state=0
+    ).fit(ragged)
+    lengths = [len(s) for s in ragged]
+    Z = ae.transform(ragged)
+    out = ae.inverse_transform(Z, n_timesteps=lengths)
+    assert isinstance(out, list)
+    assert [o.shape for o in out] == [(n, 3) for n in lengths]
+    # the same as decoding each sequence alone at its own length
+    for i, n in enumerate(lengths):
+        alone = ae.inverse_transform(Z[i : i + 1], n_timesteps=n)[0]
+        np.testing.assert_allclose(out[i], alone, rtol=1e-5, atol=1e-6)
+    # a NumPy array of lengths works as well
+    assert len(ae.inverse_transform(Z, n_timesteps=np.array(lengths))) == len(ragged)
+
+
+def test_inverse_transform_lengths_are_checked(ragged):
+    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1).fit(ragged)
+    Z = ae.transform(ragged)
+    with pytest.raises(ValueError, match="n_timesteps has 2 lengths, but Z has 7 rows"):
+        ae.inverse_transform(Z, n_timesteps=[3, 4])
+    with pytest.raises(ValueError, match="must hold positive integers"):
+        ae.inverse_transform(Z, n_timesteps=[0, 1, 2, 3, 4, 5, 6])
+
+
+def test_inverse_transform_refuses_a_decode_that_cannot_fit_in_memory(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1).fit(X)
+    Z = ae.transform(X[:3])
+    with pytest.raises(
+        ValueError, match=r"n_timesteps=1000000000 would need about .* GiB"
+    ):
+        ae.inverse_transform(Z, n_timesteps=10**9)
+    assert ae.inverse_transform(Z, n_timesteps=1000).shape == (3, 1000, 2)

@@ -40,11 +40,11 @@ ESTIMATORS = [
     ),
 ]
 
-# A 2-D X is a set of univariate series (the tslearn / aeon / sktime convention, in
-# the user guide's input conventions): its columns are timesteps, and n_features_in_
-# counts features per timestep, so it is 1 where sklearn expects X.shape[1].
+# A 2-D X is a set of univariate series (docs/user_guide/conventions.rst): its
+# columns are timesteps, and n_features_in_ counts features per timestep, so it is
+# 1 where sklearn expects X.shape[1].
 _UNIVARIATE_2D = (
-    "input convention: 2-D X is (n_samples, n_timesteps) univariate series, so "
+    "user guide: 2-D X is (n_samples, n_timesteps) univariate series, so "
     "n_features_in_ is the number of features per timestep (1), not X.shape[1]"
 )
 # Integer sample weights are not the same as repeated samples for a model trained by
@@ -75,7 +75,7 @@ EXPECTED_FAILED = {
         "check_n_features_in_after_fitting": _UNIVARIATE_2D,
         "check_sample_weight_equivalence_on_dense_data": _SGD_WEIGHTS,
         "check_classifier_multioutput": (
-            "predict_proba of label sequences is (n_samples, n_steps_out, "
+            "user guide: predict_proba of label sequences is (n_samples, n_steps_out, "
             "n_classes), not scikit-learn's multilabel (n_samples, n_outputs) or list "
             "of per-output arrays; predict of a 2-D y is checked in test_seq2seq.py"
         ),

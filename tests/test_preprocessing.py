@@ -189,3 +189,23 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_table_output_of_3d_or_list_input_is_refused_not_ignored(X3):
+    scaler = SequenceScaler().set_output(transform="pandas")
+    with pytest.raises(ValueError, match=r"cannot return pandas output.*3-D array"):
+        scaler.fit_transform(X3)
+    with pytest.raises(ValueError, match="cannot return pandas output.*a list of 2"):
+        scaler.fit_transform([np.ones((3, 2)), np.ones((5, 2))])
+    # the global setting too (as scikit-learn refuses a sparse output under it)
+    import sklearn
+
+    with sklearn.config_context(transform_output="pandas"):
+        with pytest.raises(ValueError, match="set_output\\(transform='default'\\)"):
+            SequenceScaler().fit_transform(X3)
+        # which an explicit setting on the scaler overrides
+        out = SequenceScaler().set_output(transform="default").fit_transform(X3)
+        assert isinstance(out, np.ndarray) and out.shape == X3.shape
+    # 2-D univariate series still give a DataFrame
+    out = scaler.fit_transform(X3[:, :, 0])
+    assert isinstance(out, pd.DataFrame) and out.shape == X3.shape[:2]

@@ -8,7 +8,11 @@ words an input error.
 from __future__ import annotations
 
 import numbers
+import os
+import sys
+import types
 import warnings
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,15 +30,19 @@ except ImportError:  # pragma: no cover - very old or very new scikit-learn
 
 __all__ = [
     "SequenceBatch",
+    "SequenceLayoutWarning",
     "check_sequences",
     "check_labels",
     "check_target_sequences",
     "check_label_sequences",
     "check_consistent_length",
+    "check_decode_lengths",
+    "check_decode_memory",
     "check_encodings",
     "check_partial_fit_classes",
     "check_positive_int",
     "check_sample_weight",
+    "check_savable",
     "encode_labels",
     "split_future",
 ]
@@ -44,6 +52,28 @@ _EXPECTED = (
     "or DataFrame of shape (n_samples, n_timesteps) of univariate series, or a list "
     "of 2-D arrays of shape (n_timesteps_i, n_features)"
 )
+
+#: What a user can pass instead of a stream (generators, DataLoaders).
+_NOT_A_STREAM = (
+    "pass a 3-D array (n_samples, n_timesteps, n_features), a 2-D array or "
+    "DataFrame of univariate series, or a list of 2-D arrays (list(X) turns a "
+    "generator of arrays into one). For data that do not fit in memory, pass one "
+    "chunk at a time: partial_fit(chunk, y_chunk) to train, and predict or transform "
+    "on each chunk"
+)
+
+
+class SequenceLayoutWarning(UserWarning):
+    """X can be read, but probably not as meant: every sequence has 1 timestep.
+
+    sksequence reads a 3-D X as ``(n_samples, n_timesteps, n_features)`` and a 2-D X
+    as univariate series, one per row. Data in aeon's and sktime's
+    ``(n_samples, n_channels, n_timesteps)`` layout, or one series passed as a
+    column, would be read as many sequences of a single timestep; ``fit`` warns
+    with this category and says how to pass the data instead. Silence it with
+    ``warnings.filterwarnings("ignore", category=SequenceLayoutWarning)`` if
+    length-1 sequences are what you mean.
+    """
 
 
 @dataclass
@@ -95,9 +125,13 @@ class SequenceBatch:
 
     def input_attributes(self) -> dict:
         """The fitted attributes that describe the training input:
-        ``n_features_in_``, ``feature_names_in_`` (2-D DataFrames) and the width
-        of a 2-D X."""
-        out = {"n_features_in_": self.n_features, "_n_columns_2d": self.width_2d}
+        ``n_features_in_``, ``feature_names_in_`` (2-D DataFrames), the width of a
+        2-D X and the longest sequence (the checks of later inputs read them)."""
+        out = {
+            "n_features_in_": self.n_features,
+            "_n_columns_2d": self.width_2d,
+            "_max_timesteps_fit": int(self.lengths.max()),
+        }
         if self.feature_names is not None:
             out["feature_names_in_"] = self.feature_names
         return out
@@ -116,6 +150,7 @@ def _name(estimator) -> str:
 
 def _to_numeric(a, what: str) -> np.ndarray:
     """Convert ``a`` to a float64 ndarray with clear errors for bad dtypes."""
+    _refuse_masked(a, what)
     if hasattr(a, "dtypes") and hasattr(a, "to_numpy"):  # pandas DataFrame / Series
         a = a.to_numpy()
     if hasattr(a, "__array__") and not isinstance(a, np.ndarray):
@@ -153,6 +188,48 @@ def _to_numeric(a, what: str) -> np.ndarray:
                 "first."
             ) from None
     return arr
+
+
+def _refuse_masked(a, what: str) -> None:
+    """Refuse a masked array with masked entries: numpy would hand over the values
+    under the mask as if they were data."""
+    if isinstance(a, np.ma.MaskedArray):
+        n_masked = int(np.ma.getmaskarray(a).sum())
+        if n_masked:
+            raise ValueError(
+                f"{what} is a masked array with {n_masked} masked value(s), but "
+                "sksequence does not read masks: the values under the mask would be "
+                "used as data. For variable-length sequences pass a list of arrays "
+                "of different lengths (sksequence.preprocessing.unpad_sequences "
+                "turns a padded array and its lengths into one); impute missing "
+                "values first (e.g. X.filled(value))."
+            )
+
+
+def _refuse_stream(X, name: str) -> None:
+    """Refuse generators, iterators and torch DataLoaders / Datasets, which numpy
+    would turn into a 0-d object array ("X must be numeric, dtype object")."""
+    if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "__array__"):
+        return
+    torch_data = any(
+        (getattr(c, "__module__", "") or "").startswith("torch.utils.data")
+        for c in type(X).__mro__
+    )
+    if (
+        torch_data
+        or isinstance(X, Iterator)
+        or (isinstance(X, Iterable) and not isinstance(X, Sized))
+    ):
+        if torch_data:
+            kind = f"a torch {type(X).__name__} (DataLoader or Dataset)"
+        elif isinstance(X, types.GeneratorType):
+            kind = "a generator"
+        else:
+            kind = f"an iterator ({type(X).__name__})"
+        raise TypeError(
+            f"X is {kind}, but {name} takes all the sequences of a call at once, "
+            f"not a stream: {_NOT_A_STREAM}."
+        )
 
 
 def _check_finite(arr: np.ndarray, what: str, allow_nan: bool = False) -> None:
@@ -302,6 +379,7 @@ def check_sequences(
             "Sparse data was passed, but sksequence needs dense sequences. Convert it "
             "with X.toarray() first."
         )
+    _refuse_stream(X, name)
     feature_names = _get_feature_names(X) if reset else None
     if (
         estimator is not None
@@ -364,27 +442,122 @@ def check_sequences(
         )
     n_features = Xp.shape[2]
     if estimator is not None and not reset:
-        if (
-            check_timesteps
-            and width_2d is not None
-            and getattr(estimator, "_n_columns_2d", None) not in (None, width_2d)
-        ):
-            raise ValueError(
-                f"X has {width_2d} features, but {name} is expecting "
-                f"{estimator._n_columns_2d} features as input: it was fitted on a 2-D X "
-                f"read as univariate series of {estimator._n_columns_2d} timesteps, and "
-                f"this 2-D X has {width_2d} columns. To use series of another length, "
-                "pass a 3-D array (X[:, :, None]) or a list of arrays."
-            )
-        elif (
-            hasattr(estimator, "n_features_in_")
-            and n_features != estimator.n_features_in_
-        ):
-            raise ValueError(
-                f"X has {n_features} features per timestep, but {name} was fitted "
-                f"with {estimator.n_features_in_}."
-            )
+        _check_fitted_layout(
+            estimator, Xp, width_2d, layout, check_timesteps=check_timesteps
+        )
+    if (
+        estimator is not None
+        and reset
+        and int(lengths.max()) == 1
+        and Xp.shape[0] * Xp.shape[2] > 1  # (1, 1, 1) reads the same any way
+    ):
+        warnings.warn(
+            _length_one_message(Xp, layout),
+            SequenceLayoutWarning,
+            stacklevel=_outside_package(),
+        )
     return SequenceBatch(Xp, lengths, ragged, layout, feature_names, width_2d)
+
+
+def _outside_package() -> int:
+    """The ``stacklevel`` of the first caller outside sksequence, so that a warning
+    points at the user's ``fit`` call however deep the package called from."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = sys._getframe(1), 1  # the function that warns
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _length_one_message(Xp: np.ndarray, layout: str) -> str:
+    """Why a fit on sequences of 1 timestep is probably a misread, and what to pass."""
+    n, _, f = Xp.shape
+    if layout == "2d":
+        return (
+            f"X is a 2-D array of shape ({n}, 1), read as {n} univariate series of 1 "
+            "timestep each: sksequence reads a 2-D X as one series per row "
+            "(n_samples, n_timesteps). If it is one series of "
+            f"{n} timesteps stored as a column, pass X.reshape(1, -1)."
+        )
+    if layout == "list":
+        return (
+            "Every sequence in X has 1 timestep: sksequence reads a list as one "
+            "array of shape (n_timesteps_i, n_features) per sequence. If the list "
+            "holds one timestep per entry, stack it into one sequence with "
+            "np.stack(X)[None]."
+        )
+    hint = (
+        "If X is in the (n_samples, n_channels, n_timesteps) layout of aeon and "
+        "sktime, pass np.swapaxes(X, 1, 2)."
+        if f > 1
+        else f"If it is one sequence of {n} timesteps, pass X.reshape(1, -1, 1)."
+    )
+    return (
+        f"X has shape {Xp.shape}, which sksequence reads as (n_samples, n_timesteps, "
+        f"n_features): {n} sequences of 1 timestep with {f} feature(s) each. {hint}"
+    )
+
+
+def _check_fitted_layout(
+    estimator, Xp: np.ndarray, width_2d, layout: str, *, check_timesteps: bool
+) -> None:
+    """After fit: the number of features per timestep must match, and a 2-D X that
+    is more likely one sequence than many univariate series is refused."""
+    name = _name(estimator)
+    n_cols_fit = getattr(estimator, "_n_columns_2d", None)
+    max_len_fit = getattr(estimator, "_max_timesteps_fit", None)
+    n_fit = getattr(estimator, "n_features_in_", None)
+    one_sequence = (
+        f"If X is one sequence of shape (n_timesteps, n_features), pass X[None] "
+        f"(shape (1, {Xp.shape[0]}, {width_2d}))"
+    )
+    if check_timesteps and width_2d is not None and n_cols_fit not in (None, width_2d):
+        column = (
+            " If X is one series stored as a column, pass X.reshape(1, -1)."
+            if width_2d == 1 and Xp.shape[0] == n_cols_fit
+            else ""
+        )
+        raise ValueError(
+            f"X has {width_2d} features, but {name} is expecting {n_cols_fit} "
+            f"features as input: it was fitted on a 2-D X read as univariate series "
+            f"of {n_cols_fit} timesteps, and this 2-D X has {width_2d} columns. To use "
+            "series of another length, pass a 3-D array (X[:, :, None]) or a list of "
+            f"arrays.{column}"
+        )
+    if n_fit is not None and Xp.shape[2] != n_fit:
+        hint = ""
+        if layout == "2d":
+            hint = (
+                " A 2-D X is read as univariate series, one per row (n_samples, "
+                "n_timesteps), so it has 1 feature per timestep."
+            )
+            if width_2d == n_fit:
+                hint += f" {one_sequence}."
+        elif layout == "3d" and Xp.shape[1] == n_fit:
+            hint = (
+                " sksequence reads a 3-D X as (n_samples, n_timesteps, n_features); if "
+                "X is in the (n_samples, n_channels, n_timesteps) layout of aeon and "
+                "sktime, pass np.swapaxes(X, 1, 2)."
+            )
+        raise ValueError(
+            f"X has {Xp.shape[2]} features per timestep, but {name} was fitted "
+            f"with {n_fit}.{hint}"
+        )
+    if (
+        check_timesteps
+        and width_2d == 1
+        and Xp.shape[0] > 1
+        and n_cols_fit is None
+        and max_len_fit is not None
+        and max_len_fit > 1
+    ):
+        raise ValueError(
+            f"X is a 2-D array of shape ({Xp.shape[0]}, 1), which sksequence reads as "
+            f"{Xp.shape[0]} univariate series of 1 timestep each (a 2-D X holds one "
+            f"series per row), but {name} was fitted on sequences of up to "
+            f"{max_len_fit} timesteps. {one_sequence}; if it really holds "
+            f"{Xp.shape[0]} sequences of 1 timestep, pass X[:, :, None]."
+        )
 
 
 def check_consistent_length(X_batch: SequenceBatch, y, *, what: str = "y") -> None:
@@ -431,6 +604,7 @@ def check_labels(y, X_batch: SequenceBatch, *, estimator=None) -> np.ndarray:
         raise ValueError(
             f"{_name(estimator)} requires y to be passed, but the target y is None."
         )
+    _refuse_masked(y, "y")
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
     if isinstance(y, (list, tuple)):
@@ -564,6 +738,7 @@ def check_label_sequences(y, X_batch: SequenceBatch, *, estimator=None):
     name = _name(estimator)
     if y is None:
         raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    _refuse_masked(y, "y")
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
     ragged = isinstance(y, (list, tuple)) and len({_safe_len(s) for s in y}) > 1
@@ -658,6 +833,116 @@ def check_positive_int(value, name: str) -> int:
     if not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
+
+
+def check_savable(estimator) -> None:
+    """Refuse, with what to do instead, an object that the pickle-free
+    ``sksequence.persistence.save`` cannot write: anything but one sksequence
+    estimator (a Pipeline, a search, a SequenceScaler...). Whether the estimator is
+    fitted is checked by the caller."""
+    import sksequence
+    from sksequence._base import BaseSequenceEstimator
+
+    if isinstance(estimator, BaseSequenceEstimator):
+        return
+    savable = [
+        name
+        for name in sksequence.__all__
+        if isinstance(cls := getattr(sksequence, name), type)
+        and issubclass(cls, BaseSequenceEstimator)
+    ]
+    inner = []
+    steps = getattr(estimator, "named_steps", None)
+    if hasattr(steps, "items"):
+        inner = [
+            f"obj.named_steps[{key!r}].save(path)"
+            for key, step in steps.items()
+            if isinstance(step, BaseSequenceEstimator)
+        ]
+    if isinstance(getattr(estimator, "best_estimator_", None), BaseSequenceEstimator):
+        inner = ["obj.best_estimator_.save(path)"]
+    step_hint = (
+        f" To save its sksequence estimator alone, pickle-free: {inner[0]}."
+        if inner
+        else ""
+    )
+    raise TypeError(
+        "The pickle-free sksequence.persistence.save writes one fitted sksequence "
+        f"estimator ({', '.join(savable)}), not a {type(estimator).__name__}. Save "
+        "a Pipeline, a search or any other scikit-learn object with joblib: "
+        "joblib.dump(obj, path), then joblib.load(path) (only load files you "
+        f"trust: loading a pickle runs code).{step_hint}"
+    )
+
+
+#: The most memory a decode (``inverse_transform``) may ask for: its output plus the
+#: decoder's activations for one batch, estimated before anything is allocated.
+MAX_DECODE_BYTES = 4 * 2**30
+
+
+def check_decode_lengths(
+    n_timesteps, n_samples: int, *, default: int, name: str = "n_timesteps"
+) -> tuple[int, np.ndarray | None]:
+    """Steps to decode for each of ``n_samples`` encodings.
+
+    ``n_timesteps`` is None (``default`` steps each), a positive int (that many
+    each), or one positive int per encoding (variable lengths, e.g. the lengths of
+    the sequences that were encoded). Returns the number of steps to decode and
+    the per-encoding lengths (None for one common length).
+    """
+    if n_timesteps is None:
+        return int(default), None
+    if isinstance(n_timesteps, numbers.Integral) and not isinstance(
+        n_timesteps, (bool, np.bool_)
+    ):
+        return check_positive_int(n_timesteps, name), None
+    if isinstance(n_timesteps, (str, bytes)) or np.ndim(n_timesteps) != 1:
+        raise ValueError(
+            f"{name} must be a positive integer or one positive integer per row of "
+            f"Z (the length of each decoded sequence), got {n_timesteps!r}."
+        )
+    lengths = np.asarray(n_timesteps)
+    if len(lengths) != n_samples:
+        raise ValueError(
+            f"{name} has {len(lengths)} lengths, but Z has {n_samples} rows; pass one "
+            "length per encoding (or one int for all)."
+        )
+    if (
+        lengths.dtype.kind not in "iu"
+        and not (lengths.dtype.kind == "f" and np.all(np.mod(lengths, 1) == 0))
+    ) or (lengths.size and lengths.min() < 1):
+        raise ValueError(
+            f"{name} must hold positive integers (one length per encoding), got "
+            f"{lengths.tolist()[:10]!r}{' ...' if len(lengths) > 10 else ''}."
+        )
+    lengths = lengths.astype(np.int64)
+    return int(lengths.max()), lengths
+
+
+def check_decode_memory(
+    n_samples: int,
+    n_steps: int,
+    *,
+    n_features: int,
+    batch_rows: int,
+    step_width: int,
+    estimator=None,
+    name: str = "n_timesteps",
+) -> None:
+    """Refuse a decode whose estimated memory exceeds :data:`MAX_DECODE_BYTES`.
+
+    The estimate is the float32 output (``n_samples * n_steps * n_features``) plus
+    the decoder's activations for one batch (``batch_rows * n_steps *
+    step_width``).
+    """
+    need = 4 * n_steps * (n_samples * n_features + batch_rows * step_width)
+    if need > MAX_DECODE_BYTES:
+        raise ValueError(
+            f"{name}={n_steps} would need about {need / 2**30:.3g} GiB to decode "
+            f"{n_samples} sequence(s) of {n_steps} steps with {_name(estimator)}, "
+            f"more than the {MAX_DECODE_BYTES / 2**30:.3g} GiB sksequence allows for "
+            "one decode. Decode fewer steps, or fewer rows of Z at a time."
+        )
 
 
 def check_encodings(Z, n_components: int, *, estimator=None) -> np.ndarray:
