@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet torch==2.13.0
 python -m pip install --quiet -e ".[test]"
-python -m pytest -q -p no:cacheprovider "$@"
+# every test, the slow ones too (plain `pytest` leaves them out)
+python -m pytest -q -p no:cacheprovider -m "slow or not slow" "$@"

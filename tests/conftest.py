@@ -5,6 +5,17 @@ import pytest
 import torch
 
 
+# scikit-learn's checks that train to an accuracy (seconds each) run with the slow
+# tests
+_SLOW_CHECKS = ("check_classifiers_train", "check_regressors_train")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(check in item.nodeid for check in _SLOW_CHECKS):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _torch_threads():
     # Tiny test models run fastest on one thread (and CI has only 2 cores).

@@ -143,9 +143,16 @@ def test_pandas_output_and_feature_names(waves):
     assert list(Z.columns) == [f"lstmautoencodertransformer{i}" for i in range(3)]
 
 
-def test_clone_keeps_params_and_drops_fit():
-    ae = LSTMAutoencoderTransformer(n_components=5, objective="composite", lr=0.01)
-    assert clone(ae).get_params() == ae.get_params()
+def test_clone_keeps_params_and_drops_fit(waves):
+    X, _ = waves
+    ae = LSTMAutoencoderTransformer(
+        n_components=5, objective="composite", lr=0.01, hidden_size=4, max_epochs=2
+    ).fit(X)
+    copy = clone(ae)
+    assert copy.get_params() == ae.get_params()
+    assert not any(k.endswith("_") for k in vars(copy))
+    with pytest.raises(NotFittedError):
+        copy.transform(X)
 
 
 # -- variable length and padding ---------------------------------------------------
@@ -357,6 +364,7 @@ def test_input_arrays_are_never_modified(ragged, waves):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_parallel_search_matches_serial(waves):
     X, _ = waves
     ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=2, random_state=0)

@@ -131,6 +131,7 @@ def test_pooling_ignores_padding():
 
 
 # -- class weights ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_balanced_class_weight_raises_minority_recall():
     rng = np.random.RandomState(0)
     n = 200

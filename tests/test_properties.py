@@ -9,7 +9,8 @@ sequences included), one sample, one class, constant series and huge (1e30) or t
 
 and never raises anything else (a torch error, an IndexError) nor returns NaN/inf.
 Models are tiny (hidden_size=2, max_epochs=1) and examples few, so the file stays
-fast on two cores.
+fast on two cores. The inputs these properties found broken are plain regression
+tests in ``test_regressions.py``, which runs without hypothesis too.
 """
 
 import copy
@@ -440,46 +441,3 @@ def test_partial_fit_on_random_input(X, which):
     assert est.n_epochs_ == epochs + 1
     method = est.transform if hasattr(est, "transform") else est.predict
     assert len(method(X)) == n and _finite(method(X))
-
-
-# -- the inputs that these properties found broken (kept as plain regressions) -----------
-def test_found_y_and_z_beyond_float32_are_errors():
-    batch = check_sequences(np.zeros((3, 2, 1)))
-    with pytest.raises(ValueError, match="too large for float32"):
-        check_target_sequences(np.full((3, 2), 1e39), batch)
-    ae = _fitted()[0]
-    with pytest.raises(ValueError, match="too large for float32"):
-        ae.inverse_transform(np.full((2, ae.n_components_), 1e39))
-
-
-def test_found_y_with_zero_steps_is_an_error():
-    with pytest.raises(ValueError, match="0 steps"):
-        Seq2SeqRegressor(**TINY).fit(np.zeros((3, 2, 1)), np.zeros((3, 0)))
-
-
-@pytest.mark.parametrize("which", [0, 1, 2])
-def test_found_huge_magnitudes_give_finite_outputs(which):
-    rng = np.random.RandomState(0)
-    X, y = rng.rand(4, 3, 1), rng.rand(4, 2)
-    if which == 0:  # score_samples overflowed float32 to -inf
-        ae = _fit_quietly(LSTMAutoencoderTransformer(**TINY), X * 1e30)
-        out = ae.score_samples(X * 1e30)
-    elif which == 1:  # the classifier's float32 input mean overflowed to NaN
-        clf = _fit_quietly(SequenceClassifier(**CLF), X * -3e38, [0, 1, 0, 1])
-        out = clf.predict_proba(X * -3e38)
-    else:  # the regressor's float32 target statistics overflowed
-        out = _fit_quietly(Seq2SeqRegressor(**TINY), X, y * 1e30).predict(X)
-    assert _finite(out)
-
-
-def test_found_one_step_batch_of_one_trains_the_conv_front_end():
-    X = np.random.RandomState(0).rand(5, 1, 2)  # batches of 4 and 1, one step each
-    clf = SequenceClassifier(**CLF).fit(X, [0, 1, 0, 1, 0])
-    assert _finite(clf.predict_proba(X))
-
-
-@pytest.mark.parametrize("bad", [0, -1, 2.5])
-def test_found_non_positive_decode_lengths_are_errors(bad):
-    ae = _fitted()[0]
-    with pytest.raises(ValueError, match="n_timesteps must be a positive integer"):
-        ae.inverse_transform(np.zeros((1, ae.n_components_)), n_timesteps=bad)

@@ -27,6 +27,7 @@ def _search(n_jobs):
     return GridSearchCV(est, {"n_components": [1, 2]}, cv=2, n_jobs=n_jobs)
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_dask_cluster_equals_the_serial_one():
     distributed = pytest.importorskip("dask.distributed")
     X = _data()

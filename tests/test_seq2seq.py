@@ -159,6 +159,7 @@ def _sequence_logp(clf, X, labels):
     return logp.sum(dim=(1, 2)).numpy()
 
 
+@pytest.mark.slow
 def test_attention_solves_first_two_and_weights_point_at_them():
     X, y = first_two()
     clf = Seq2SeqClassifier(attention="general", max_epochs=25, **FAST).fit(X, y)
@@ -201,6 +202,7 @@ def test_location_attention_refuses_longer_inputs():
         clf.predict(longer)
 
 
+@pytest.mark.slow
 def test_variable_length_targets_with_an_end_symbol():
     # Copy the input symbols, whatever their number (1 to 4).
     rng = np.random.RandomState(0)
@@ -314,6 +316,7 @@ def test_classifier_input_errors():
 # -- regressor ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_regressor_forecasts_sines_direct_and_recursive():
     X, y = sines()
     reg = Seq2SeqRegressor(max_epochs=40, **FAST).fit(X, y)

@@ -145,10 +145,15 @@ def test_partial_fit_is_deterministic(kind):
     X, y = _data(kind)
     X2, y2 = _data(kind, seed=1)
     a, b = _make(kind), _make(kind)
+    states = []
     for e in (a, b):
         _partial_fit(e, X, y, kind)
+        states.append(_state(e))
         _partial_fit(e, X2, y2, kind)
     assert _same_state(_state(a), _state(b))
+    # and the second call trained: the weights moved from those after the first
+    assert not _same_state(_state(a), states[0])
+    assert a.n_epochs_ == 2
 
 
 @EACH
