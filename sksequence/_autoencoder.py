@@ -17,8 +17,6 @@ from .utils.validation import (
     check_decode_memory,
     check_encodings,
     check_positive_int,
-    check_sample_weight,
-    check_sequences,
     split_future,
 )
 
@@ -189,29 +187,13 @@ class LSTMAutoencoderTransformer(
         """
         return self._fit(X, incremental=True, sample_weight=sample_weight)
 
-    def _plan(
-        self,
-        X,
-        y,
-        *,
-        continuing,
-        incremental,
-        seed,
-        sample_weight=None,
-        X_val=None,
-    ):
-        batch = check_sequences(X, estimator=self, reset=not continuing)
+    def _plan(self, data, *, continuing, incremental, seed):
+        batch = data.batch
         inputs = self._module_inputs(batch)
-        inputs["sample_weight"] = check_sample_weight(sample_weight, batch)
+        inputs["sample_weight"] = data.sample_weight
         valid_inputs = None
-        if X_val is not None:
-            valid = check_sequences(X_val, estimator=self)
-            if valid.n_features != batch.n_features:
-                raise ValueError(
-                    f"X_val has {valid.n_features} features per timestep, but X has "
-                    f"{batch.n_features}."
-                )
-            valid_inputs = self._module_inputs(valid)
+        if data.valid is not None:
+            valid_inputs = self._module_inputs(data.valid)
         module_kwargs = dict(
             input_size=batch.n_features,
             hidden_size=self.hidden_size,

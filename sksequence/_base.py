@@ -39,7 +39,7 @@ from skorch.helper import predefined_split
 from ._net import Diverged, ModuleLoss, PlateauStopping, SequenceNet, TensorDictDataset
 from ._params import OPTIMIZERS, constraints, fill_docstring, make_init
 from ._registry import register_estimator
-from .utils.validation import SequenceBatch, check_sequences
+from .utils.validation import SequenceBatch, check_sample_weight, check_sequences
 
 __all__ = [
     "BaseSequenceEstimator",
@@ -149,6 +149,19 @@ class FitPlan:
         return max(n, 1)
 
 
+@dataclass(frozen=True)
+class FitData:
+    """The input of one fit, validated once: the training sequences (``batch``),
+    their raw targets (checked by the estimator, which knows their kind), the
+    sample weights, and the validation sequences and targets, if any."""
+
+    batch: SequenceBatch
+    y: Any
+    sample_weight: np.ndarray | None = None
+    valid: SequenceBatch | None = None
+    y_val: Any = None
+
+
 @dataclass
 class Outcome:
     """How a training run ended: warnings to give when it is committed, fitted
@@ -193,14 +206,37 @@ class BaseSequenceEstimator(BaseEstimator):
             fill_docstring(cls)
 
     # -- the fit path -------------------------------------------------------------
-    def _fit(self, X, y=None, *, incremental: bool = False, **fit_args):
+    def _fit(
+        self,
+        X,
+        y=None,
+        *,
+        incremental: bool = False,
+        sample_weight=None,
+        X_val=None,
+        y_val=None,
+        **fit_args,
+    ):
         """validate -> plan -> net -> train -> commit (see the module docstring)."""
         self._validate_params()
         device = self._resolve_device()
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+        batch = check_sequences(X, estimator=self, reset=not continuing)
+        valid = None
+        if X_val is not None or y_val is not None:
+            if X_val is None:
+                raise ValueError("y_val was given without X_val; pass both.")
+            valid = check_sequences(X_val, estimator=self)
+            if valid.n_features != batch.n_features:
+                raise ValueError(
+                    f"X_val has {valid.n_features} features per timestep, but X has "
+                    f"{batch.n_features}."
+                )
+        data = FitData(
+            batch, y, check_sample_weight(sample_weight, batch), valid, y_val
+        )
         plan = self._plan(
-            X,
-            y,
+            data,
             continuing=continuing,
             incremental=incremental,
             seed=self._fit_seed(continuing),
@@ -217,7 +253,8 @@ class BaseSequenceEstimator(BaseEstimator):
         self._commit(plan, net, outcome)
         return self
 
-    def _plan(self, X, y, *, continuing, incremental, seed, **fit_args) -> FitPlan:
+    def _plan(self, data, *, continuing, incremental, seed, **fit_args) -> FitPlan:
+        """The estimator's plan for the validated ``data`` (:class:`FitData`)."""
         raise NotImplementedError
 
     def _fit_seed(self, continuing: bool) -> int:

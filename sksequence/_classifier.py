@@ -24,8 +24,6 @@ from .nn.pooling import POOLINGS
 from .utils.validation import (
     check_labels,
     check_partial_fit_classes,
-    check_sample_weight,
-    check_sequences,
     encode_labels,
 )
 
@@ -523,21 +521,9 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             X, y, incremental=True, classes=classes, sample_weight=sample_weight
         )
 
-    def _plan(
-        self,
-        X,
-        y,
-        *,
-        continuing,
-        incremental,
-        seed,
-        classes=None,
-        sample_weight=None,
-        X_val=None,
-        y_val=None,
-    ):
-        batch = check_sequences(X, estimator=self, reset=not continuing)
-        labels = check_labels(y, batch, estimator=self)
+    def _plan(self, data, *, continuing, incremental, seed, classes=None):
+        batch = data.batch
+        labels = check_labels(data.y, batch, estimator=self)
         fitted = {} if continuing else batch.input_attributes()
         if incremental:
             fitted_classes = self.classes_ if continuing else None
@@ -550,14 +536,12 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             classes, ids = np.unique(labels, return_inverse=True)
         fitted["classes_"] = classes
         inputs = {**batch.inputs(), "y": ids.astype(np.int64)}
-        inputs["sample_weight"] = check_sample_weight(sample_weight, batch)
+        inputs["sample_weight"] = data.sample_weight
         valid_inputs = None
-        if X_val is not None or y_val is not None:
-            valid = check_sequences(X_val, estimator=self)
-            valid_ids = encode_labels(
-                check_labels(y_val, valid, estimator=self), classes, estimator=self
-            )
-            valid_inputs = {**valid.inputs(), "y": valid_ids.astype(np.int64)}
+        if data.valid is not None:
+            valid_labels = check_labels(data.y_val, data.valid, estimator=self)
+            valid_ids = encode_labels(valid_labels, classes, estimator=self)
+            valid_inputs = {**data.valid.inputs(), "y": valid_ids.astype(np.int64)}
         if continuing:  # what the first fit resolved from its data stays
             resolved = {k: getattr(self, k) for k in _RESOLVED}
             buffers, transfer, check_warp = {}, {}, False

@@ -21,8 +21,6 @@ from .utils.validation import (
     check_label_sequences,
     check_partial_fit_classes,
     check_positive_int,
-    check_sample_weight,
-    check_sequences,
     check_target_sequences,
     encode_labels,
 )
@@ -144,7 +142,7 @@ class _Seq2SeqBase(BaseSequenceEstimator):
         continuing,
         incremental,
         seed,
-        sample_weight=None,
+        sample_weight,
         valid_inputs=None,
         output_fn=None,
     ):
@@ -172,7 +170,7 @@ class _Seq2SeqBase(BaseSequenceEstimator):
             teacher_forcing_ratio=self.teacher_forcing_ratio,
         )
         inputs = {**batch.inputs(), "target": target}
-        inputs["sample_weight"] = check_sample_weight(sample_weight, batch)
+        inputs["sample_weight"] = sample_weight
         return self._make_plan(
             Seq2Seq,
             module_kwargs,
@@ -337,19 +335,8 @@ n_steps_out, n_targets)
         """
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
-    def _plan(
-        self,
-        X,
-        y,
-        *,
-        continuing,
-        incremental,
-        seed,
-        sample_weight=None,
-        X_val=None,
-        y_val=None,
-    ):
-        batch = check_sequences(X, estimator=self, reset=not continuing)
+    def _plan(self, data, *, continuing, incremental, seed):
+        batch, y = data.batch, data.y
         target = check_target_sequences(y, batch)  # (N, T, O) float32
         if continuing:
             if target.shape[1:] != (self.n_steps_out_, self.n_targets_):
@@ -377,9 +364,9 @@ n_steps_out, n_targets)
                 _y_ndim=np.asarray(y).ndim,  # the layout predict answers in
             )
         valid_inputs = None
-        if X_val is not None or y_val is not None:
-            valid = check_sequences(X_val, estimator=self)
-            valid_target = check_target_sequences(y_val, valid)
+        if data.valid is not None:
+            valid = data.valid
+            valid_target = check_target_sequences(data.y_val, valid)
             if valid_target.shape[1:] != target.shape[1:]:
                 raise ValueError(
                     f"y_val has {valid_target.shape[1]} step(s) of "
@@ -399,7 +386,7 @@ n_steps_out, n_targets)
             continuing=continuing,
             incremental=incremental,
             seed=seed,
-            sample_weight=sample_weight,
+            sample_weight=data.sample_weight,
             valid_inputs=valid_inputs,
             output_fn=_flat_values,
         )
@@ -640,21 +627,9 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
             target[np.arange(n), lengths] = end
         return target
 
-    def _plan(
-        self,
-        X,
-        y,
-        *,
-        continuing,
-        incremental,
-        seed,
-        classes=None,
-        sample_weight=None,
-        X_val=None,
-        y_val=None,
-    ):
-        batch = check_sequences(X, estimator=self, reset=not continuing)
-        labels, lengths, ndim = check_label_sequences(y, batch, estimator=self)
+    def _plan(self, data, *, continuing, incremental, seed, classes=None):
+        batch = data.batch
+        labels, lengths, ndim = check_label_sequences(data.y, batch, estimator=self)
         variable = ndim == 0
         if continuing:
             if variable != (self._end is not None):
@@ -688,13 +663,12 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
             fitted.update(_y_ndim=ndim, _end=end)
         target = self._targets(labels, lengths, variable, classes, end)
         valid_inputs = None
-        if X_val is not None or y_val is not None:
-            valid = check_sequences(X_val, estimator=self)
+        if data.valid is not None:
             v_labels, v_lengths, v_ndim = check_label_sequences(
-                y_val, valid, estimator=self
+                data.y_val, data.valid, estimator=self
             )
             v_target = self._targets(v_labels, v_lengths, v_ndim == 0, classes, end)
-            valid_inputs = {**valid.inputs(), "target": v_target}
+            valid_inputs = {**data.valid.inputs(), "target": v_target}
         return self._seq2seq_plan(
             batch,
             target,
@@ -704,7 +678,7 @@ class Seq2SeqClassifier(ClassifierMixin, _Seq2SeqBase):
             continuing=continuing,
             incremental=incremental,
             seed=seed,
-            sample_weight=sample_weight,
+            sample_weight=data.sample_weight,
             valid_inputs=valid_inputs,
         )
 

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-
 # scikit-learn's checks that train to an accuracy (seconds each) run with the slow
 # tests
 _SLOW_CHECKS = ("check_classifiers_train", "check_regressors_train")

@@ -14,10 +14,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
-import sksequence._autoencoder
 import sksequence._base
-import sksequence._classifier
-import sksequence._seq2seq
 from sksequence import (
     DivergenceWarning,
     LSTMAutoencoderTransformer,
@@ -65,26 +62,27 @@ def est_X_y(case):
 
 
 # -- validation happens once per public call -----------------------------------------
-@EACH
-def test_every_public_method_validates_X_exactly_once(est_X_y, monkeypatch):
-    est, X, y = est_X_y
+@pytest.fixture
+def validations(monkeypatch):
+    """The X conversions made (every estimator validates through the base's
+    check_sequences; an already validated SequenceBatch passes through)."""
     calls = []
     original = sksequence._base.check_sequences
 
-    def counting(*args, **kwargs):
-        if not isinstance(args[0], sksequence._base.SequenceBatch):
+    def counting(X, *args, **kwargs):
+        if not isinstance(X, sksequence._base.SequenceBatch):
             calls.append(kwargs.get("reset", True))
-        return original(*args, **kwargs)
+        return original(X, *args, **kwargs)
 
-    for module in (
-        sksequence._base,
-        sksequence._autoencoder,
-        sksequence._classifier,
-        sksequence._seq2seq,
-    ):
-        monkeypatch.setattr(module, "check_sequences", counting)
+    monkeypatch.setattr(sksequence._base, "check_sequences", counting)
+    return calls
+
+
+@EACH
+def test_every_public_method_validates_X_exactly_once(est_X_y, validations):
+    est, X, y = est_X_y
     est.fit(X, y)
-    assert len(calls) == 1, "fit"
+    assert len(validations) == 1, "fit"
     methods = [
         "transform",
         "score_samples",
@@ -98,38 +96,28 @@ def test_every_public_method_validates_X_exactly_once(est_X_y, monkeypatch):
         method = getattr(est, name, None)
         if method is None or (name == "attention_weights" and est.attention is None):
             continue
-        calls.clear()
+        validations.clear()
         method(X)
-        assert len(calls) == 1, name
-    calls.clear()
+        assert len(validations) == 1, name
+    validations.clear()
     if y is None:
         est.score(X)
     else:
         est.score(X, y)
-    assert len(calls) == 1, "score"
-    calls.clear()
+    assert len(validations) == 1, "score"
+    validations.clear()
     est.partial_fit(X) if y is None else est.partial_fit(X, y)
-    assert len(calls) == 1, "partial_fit"
+    assert len(validations) == 1, "partial_fit"
 
 
-def test_an_unfitted_encoder_is_pretrained_on_the_validated_batch(monkeypatch):
+def test_an_unfitted_encoder_is_pretrained_on_the_validated_batch(validations):
     X, y = _data()
-    calls = []
-    original = sksequence._classifier.check_sequences
-
-    def counting(*args, **kwargs):
-        if not isinstance(args[0], sksequence._base.SequenceBatch):
-            calls.append(1)
-        return original(*args, **kwargs)
-
-    for module in (sksequence._classifier, sksequence._autoencoder):
-        monkeypatch.setattr(module, "check_sequences", counting)
     ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=2, random_state=0)
     clf = SequenceClassifier(
         encoder=ae, bidirectional=False, **{**TINY, "hidden_size": 4}
     )
     clf.fit(X, y)
-    assert calls == [1]
+    assert validations == [True]
     assert clf.encoder_.n_epochs_ == 2
 
 

@@ -440,7 +440,6 @@ def check_sequences(
             f"Input X has values too large for {Xp.dtype} (they overflow to infinity). "
             "Scale your data first."
         )
-    n_features = Xp.shape[2]
     if estimator is not None and not reset:
         _check_fitted_layout(
             estimator, Xp, width_2d, layout, check_timesteps=check_timesteps
