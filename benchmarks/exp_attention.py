@@ -34,11 +34,11 @@ def stats_hook(model, log):
 
     def scores(self, query, keys):
         s = original(query, keys)
-        if self.training and log.get("_n", 0) % 1000 == 0:
+        if self.training and log.get("_n", 0) % 250 == 0:
             w = torch.softmax(s, dim=-1)
-            ent = float(-(w * w.clamp_min(1e-12).log()).sum(-1).mean())
+            ent = float(-(w * w.clamp_min(1e-12).log()).sum(-1).mean().detach())
             log.setdefault("trace", []).append(
-                (log.get("_n", 0), float(s.std(-1).mean()), ent,
+                (log.get("_n", 0), float(s.detach().std(-1).mean()), ent,
                  float(query.norm(dim=-1).mean()), float(keys.norm(dim=-1).mean()))
             )
         return s
@@ -70,6 +70,34 @@ def patch(model, variant):
             return self.log_temp.exp() * (qn @ kn.transpose(1, 2))
 
         attn.scores = types.MethodType(scores, attn)
+    elif variant.endswith("-cosfix"):  # cosine similarity times sqrt(size), fixed
+        def scores(self, q, k):
+            qn = torch.nn.functional.normalize(q, dim=-1)
+            kn = torch.nn.functional.normalize(k, dim=-1)
+            return math.sqrt(size) * (qn @ kn.transpose(1, 2))
+
+        attn.scores = types.MethodType(scores, attn)
+    elif variant.endswith("-ln"):  # standardise query and key (now the default)
+        pass
+    elif variant.endswith("-lnold"):  # standardise query and key entries first
+        base = attn.scores
+        norm = torch.nn.functional.layer_norm
+
+        def scores(self, q, k):
+            qn, kn = norm(q, q.shape[-1:]), norm(k, k.shape[-1:])
+            s = base(qn, kn)
+            return s / math.sqrt(size) if self.score == "dot" else s
+
+        attn.scores = types.MethodType(scores, attn)
+    elif variant.endswith("-raw"):  # Luong's formulas on the raw states (before)
+        def scores(self, q, k):
+            if self.score == "dot":
+                return q @ k.transpose(1, 2)
+            qq = self.w_query(q)[:, :, None, :]
+            kk = self.w_key(k)[:, None, :, :]
+            return self.v(torch.tanh(qq + kk)).squeeze(-1)
+
+        attn.scores = types.MethodType(scores, attn)
     elif variant.endswith("-vzero"):
         torch.nn.init.zeros_(attn.v.weight)
     elif variant.endswith("-vbig"):
@@ -80,9 +108,9 @@ def patch(model, variant):
         raise ValueError(variant)
 
 
-def run(variant, seed, lr=1e-3, trace=False):
+def run(variant, seed, lr=1e-3, trace=False, n_train=N_TRAIN):
     kind = variant.split("-")[0]
-    X, y = make_data(N_TRAIN, seed=seed)
+    X, y = make_data(n_train, seed=seed)
     X_test, y_test = make_data(N_TEST, seed=10_000 + seed)
     torch.manual_seed(seed)
     model = Seq2Seq(CARD, CARD, hidden_size=HIDDEN, attention=kind, categorical=True,
@@ -93,7 +121,7 @@ def run(variant, seed, lr=1e-3, trace=False):
         stats_hook(model, log)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     X, y = torch.tensor(X), torch.tensor(y)
-    perm = torch.from_numpy(np.random.default_rng(seed).permutation(N_TRAIN))
+    perm = torch.from_numpy(np.random.default_rng(seed).permutation(n_train))
     losses = []
     start = time.process_time()
     model.train()
@@ -121,13 +149,14 @@ def main(argv=None):
     parser.add_argument("--variants", nargs="*", default=["dot"])
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--n-train", type=int, default=N_TRAIN)
     parser.add_argument("--log", default="benchmarks/out/exp_attention.jsonl")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     os.makedirs(os.path.dirname(args.log), exist_ok=True)
     for variant in args.variants:
         for seed in args.seeds:
-            r = run(variant, seed, trace=args.trace)
+            r = run(variant, seed, trace=args.trace, n_train=args.n_train)
             with open(args.log, "a") as fh:
                 fh.write(json.dumps(r) + "\n")
             print(f"{variant:<16s} seed {seed}: acc {r['accuracy']:.3f} "

@@ -118,8 +118,9 @@ class Seq2Seq(nn.Module):
     -------
     ``forward(x, lengths=None, target=None, n_steps=None)`` returns ``(outputs,
     weights)``: ``outputs`` (N, T, O) logits or values (in the input's units with
-    ``scaling``), ``weights`` (N, T, L) attention weights or None. :meth:`loss` scores them against ``target``;
-    :meth:`decode` runs greedy, beam or sampled decoding of class ids.
+    ``scaling``), ``weights`` (N, T, L) attention weights or None. :meth:`loss`
+    scores them against ``target``; :meth:`decode` runs greedy, beam or sampled
+    decoding of class ids.
     """
 
     def __init__(
@@ -227,7 +228,7 @@ class Seq2Seq(nn.Module):
         else:
             self.skip = None
 
-    # -- per-window scaling and the linear path -----------------------------------------
+    # -- per-window scaling and the linear path ---------------------------------------
 
     def window_stats(
         self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
@@ -507,8 +508,9 @@ class Seq2Seq(nn.Module):
             if target is not None and stats is not None:
                 target = (target - stats[0]) / stats[1]  # (N, T, O)
         base = None if self.skip is None else self._linear_path(x, lengths, steps)
-        outputs, weights = self._decode(x, lengths, target, steps, base,
-                                        teacher_forcing_ratio)
+        outputs, weights = self._decode(
+            x, lengths, target, steps, base, teacher_forcing_ratio
+        )
         if stats is not None:
             outputs = outputs * stats[1] + stats[0]  # (N, T, O), the input's units
         return outputs, weights
