@@ -160,8 +160,8 @@ def origins(n, h, n_origins=N_ORIGINS):
     return [last - step * k for k in range(n_origins - 1, -1, -1)]
 
 
-def window_length(n_train, h, m):
-    length = 2 * max(h, m)
+def window_length(n_train, h, m, mult=2.0):
+    length = round(mult * max(h, m))
     return int(max(2, min(length, n_train - h - MIN_WINDOWS + 1)))
 
 
@@ -235,6 +235,8 @@ def estimator(train, h, m, L, seed, standardise=False, **_):
 def recipe(train, h, m, L, seed, **kw):
     from exp_forecast import fit_forecast
 
+    if "window_mult" in kw:
+        L = window_length(len(train), h, m, kw.pop("window_mult"))
     return fit_forecast([train], h, L, seed=seed, **kw)[0]
 
 
@@ -257,6 +259,8 @@ SEEDED = {"est-raw", "est-std", "recipe"}
 def global_recipe(trains, h, m, L, seed, **kw):
     from exp_forecast import fit_forecast
 
+    if "window_mult" in kw:
+        L = round(kw.pop("window_mult") * max(h, m))
     return fit_forecast(trains, h, L, seed=seed, **kw)
 
 

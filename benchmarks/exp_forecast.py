@@ -49,6 +49,8 @@ DEFAULTS = dict(
     num_layers=1,
     zero_out=False,  # start the decoder's output layer at zero
     series_scaling=True,  # standardise each series by its training values first
+    min_scale=1e-2,  # floor of the window scale (series-standardised units)
+    level_input=False,
 )
 
 
@@ -100,6 +102,8 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         attention=cfg["attention"],
         max_length=L,
         scaling=cfg["scaling"],
+        min_scale=cfg["min_scale"],
+        level_input=cfg["level_input"],
         skip=cfg["skip"],
         horizon=h,
         teacher_forcing_ratio=cfg["teacher_forcing"],

@@ -128,6 +128,24 @@ def test_skip_learns_a_trend_that_leaves_the_training_range():
     assert errors["plain"] > 3 * errors["scaled"]
 
 
+def test_level_input_lets_the_linear_path_see_the_level():
+    """With loc/scale and 1/scale the linear path is a linear autoregression on the
+    raw window: here, weights that forecast the constant 5 from any window."""
+    model = _model(scaling="last", skip=True, level_input=True, pattern="direct")
+    torch.nn.init.zeros_(model.out.weight)
+    torch.nn.init.zeros_(model.out.bias)  # the recurrent part adds nothing
+    k, t = 10, 4
+    weight = torch.zeros(t, k + 2)  # (T, K + 2): K window steps, loc/s, 1/s
+    weight[:, k] = -1.0  # cancels the last value
+    weight[:, k + 1] = 5.0  # adds 5 in the input's units
+    with torch.no_grad():
+        model.skip.weight.copy_(weight)
+        out = model(_windows() * 3 + 40, n_steps=4)[0]
+    torch.testing.assert_close(out, torch.full_like(out, 5.0), rtol=1e-4, atol=1e-4)
+    assert _model(scaling="last", skip=True).skip.in_features == k
+    assert model.skip.in_features == k + 2
+
+
 def test_option_errors():
     with pytest.raises(ValueError, match="needs max_length"):
         Seq2Seq(1, 1, skip=True, horizon=3)

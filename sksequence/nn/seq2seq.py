@@ -113,6 +113,13 @@ class Seq2Seq(nn.Module):
     horizon : int, optional
         T, the output steps of the linear path; ``forward`` then decodes at most T
         steps.
+    level_input : bool
+        With ``scaling`` and ``skip``: the linear path also reads each window's
+        ``loc / scale`` and ``1 / scale`` (per feature), which makes it as
+        expressive as a linear autoregression on the unscaled window (with
+        intercept): it can pull forecasts towards the series' usual level (mean
+        reversion), which scaled windows alone cannot see. Forecasts are then no
+        longer exactly equivariant to shifts and scalings of the input.
 
     Forward
     -------
@@ -145,6 +152,7 @@ class Seq2Seq(nn.Module):
         min_scale: float = 1e-2,
         skip: bool = False,
         horizon: Optional[int] = None,
+        level_input: bool = False,
     ) -> None:
         super().__init__()
         if scaling not in SCALINGS:
@@ -221,8 +229,10 @@ class Seq2Seq(nn.Module):
         self.min_scale = min_scale
         self.horizon = horizon
         self.skip_length = max_length if skip else None
+        self.level_input = bool(level_input and skip and scaling)
         if skip:
-            self.skip = nn.Linear(max_length * input_size, horizon * output_size)
+            width = (max_length + 2 * self.level_input) * input_size
+            self.skip = nn.Linear(width, horizon * output_size)
             nn.init.zeros_(self.skip.weight)
             nn.init.zeros_(self.skip.bias)
         else:
@@ -259,9 +269,14 @@ class Seq2Seq(nn.Module):
         return loc[..., self.target_features], scale[..., self.target_features]
 
     def _linear_path(
-        self, x: torch.Tensor, lengths: Optional[torch.Tensor], steps: int
+        self,
+        x: torch.Tensor,
+        lengths: Optional[torch.Tensor],
+        steps: int,
+        level: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """The skip path (N, steps, O) from the last K valid steps of scaled x."""
+        """The skip path (N, steps, O) from the last K valid steps of scaled x (and
+        the window's ``loc / scale``, ``1 / scale`` (N, 2, F) with ``level_input``)."""
         n, length, features = x.shape
         k = self.skip_length
         if steps > self.horizon:
@@ -277,7 +292,9 @@ class Seq2Seq(nn.Module):
         index = ends[:, None] - k + torch.arange(k, device=x.device)  # (N, K)
         last = take_steps(x, index.clamp(min=0))  # (N, K, F)
         last = last * (index >= 0)[:, :, None]  # steps before the start count as 0
-        base = self.skip(last.reshape(n, k * features))  # (N, T * O)
+        if level is not None:
+            last = torch.cat([last, level], dim=1)  # (N, K + 1, F)
+        base = self.skip(last.reshape(n, -1))  # (N, T * O)
         return base.view(n, self.horizon, -1)[:, :steps]  # (N, steps, O)
 
     # -- encoder --------------------------------------------------------------------
@@ -502,12 +519,20 @@ class Seq2Seq(nn.Module):
             raise ValueError("Give a target or n_steps.")
         steps = target.shape[1] if target is not None else n_steps
         stats = self._target_stats(x, lengths)
+        level = None
         if self.scaling is not None:
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
+            level = None
+            if self.level_input:
+                level = torch.cat([loc / scale, 1 / scale], dim=1)  # (N, 2, F)
             if target is not None and stats is not None:
                 target = (target - stats[0]) / stats[1]  # (N, T, O)
-        base = None if self.skip is None else self._linear_path(x, lengths, steps)
+        base = (
+            None
+            if self.skip is None
+            else self._linear_path(x, lengths, steps, level)
+        )
         outputs, weights = self._decode(
             x, lengths, target, steps, base, teacher_forcing_ratio
         )
