@@ -128,22 +128,19 @@ def test_skip_learns_a_trend_that_leaves_the_training_range():
     assert errors["plain"] > 3 * errors["scaled"]
 
 
-def test_level_input_lets_the_linear_path_see_the_level():
-    """With loc/scale and 1/scale the linear path is a linear autoregression on the
-    raw window: here, weights that forecast the constant 5 from any window."""
-    model = _model(scaling="last", skip=True, level_input=True, pattern="direct")
-    torch.nn.init.zeros_(model.out.weight)
-    torch.nn.init.zeros_(model.out.bias)  # the recurrent part adds nothing
-    k, t = 10, 4
-    weight = torch.zeros(t, k + 2)  # (T, K + 2): K window steps, loc/s, 1/s
-    weight[:, k] = -1.0  # cancels the last value
-    weight[:, k + 1] = 5.0  # adds 5 in the input's units
+def test_level_input_lets_the_encoder_see_the_level():
+    model = _model(f=2, o=2, scaling="last", skip=True, level_input=True)
+    assert model.encoder.rnn.input_size == 6  # scaled window, loc, log(scale)
+    x = _windows(f=2)
     with torch.no_grad():
-        model.skip.weight.copy_(weight)
-        out = model(_windows() * 3 + 40, n_steps=4)[0]
-    torch.testing.assert_close(out, torch.full_like(out, 5.0), rtol=1e-4, atol=1e-4)
-    assert _model(scaling="last", skip=True).skip.in_features == k
-    assert model.skip.in_features == k + 2
+        a, b = model(x, n_steps=4)[0], model(x + 100.0, n_steps=4)[0]
+    # the level changes the forecast beyond the shift (it is no longer equivariant)
+    assert (b - 100.0 - a).abs().max() > 1e-3
+    torch.nn.init.zeros_(model.out.weight)
+    torch.nn.init.zeros_(model.out.bias)  # only the (equivariant) linear path left
+    with torch.no_grad():
+        a, b = model(x, n_steps=4)[0], model(x + 100.0, n_steps=4)[0]
+    torch.testing.assert_close(b - 100.0, a, rtol=1e-4, atol=1e-3)
 
 
 def test_option_errors():

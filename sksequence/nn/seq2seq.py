@@ -114,12 +114,12 @@ class Seq2Seq(nn.Module):
         T, the output steps of the linear path; ``forward`` then decodes at most T
         steps.
     level_input : bool
-        With ``scaling`` and ``skip``: the linear path also reads each window's
-        ``loc / scale`` and ``1 / scale`` (per feature), which makes it as
-        expressive as a linear autoregression on the unscaled window (with
-        intercept): it can pull forecasts towards the series' usual level (mean
+        With ``scaling``: the encoder also reads each window's ``loc`` and
+        ``log(scale)`` (per feature, as two more input features at every step), so
+        the recurrent part can pull forecasts towards the series' usual level (mean
         reversion), which scaled windows alone cannot see. Forecasts are then no
-        longer exactly equivariant to shifts and scalings of the input.
+        longer exactly equivariant to shifts and scalings of the input (the linear
+        path still is).
 
     Forward
     -------
@@ -191,8 +191,9 @@ class Seq2Seq(nn.Module):
         self.input_feeding = input_feeding
         self.categorical = categorical
         self.teacher_forcing_ratio = teacher_forcing_ratio
+        self.level_input = bool(level_input and scaling)
         self.encoder = RecurrentEncoder(
-            input_size,
+            input_size * (3 if self.level_input else 1),  # + loc/scale, 1/scale
             hidden_size,
             num_layers=num_layers,
             cell=cell,
@@ -229,10 +230,8 @@ class Seq2Seq(nn.Module):
         self.min_scale = min_scale
         self.horizon = horizon
         self.skip_length = max_length if skip else None
-        self.level_input = bool(level_input and skip and scaling)
         if skip:
-            width = (max_length + 2 * self.level_input) * input_size
-            self.skip = nn.Linear(width, horizon * output_size)
+            self.skip = nn.Linear(max_length * input_size, horizon * output_size)
             nn.init.zeros_(self.skip.weight)
             nn.init.zeros_(self.skip.bias)
         else:
@@ -269,14 +268,9 @@ class Seq2Seq(nn.Module):
         return loc[..., self.target_features], scale[..., self.target_features]
 
     def _linear_path(
-        self,
-        x: torch.Tensor,
-        lengths: Optional[torch.Tensor],
-        steps: int,
-        level: Optional[torch.Tensor] = None,
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor], steps: int
     ) -> torch.Tensor:
-        """The skip path (N, steps, O) from the last K valid steps of scaled x (and
-        the window's ``loc / scale``, ``1 / scale`` (N, 2, F) with ``level_input``)."""
+        """The skip path (N, steps, O) from the last K valid steps of scaled x."""
         n, length, features = x.shape
         k = self.skip_length
         if steps > self.horizon:
@@ -292,8 +286,6 @@ class Seq2Seq(nn.Module):
         index = ends[:, None] - k + torch.arange(k, device=x.device)  # (N, K)
         last = take_steps(x, index.clamp(min=0))  # (N, K, F)
         last = last * (index >= 0)[:, :, None]  # steps before the start count as 0
-        if level is not None:
-            last = torch.cat([last, level], dim=1)  # (N, K + 1, F)
         base = self.skip(last.reshape(n, -1))  # (N, T * O)
         return base.view(n, self.horizon, -1)[:, :steps]  # (N, steps, O)
 
@@ -523,16 +515,14 @@ class Seq2Seq(nn.Module):
         if self.scaling is not None:
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
-            level = None
             if self.level_input:
-                level = torch.cat([loc / scale, 1 / scale], dim=1)  # (N, 2, F)
+                level = torch.cat([loc, scale.log()], dim=1)  # (N, 2, F)
             if target is not None and stats is not None:
                 target = (target - stats[0]) / stats[1]  # (N, T, O)
-        base = (
-            None
-            if self.skip is None
-            else self._linear_path(x, lengths, steps, level)
-        )
+        base = None if self.skip is None else self._linear_path(x, lengths, steps)
+        if level is not None:  # two constant features per input feature
+            constant = level.reshape(x.shape[0], 1, -1)  # (N, 1, 2F)
+            x = torch.cat([x, constant.expand(-1, x.shape[1], -1)], dim=2)  # (N, L, 3F)
         outputs, weights = self._decode(
             x, lengths, target, steps, base, teacher_forcing_ratio
         )
