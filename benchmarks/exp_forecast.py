@@ -50,7 +50,6 @@ DEFAULTS = dict(
     zero_out=False,  # start the decoder's output layer at zero
     series_scaling=True,  # standardise each series by its training values first
     min_scale=1e-2,  # floor of the window scale (series-standardised units)
-    level_input=False,
 )
 
 
@@ -103,7 +102,6 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         max_length=L,
         scaling=cfg["scaling"],
         min_scale=cfg["min_scale"],
-        level_input=cfg["level_input"],
         skip=cfg["skip"],
         horizon=h,
         teacher_forcing_ratio=cfg["teacher_forcing"],
@@ -159,6 +157,24 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
     return out
 
 
+def table(path):
+    """The research log (one JSON line per config) as a markdown table."""
+    from _common import markdown_table
+
+    with open(path) as fh:
+        lines = [json.loads(line) for line in fh if line.strip()]
+    names = list(dict.fromkeys(k for line in lines for k in line["per"]))
+    rows = []
+    for line in lines:
+        cfg = {k: v for k, v in line["config"].items()}
+        rows.append(
+            [json.dumps(cfg) or "{}", "" if line["mean"] is None else
+             f"{line['mean']:.3f}"]
+            + [f"{line['per'][n]:.3f}" if n in line["per"] else "" for n in names]
+        )
+    return markdown_table(["config (DEFAULTS + ...)", "mean"] + names, rows)
+
+
 def main(argv=None):
     from bench_forecast import (DEV_COLLECTIONS, DEV_SERIES, run_collection,
                                 run_series)
@@ -169,7 +185,11 @@ def main(argv=None):
     parser.add_argument("--collections", nargs="*", default=[])
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--log", default="benchmarks/out/exp_forecast.jsonl")
+    parser.add_argument("--table", action="store_true", help="print the log as a table")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(args.log))
+        return
     torch.set_num_threads(1)
     if args.collections == ["dev"]:
         args.collections = DEV_COLLECTIONS

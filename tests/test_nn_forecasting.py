@@ -128,21 +128,6 @@ def test_skip_learns_a_trend_that_leaves_the_training_range():
     assert errors["plain"] > 3 * errors["scaled"]
 
 
-def test_level_input_lets_the_encoder_see_the_level():
-    model = _model(f=2, o=2, scaling="last", skip=True, level_input=True)
-    assert model.encoder.rnn.input_size == 6  # scaled window, loc, log(scale)
-    x = _windows(f=2)
-    with torch.no_grad():
-        a, b = model(x, n_steps=4)[0], model(x + 100.0, n_steps=4)[0]
-    # the level changes the forecast beyond the shift (it is no longer equivariant)
-    assert (b - 100.0 - a).abs().max() > 1e-3
-    torch.nn.init.zeros_(model.out.weight)
-    torch.nn.init.zeros_(model.out.bias)  # only the (equivariant) linear path left
-    with torch.no_grad():
-        a, b = model(x, n_steps=4)[0], model(x + 100.0, n_steps=4)[0]
-    torch.testing.assert_close(b - 100.0, a, rtol=1e-4, atol=1e-3)
-
-
 def test_option_errors():
     with pytest.raises(ValueError, match="needs max_length"):
         Seq2Seq(1, 1, skip=True, horizon=3)

@@ -113,13 +113,6 @@ class Seq2Seq(nn.Module):
     horizon : int, optional
         T, the output steps of the linear path; ``forward`` then decodes at most T
         steps.
-    level_input : bool
-        With ``scaling``: the encoder also reads each window's ``loc`` and
-        ``log(scale)`` (per feature, as two more input features at every step), so
-        the recurrent part can pull forecasts towards the series' usual level (mean
-        reversion), which scaled windows alone cannot see. Forecasts are then no
-        longer exactly equivariant to shifts and scalings of the input (the linear
-        path still is).
 
     Forward
     -------
@@ -152,7 +145,6 @@ class Seq2Seq(nn.Module):
         min_scale: float = 1e-2,
         skip: bool = False,
         horizon: Optional[int] = None,
-        level_input: bool = False,
     ) -> None:
         super().__init__()
         if scaling not in SCALINGS:
@@ -191,9 +183,8 @@ class Seq2Seq(nn.Module):
         self.input_feeding = input_feeding
         self.categorical = categorical
         self.teacher_forcing_ratio = teacher_forcing_ratio
-        self.level_input = bool(level_input and scaling)
         self.encoder = RecurrentEncoder(
-            input_size * (3 if self.level_input else 1),  # + loc/scale, 1/scale
+            input_size,
             hidden_size,
             num_layers=num_layers,
             cell=cell,
@@ -511,18 +502,12 @@ class Seq2Seq(nn.Module):
             raise ValueError("Give a target or n_steps.")
         steps = target.shape[1] if target is not None else n_steps
         stats = self._target_stats(x, lengths)
-        level = None
         if self.scaling is not None:
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
-            if self.level_input:
-                level = torch.cat([loc, scale.log()], dim=1)  # (N, 2, F)
             if target is not None and stats is not None:
                 target = (target - stats[0]) / stats[1]  # (N, T, O)
         base = None if self.skip is None else self._linear_path(x, lengths, steps)
-        if level is not None:  # two constant features per input feature
-            constant = level.reshape(x.shape[0], 1, -1)  # (N, 1, 2F)
-            x = torch.cat([x, constant.expand(-1, x.shape[1], -1)], dim=2)  # (N, L, 3F)
         outputs, weights = self._decode(
             x, lengths, target, steps, base, teacher_forcing_ratio
         )
