@@ -395,7 +395,8 @@ def main(argv=None):
                                 "seed": seed, **r})
                 print(f"{model:<14s} {name:<24s} seed {seed}: MASE {r['mase']:.3f} "
                       f"({r['fit_cpu_s']:.2f} s)", flush=True)
-            for name in args.collections:
+            per_series_nn = model in SEEDED  # not run on every series of a collection
+            for name in [] if per_series_nn else args.collections:
                 r = run_collection(name, model, seed, extra)
                 results.append({"kind": "collection", "name": name, "model": model,
                                 "seed": seed, **r})

@@ -50,6 +50,9 @@ DEFAULTS = dict(
     zero_out=False,  # start the decoder's output layer at zero
     series_scaling=True,  # standardise each series by its training values first
     min_scale=1e-2,  # floor of the window scale (series-standardised units)
+    linear_init=False,  # start the skip path at its ridge solution
+    linear_alpha=1.0,
+    freeze_linear=False,
 )
 
 
@@ -106,10 +109,15 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         horizon=h,
         teacher_forcing_ratio=cfg["teacher_forcing"],
     )
+    if cfg["linear_init"]:
+        model.fit_linear_path(X, Y, alpha=cfg["linear_alpha"])  # (in its units)
+        if cfg["freeze_linear"]:
+            model.skip.requires_grad_(False)
     if cfg["zero_out"]:
         torch.nn.init.zeros_(model.out.weight)
         torch.nn.init.zeros_(model.out.bias)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"],
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg["lr"],
                            weight_decay=cfg["weight_decay"])
     n, bs = len(X), cfg["batch_size"]
     per_epoch = math.ceil(n / bs)
@@ -132,7 +140,7 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
             loss = model.loss(out, y, x=x)
             opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             done += 1
             value = loss.item()

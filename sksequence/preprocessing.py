@@ -28,7 +28,11 @@ def sliding_window(series, n_steps_in, n_steps_out=1, *, step=1, targets=None):
 
     Window ``i`` reads ``series[i * step : i * step + n_steps_in]`` and its target
     is the next ``n_steps_out`` values, the supervised layout that
-    :class:`~sksequence.Seq2SeqRegressor` learns from.
+    :class:`~sksequence.Seq2SeqRegressor` learns from. For forecasting, an input
+    window of two to three seasons or horizons (``2 * max(n_steps_out, season)``,
+    e.g. 24 months for a 12-month forecast, 12 years for 6 years ahead) is a good
+    start; shorten it when the series gives fewer than a few dozen windows. For
+    many series at once, see :class:`SeriesWindows`.
 
     Parameters
     ----------

@@ -128,11 +128,45 @@ def test_skip_learns_a_trend_that_leaves_the_training_range():
     assert errors["plain"] > 3 * errors["scaled"]
 
 
+@pytest.mark.parametrize("skip", ["scaled", "raw"])
+def test_fit_linear_path_is_the_least_squares_forecast(skip):
+    """On a noisy sine the closed-form linear path alone forecasts almost exactly
+    (the recurrent part's output layer is zeroed)."""
+    rng = np.random.default_rng(0)
+    series = 50.0 + np.sin(0.5 * np.arange(300)) + 0.01 * rng.normal(size=300)
+    starts = np.arange(0, 290)
+    x = torch.tensor(np.stack([series[s : s + 6] for s in starts]), dtype=torch.float32)
+    y = torch.tensor(np.stack([series[s + 6 : s + 10] for s in starts]),
+                     dtype=torch.float32)
+    model = _model(scaling="mean", skip=skip, max_length=6, horizon=4)
+    torch.nn.init.zeros_(model.out.weight)
+    torch.nn.init.zeros_(model.out.bias)
+    model.fit_linear_path(x[:, :, None], y[:, :, None], alpha=1e-6)
+    with torch.no_grad():
+        pred = model(x[:, :, None], n_steps=4)[0][:, :, 0]
+    naive = (x[:, -1:] - y).abs().mean()
+    assert (pred - y).abs().mean() < 0.1 * naive
+
+
+def test_raw_skip_keeps_the_level():
+    """A raw linear path sees the level that window scaling removes: with weights
+    that forecast the constant 5, any window gives 5."""
+    model = _model(scaling="last", skip="raw")
+    torch.nn.init.zeros_(model.out.weight)
+    torch.nn.init.zeros_(model.out.bias)
+    with torch.no_grad():
+        model.skip.bias.fill_(5.0)
+        out = model(_windows() * 3 + 40, n_steps=4)[0]
+    torch.testing.assert_close(out, torch.full_like(out, 5.0), rtol=1e-4, atol=1e-4)
+
+
 def test_option_errors():
     with pytest.raises(ValueError, match="needs max_length"):
         Seq2Seq(1, 1, skip=True, horizon=3)
     with pytest.raises(ValueError, match="categorical"):
         Seq2Seq(4, 4, categorical=True, scaling="last")
+    with pytest.raises(ValueError, match="skip must be False, True"):
+        Seq2Seq(1, 1, skip="window", max_length=3, horizon=2)
     with pytest.raises(ValueError, match="scaling must be one of"):
         Seq2Seq(1, 1, scaling="window")
     with pytest.raises(ValueError, match="target_features"):

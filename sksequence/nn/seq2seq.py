@@ -59,10 +59,15 @@ class Seq2Seq(nn.Module):
       the model only learns shapes: a level or a trend outside the training range
       costs nothing, and one model serves series of different scales. :meth:`loss`
       compares in the scaled units, so every window weighs the same.
-    - ``skip``: a linear path from the last ``max_length`` (scaled) input steps to
-      all ``horizon`` output steps is added to the decoder's outputs: a linear
-      autoregression that the recurrent decoder corrects. It starts at zero, so with
-      ``scaling="last"`` an untrained model forecasts the last value (naive).
+    - ``skip``: a linear path from the last ``max_length`` input steps to all
+      ``horizon`` output steps is added to the decoder's outputs: a linear
+      autoregression that the recurrent decoder corrects. ``"scaled"`` (or True)
+      reads the scaled window and predicts in scaled units (exactly equivariant;
+      it starts at zero, so with ``scaling="last"`` an untrained model forecasts
+      the last value); ``"raw"`` reads the window in the input's units and
+      predicts in them, as a ridge regression on the windows does, so it keeps
+      the level information that scaling removes (mean reversion of stationary
+      series). :meth:`fit_linear_path` sets it to its least-squares solution.
 
     Teacher-forced training without input feeding, Bahdanau attention or sampled
     inputs runs the decoder as one RNN call over all T steps, and Luong attention as
@@ -107,9 +112,10 @@ class Seq2Seq(nn.Module):
     min_scale : float
         Floor of the window scale, in input units (a constant window gets
         ``min_scale``, so its forecast stays near its last value).
-    skip : bool
-        Add the linear path (needs ``max_length``, the steps it reads, and
-        ``horizon``).
+    skip : {False, True, "scaled", "raw"}
+        Add the linear path, on the scaled window (True, "scaled") or on the
+        input's units ("raw"); needs ``max_length``, the steps it reads, and
+        ``horizon``.
     horizon : int, optional
         T, the output steps of the linear path; ``forward`` then decodes at most T
         steps.
@@ -143,7 +149,7 @@ class Seq2Seq(nn.Module):
         scaling: Optional[str] = None,
         target_features: Optional[Sequence[int]] = None,
         min_scale: float = 1e-2,
-        skip: bool = False,
+        skip: bool | str = False,
         horizon: Optional[int] = None,
     ) -> None:
         super().__init__()
@@ -220,6 +226,11 @@ class Seq2Seq(nn.Module):
         self.target_features = target_features if scaling else None
         self.min_scale = min_scale
         self.horizon = horizon
+        if skip not in (False, True, "scaled", "raw"):
+            raise ValueError(
+                f"skip must be False, True, 'scaled' or 'raw', got {skip!r}."
+            )
+        self.skip_units = None if not skip else ("raw" if skip == "raw" else "scaled")
         self.skip_length = max_length if skip else None
         if skip:
             self.skip = nn.Linear(max_length * input_size, horizon * output_size)
@@ -258,17 +269,13 @@ class Seq2Seq(nn.Module):
         loc, scale = self.window_stats(x, lengths)
         return loc[..., self.target_features], scale[..., self.target_features]
 
-    def _linear_path(
-        self, x: torch.Tensor, lengths: Optional[torch.Tensor], steps: int
+    def _last_steps(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor]
     ) -> torch.Tensor:
-        """The skip path (N, steps, O) from the last K valid steps of scaled x."""
-        n, length, features = x.shape
+        """The last K valid steps of x (N, L, F), flattened: (N, K * F); steps before
+        a short sequence's start count as 0."""
+        n, length, _ = x.shape
         k = self.skip_length
-        if steps > self.horizon:
-            raise ValueError(
-                f"The linear path (skip=True) predicts {self.horizon} steps, got "
-                f"n_steps={steps}."
-            )
         ends = (
             torch.full((n,), length, device=x.device)
             if lengths is None
@@ -276,9 +283,68 @@ class Seq2Seq(nn.Module):
         )
         index = ends[:, None] - k + torch.arange(k, device=x.device)  # (N, K)
         last = take_steps(x, index.clamp(min=0))  # (N, K, F)
-        last = last * (index >= 0)[:, :, None]  # steps before the start count as 0
-        base = self.skip(last.reshape(n, -1))  # (N, T * O)
+        last = last * (index >= 0)[:, :, None]
+        return last.reshape(n, -1)  # (N, K * F)
+
+    def _linear_path(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor], steps: int
+    ) -> torch.Tensor:
+        """The skip path (N, steps, O) from the last K valid steps of scaled x."""
+        n = x.shape[0]
+        if steps > self.horizon:
+            raise ValueError(
+                f"The linear path (skip=True) predicts {self.horizon} steps, got "
+                f"n_steps={steps}."
+            )
+        base = self.skip(self._last_steps(x, lengths))  # (N, T * O)
         return base.view(n, self.horizon, -1)[:, :steps]  # (N, steps, O)
+
+    @torch.no_grad()
+    def fit_linear_path(
+        self,
+        x: torch.Tensor,
+        target: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        *,
+        alpha: float = 1.0,
+    ) -> None:
+        """Set the linear path to the ridge regression of the targets on the windows.
+
+        Solves, in closed form, the least-squares problem of the skip path (last K
+        input steps -> T outputs, with intercept, L2 penalty ``alpha`` on the
+        weights; in the window-scaled units for ``skip="scaled"``, in the input's
+        units for ``skip="raw"``), so that training starts from the best linear
+        forecast and the recurrent part learns only a correction. Call it once
+        before training, on the training windows.
+
+        Parameters
+        ----------
+        x : Tensor of shape (N, L, F)
+        target : Tensor of shape (N, T, O), T == ``horizon``
+        lengths : Tensor of shape (N,), optional
+        alpha : float
+        """
+        if self.skip is None:
+            raise ValueError("fit_linear_path needs skip=True.")
+        if target.shape[1] != self.horizon:
+            raise ValueError(
+                f"target has {target.shape[1]} steps, but the linear path predicts "
+                f"horizon={self.horizon}."
+            )
+        stats = self._target_stats(x, lengths)
+        if self.scaling is not None and self.skip_units == "scaled":
+            loc, scale = self.window_stats(x, lengths)
+            x = (x - loc) / scale  # (N, L, F)
+            if stats is not None:
+                target = (target - stats[0]) / stats[1]  # (N, T, O)
+        a = self._last_steps(x, lengths).double()  # (N, K * F)
+        b = target.reshape(target.shape[0], -1).double()  # (N, T * O)
+        a_mean, b_mean = a.mean(dim=0), b.mean(dim=0)
+        a, b = a - a_mean, b - b_mean
+        gram = a.T @ a + alpha * torch.eye(a.shape[1], dtype=a.dtype, device=a.device)
+        weight = torch.linalg.solve(gram, a.T @ b)  # (K * F, T * O)
+        self.skip.weight.copy_(weight.T.to(self.skip.weight.dtype))
+        self.skip.bias.copy_((b_mean - a_mean @ weight).to(self.skip.bias.dtype))
 
     # -- encoder --------------------------------------------------------------------
 
@@ -502,12 +568,18 @@ class Seq2Seq(nn.Module):
             raise ValueError("Give a target or n_steps.")
         steps = target.shape[1] if target is not None else n_steps
         stats = self._target_stats(x, lengths)
+        base = None
+        if self.skip_units == "raw":  # a linear AR on the input's units
+            base = self._linear_path(x, lengths, steps)  # (N, T, O)
+            if stats is not None:
+                base = (base - stats[0]) / stats[1]  # in the model's units
         if self.scaling is not None:
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
             if target is not None and stats is not None:
                 target = (target - stats[0]) / stats[1]  # (N, T, O)
-        base = None if self.skip is None else self._linear_path(x, lengths, steps)
+        if self.skip_units == "scaled":
+            base = self._linear_path(x, lengths, steps)
         outputs, weights = self._decode(
             x, lengths, target, steps, base, teacher_forcing_ratio
         )
