@@ -344,11 +344,10 @@ def report(paths):
         for name in names:
             row = [name]
             for model in models:
-                vals = [r["mase"] for r in rs if r["name"] == name and r["model"] == model]
+                mine = [r for r in rs if r["name"] == name and r["model"] == model]
+                vals = [r["mase"] for r in mine]
                 row.append(f"{np.mean(vals):.3f}" if vals else "")
-                times.setdefault(model, []).extend(
-                    r["fit_cpu_s"] for r in rs if r["name"] == name and r["model"] == model
-                )
+                times.setdefault(model, []).extend(r["fit_cpu_s"] for r in mine)
             rows.append(row)
         if kind == "series":
             for label, group in (("mean (dev)", DEV_SERIES),
@@ -367,7 +366,9 @@ def report(paths):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="*", default=["naive", "drift", "ridge", "ets", "theta"])
+    parser.add_argument(
+        "--models", nargs="*", default=["naive", "drift", "ridge", "ets", "theta"]
+    )
     parser.add_argument("--series", nargs="*", default=DEV_SERIES + HELD_OUT_SERIES)
     parser.add_argument("--collections", nargs="*", default=[])
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])

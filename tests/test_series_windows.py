@@ -134,3 +134,22 @@ def test_errors():
     windows.fit_windows(_series())
     with pytest.raises(ValueError, match="Expected the 2 series"):
         windows.last_windows(_series()[:1])
+
+
+def test_with_seq2seq_regressor_forecasts_come_back_in_each_series_units():
+    """Series of different lengths and levels (one too short for a full window):
+    one Seq2SeqRegressor, forecasts of the learnt horizon and beyond it (fed back),
+    each in its own series' range."""
+    from sksequence import Seq2SeqRegressor
+
+    t = np.arange(80.0)
+    series = [np.sin(0.5 * t), 1e4 + 50 * np.sin(0.5 * t[:40] + 1), -3 + np.sin(t[:9])]
+    windows = SeriesWindows(n_steps_in=12, n_steps_out=3, min_steps_in=4)
+    X, y = windows.fit_windows(series)
+    reg = Seq2SeqRegressor(hidden_size=8, max_epochs=3, random_state=0).fit(X, y)
+    for n_steps in (3, 7):
+        out = windows.forecast(reg, n_steps=n_steps)
+        assert out.shape == (3, n_steps)
+        for s, f in zip(series, out):
+            spread = s.max() - s.min()
+            assert (np.abs(f - s.mean()) < 3 * spread).all()
