@@ -110,6 +110,12 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
     """Train on the windows of every series in ``trains``; forecast h after each."""
     from sksequence.nn.seq2seq import Seq2Seq
 
+    if "ensemble" in options:  # the mean of the members' forecasts
+        members = options.pop("ensemble")
+        return np.mean(
+            [fit_forecast(trains, h, L, seed, **{**options, **m}) for m in members],
+            axis=0,
+        )
     cfg = {**DEFAULTS, **options}
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
