@@ -6,14 +6,16 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
-from .utils.validation import check_sequences
+from .utils.validation import check_sequences, check_series_collection
 
 __all__ = [
     "SequenceScaler",
+    "SeriesWindows",
     "from_long_dataframe",
     "pad_sequences",
     "sliding_window",
@@ -26,7 +28,11 @@ def sliding_window(series, n_steps_in, n_steps_out=1, *, step=1, targets=None):
 
     Window ``i`` reads ``series[i * step : i * step + n_steps_in]`` and its target
     is the next ``n_steps_out`` values, the supervised layout that
-    :class:`~sksequence.Seq2SeqRegressor` learns from.
+    :class:`~sksequence.Seq2SeqRegressor` learns from. For forecasting, an input
+    window of two to three seasons or horizons (``2 * max(n_steps_out, season)``,
+    e.g. 24 months for a 12-month forecast, 12 years for 6 years ahead) is a good
+    start; shorten it when the series gives fewer than a few dozen windows. For
+    many series at once, see :class:`SeriesWindows`.
 
     Parameters
     ----------
@@ -95,6 +101,257 @@ n_targets)
     if targets is not None:
         y = y[:, :, np.atleast_1d(targets)]
     return X, y
+
+
+# -- many series: a global model --------------------------------------------------------
+
+
+class SeriesWindows(BaseEstimator):
+    """Training windows from many series, and forecasts from the end of each.
+
+    The layout of a *global* forecasting model: one model learns from the windows of
+    every series of a collection (series of any lengths, e.g. the sales of many
+    products), then forecasts each series from its own last values.
+    :meth:`fit_windows` standardises every series by its own mean and standard
+    deviation (``scale=True``) and cuts it into (input window, following window)
+    pairs as :func:`sliding_window` does; :meth:`forecast` asks a fitted regressor
+    for the next steps of every series and returns them in each series' own units.
+
+    Parameters
+    ----------
+    n_steps_in : int
+        Length of each input window (a series shorter than that forecasts from all
+        its values).
+    n_steps_out : int, default=1
+        Length of each target window: the horizon the model learns.
+    step : int, default=1
+        Shift between consecutive windows of a series.
+    min_steps_in : int, default=None
+        Let series too short for a full window still give windows, with inputs of
+        ``min_steps_in`` to ``n_steps_in`` steps (``X`` is then a list of arrays of
+        different lengths); None: full windows only.
+    scale : bool, default=True
+        Standardise each series (each feature) by the mean and standard deviation
+        of its values seen in :meth:`fit_windows` (a constant series keeps scale 1).
+
+    Attributes
+    ----------
+    n_series_ : int
+        Series seen in :meth:`fit_windows`.
+    ids_ : ndarray of shape (n_series_,)
+        The id of each series: the ``id_col`` values of a long DataFrame, else
+        ``0 .. n_series_ - 1``; the rows of :meth:`forecast` follow this order.
+    groups_ : ndarray of shape (n_windows,)
+        The series (its position in ``ids_``) of every window, e.g. for
+        ``GroupKFold``.
+    mean_, scale_ : ndarray of shape (n_series_, n_features)
+        Each series' standardisation (0 and 1 when ``scale=False``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksequence.preprocessing import SeriesWindows
+    >>> series = [np.arange(10.0), 100 + 10 * np.arange(7.0)]
+    >>> windows = SeriesWindows(n_steps_in=3, n_steps_out=2)
+    >>> X, y = windows.fit_windows(series)
+    >>> X.shape, y.shape, windows.groups_.tolist()
+    ((9, 3), (9, 2), [0, 0, 0, 0, 0, 0, 1, 1, 1])
+    >>> from sklearn.linear_model import LinearRegression
+    >>> model = LinearRegression().fit(X, y)  # any regressor of windows works
+    >>> windows.forecast(model).round(1)
+    array([[ 10.,  11.],
+           [170., 180.]])
+    """
+
+    def __init__(
+        self, n_steps_in, n_steps_out=1, *, step=1, min_steps_in=None, scale=True
+    ):
+        self.n_steps_in = n_steps_in
+        self.n_steps_out = n_steps_out
+        self.step = step
+        self.min_steps_in = min_steps_in
+        self.scale = scale
+
+    def _check_params(self):
+        for name in ("n_steps_in", "n_steps_out", "step"):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        shortest = self.min_steps_in
+        if shortest is not None and (
+            not isinstance(shortest, Integral)
+            or isinstance(shortest, bool)
+            or not 1 <= shortest <= self.n_steps_in
+        ):
+            raise ValueError(
+                f"min_steps_in must be None or an integer in [1, n_steps_in="
+                f"{self.n_steps_in}], got {shortest!r}."
+            )
+
+    def _series(self, series, id_col, time_col, value_cols):
+        """A list of (T_i, F) float64 arrays, the univariate flag and the ids."""
+        if id_col is not None or time_col is not None:
+            if id_col is None or time_col is None:
+                raise ValueError(
+                    "A long DataFrame needs both id_col and time_col (and optionally "
+                    "value_cols)."
+                )
+            series, ids = from_long_dataframe(series, id_col, time_col, value_cols)
+            values, _ = check_series_collection(series)
+            univariate = values[0].shape[1] == 1
+            return values, univariate, ids
+        values, univariate = check_series_collection(series)
+        return values, univariate, np.arange(len(values))
+
+    def fit_windows(self, series, *, id_col=None, time_col=None, value_cols=None):
+        """Learn each series' scaling and return the training windows of all series.
+
+        Parameters
+        ----------
+        series : list of array-like of shape (n_timesteps_i,) or \
+(n_timesteps_i, n_features), or pandas.DataFrame
+            The series, oldest value first, of any lengths; or a long DataFrame
+            (one row per series and timestep) with ``id_col`` and ``time_col``.
+        id_col, time_col, value_cols : str, optional
+            For a long DataFrame, as in :func:`from_long_dataframe`.
+
+        Returns
+        -------
+        X : ndarray of shape (n_windows, n_steps_in) or (n_windows, n_steps_in, \
+n_features), or list of arrays
+            Input windows, scaled (2-D for univariate series, as
+            :func:`sliding_window` returns; a list of arrays of different lengths
+            with ``min_steps_in``).
+        y : ndarray of shape (n_windows, n_steps_out) or (n_windows, n_steps_out, \
+n_features)
+            The values that follow each window, scaled like it.
+        """
+        self._check_params()
+        values, univariate, ids = self._series(series, id_col, time_col, value_cols)
+        shortest = self.n_steps_in if self.min_steps_in is None else self.min_steps_in
+        if self.scale:
+            self.mean_ = np.stack([v.mean(axis=0) for v in values])  # (S, F)
+            self.scale_ = _nonzero_scale(np.stack([v.std(axis=0) for v in values]))
+        else:
+            self.mean_ = np.zeros((len(values), values[0].shape[1]))
+            self.scale_ = np.ones_like(self.mean_)
+        self.n_series_, self.ids_ = len(values), ids
+        self.n_features_in_ = values[0].shape[1]
+        self._univariate = univariate
+        self._last = self._last_windows(values)
+        Xs, ys, groups = [], [], []
+        h = self.n_steps_out
+        for i, v in enumerate(values):
+            v = (v - self.mean_[i]) / self.scale_[i]  # (T_i, F)
+            ends = np.arange(shortest, len(v) - h + 1)  # window i ends before ends[i]
+            # full windows every `step` from the start, shorter ones below them
+            starts = ends - self.n_steps_in
+            keep = (starts >= 0) & (starts % self.step == 0)
+            keep |= (starts < 0) & ((ends - shortest) % self.step == 0)
+            for end in ends[keep]:
+                Xs.append(v[max(0, end - self.n_steps_in) : end])
+                ys.append(v[end : end + h])
+                groups.append(i)
+        if not Xs:
+            longest = max(len(v) for v in values)
+            raise ValueError(
+                f"No series is long enough for one window: the longest has {longest}"
+                f" timesteps, but a window needs {shortest} input and "
+                f"{h} output steps (n_steps_in or min_steps_in, and n_steps_out)."
+            )
+        self.groups_ = np.array(groups)
+        y = np.stack(ys)  # (W, h, F)
+        if len({len(x) for x in Xs}) > 1:
+            X = [x[:, 0] if univariate else x for x in Xs]
+        else:
+            X = np.stack(Xs)  # (W, n_steps_in, F)
+            X = X[:, :, 0] if univariate else X
+        return X, (y[:, :, 0] if univariate else y)
+
+    def _last_windows(self, values):
+        """The last ``n_steps_in`` scaled values of every series."""
+        out = [
+            (v[-self.n_steps_in :] - self.mean_[i]) / self.scale_[i]
+            for i, v in enumerate(values)
+        ]
+        if len({len(x) for x in out}) > 1:
+            return [x[:, 0] if self._univariate else x for x in out]
+        X = np.stack(out)
+        return X[:, :, 0] if self._univariate else X
+
+    def last_windows(self, series=None, *, id_col=None, time_col=None, value_cols=None):
+        """The scaled input window at the end of every series.
+
+        Parameters
+        ----------
+        series : as in :meth:`fit_windows`, default=None
+            The same series, perhaps with newer values (one per fitted series, in
+            the same order); None: the series seen in :meth:`fit_windows`.
+
+        Returns
+        -------
+        X : ndarray of shape (n_series_, n_steps_in[, n_features]) or list of arrays
+            A list when some series are shorter than ``n_steps_in``.
+        """
+        if not hasattr(self, "groups_"):
+            raise NotFittedError(
+                "This SeriesWindows has not seen any series yet: call fit_windows "
+                "first."
+            )
+        if series is None:
+            return self._last
+        values, _, ids = self._series(series, id_col, time_col, value_cols)
+        if len(values) != self.n_series_ or values[0].shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"Expected the {self.n_series_} series seen in fit_windows, with "
+                f"{self.n_features_in_} feature(s), got {len(values)} series with "
+                f"{values[0].shape[1]}."
+            )
+        return self._last_windows(values)
+
+    def forecast(
+        self, estimator, n_steps=None, series=None, *, id_col=None, time_col=None,
+        value_cols=None,
+    ):
+        """Forecast the steps after the end of every series, in its own units.
+
+        Parameters
+        ----------
+        estimator : fitted regressor
+            Trained on the windows of :meth:`fit_windows`. ``n_steps`` beyond its
+            horizon needs a ``forecast(X, n_steps)`` method (as
+            :class:`~sksequence.Seq2SeqRegressor` has).
+        n_steps : int, default=None
+            Steps to forecast; None: ``n_steps_out``.
+        series : as in :meth:`fit_windows`, default=None
+            Forecast from the end of these (the fitted series with newer values);
+            None: from the end of the series seen in :meth:`fit_windows`.
+
+        Returns
+        -------
+        forecasts : ndarray of shape (n_series_, n_steps) or (n_series_, n_steps, \
+n_features)
+            Row ``i`` is series ``ids_[i]``.
+        """
+        X = self.last_windows(
+            series, id_col=id_col, time_col=time_col, value_cols=value_cols
+        )
+        n_steps = self.n_steps_out if n_steps is None else n_steps
+        if not isinstance(n_steps, Integral) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
+        if n_steps == self.n_steps_out or not hasattr(estimator, "forecast"):
+            pred = np.asarray(estimator.predict(X), dtype=np.float64)
+            if pred.shape[1] < n_steps:
+                raise ValueError(
+                    f"{type(estimator).__name__} predicts {pred.shape[1]} steps and "
+                    f"has no forecast method to go on to n_steps={n_steps}."
+                )
+            pred = pred[:, :n_steps]
+        else:
+            pred = np.asarray(estimator.forecast(X, n_steps), dtype=np.float64)
+        pred = pred.reshape(self.n_series_, n_steps, self.n_features_in_)
+        pred = pred * self.scale_[:, None, :] + self.mean_[:, None, :]
+        return pred[:, :, 0] if self._univariate else pred
 
 
 # -- padding ----------------------------------------------------------------------------

@@ -430,3 +430,58 @@ def test_fitting_inside_inference_mode_and_float64_default_dtype():
         assert np.isfinite(reg.predict(X)).all()
     finally:
         torch.set_default_dtype(before)
+
+
+@pytest.mark.parametrize(
+    "module_cls, kwargs",
+    [
+        ("SequenceAutoencoder", dict(input_size=2, n_components=3)),
+        ("SequenceAutoencoder", dict(input_size=2, objective="composite")),
+        (
+            "RecurrentClassifier",
+            dict(
+                input_size=2,
+                n_classes=3,
+                conv_channels=(4,),
+                conv_kernel_sizes=(3,),
+                conv_strides=(1,),
+            ),
+        ),
+        ("Seq2Seq", dict(input_size=2, output_size=2, attention="bahdanau")),
+        (
+            "Seq2Seq",
+            dict(
+                input_size=1,
+                output_size=1,
+                pattern="direct",
+                scaling="mean",
+                skip=True,
+                max_length=8,
+                horizon=3,
+            ),
+        ),
+        (
+            "Seq2Seq",
+            dict(
+                input_size=2,
+                output_size=3,
+                attention="concat",
+                categorical=True,
+                input_feeding=True,
+            ),
+        ),
+    ],
+)
+def test_every_parameter_is_drawn_from_the_generator(module_cls, kwargs):
+    """Building a module under two global seeds, then resetting it from the same
+    generator, gives the same weights: no parameter keeps a global-rng draw."""
+    import sksequence.nn as snn
+    from sksequence.nn import reset_parameters
+
+    states = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        module = getattr(snn, module_cls)(**kwargs)
+        reset_parameters(module, torch.Generator().manual_seed(0))
+        states.append(module.state_dict())
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import torch
@@ -11,10 +12,11 @@ from torch.nn import functional as F
 from .attention import LUONG_SCORES, BahdanauAttention, LuongAttention
 from .decoding import beam_search, greedy_decode, sample_decode
 from .encoder import RecurrentEncoder, make_rnn
-from .functional import length_mask, weighted_mean
+from .functional import length_mask, take_steps, weighted_mean
 
 ATTENTIONS = (None, *LUONG_SCORES, "bahdanau")
 PATTERNS = ("recursive", "direct")
+SCALINGS = (None, "last", "mean")
 
 
 class Seq2Seq(nn.Module):
@@ -46,6 +48,26 @@ class Seq2Seq(nn.Module):
     context into the decoder's input. Both produce the attentional hidden state
     ``tanh(W [c_t; h_t])`` from which the outputs are read. ``input_feeding`` feeds
     that state into the next step's input (Luong et al., section 3.3).
+
+    Forecasting options (values only, not ``categorical``):
+
+    - ``scaling``: every input window is scaled by its own statistics, per feature:
+      ``(x - loc) / scale`` with ``loc`` the window's last valid value (``"last"``)
+      or mean (``"mean"``) and ``scale`` its standard deviation over the valid steps
+      (at least ``min_scale``). Outputs that are input features (``target_features``)
+      are predicted in the same scaled units and returned in the input's units, so
+      the model only learns shapes: a level or a trend outside the training range
+      costs nothing, and one model serves series of different scales. :meth:`loss`
+      compares in the scaled units, so every window weighs the same.
+    - ``skip``: a linear path from the last ``max_length`` input steps to all
+      ``horizon`` output steps is added to the decoder's outputs: a linear
+      autoregression that the recurrent decoder corrects. ``"scaled"`` (or True)
+      reads the scaled window and predicts in scaled units (exactly equivariant;
+      it starts at zero, so with ``scaling="last"`` an untrained model forecasts
+      the last value); ``"raw"`` reads the window in the input's units and
+      predicts in them, as a ridge regression on the windows does, so it keeps
+      the level information that scaling removes (mean reversion of stationary
+      series). :meth:`fit_linear_path` sets it to its least-squares solution.
 
     Teacher-forced training without input feeding, Bahdanau attention or sampled
     inputs runs the decoder as one RNN call over all T steps, and Luong attention as
@@ -80,13 +102,31 @@ class Seq2Seq(nn.Module):
         than the model's own prediction (drawn per sample and step). A scheduled
         sampling callback may change it between epochs. Evaluation mode always
         teacher-forces when a target is given.
+    scaling : {None, "last", "mean"}
+        Per-window scaling of inputs and outputs (see above).
+    target_features : sequence of int, optional
+        The input feature each output is (length O), for ``scaling``: outputs are
+        scaled by their feature's window statistics. Default: output ``o`` is input
+        feature ``o`` when O == F; otherwise outputs are not scaled (targets that are
+        not input features are left to the caller's scaling).
+    min_scale : float
+        Floor of the window scale, in input units (a constant window gets
+        ``min_scale``, so its forecast stays near its last value).
+    skip : {False, True, "scaled", "raw"}
+        Add the linear path, on the scaled window (True, "scaled") or on the
+        input's units ("raw"); needs ``max_length``, the steps it reads, and
+        ``horizon``.
+    horizon : int, optional
+        T, the output steps of the linear path; ``forward`` then decodes at most T
+        steps.
 
     Forward
     -------
     ``forward(x, lengths=None, target=None, n_steps=None)`` returns ``(outputs,
-    weights)``: ``outputs`` (N, T, O) logits or values, ``weights`` (N, T, L)
-    attention weights or None. :meth:`loss` scores them against ``target``;
-    :meth:`decode` runs greedy, beam or sampled decoding of class ids.
+    weights)``: ``outputs`` (N, T, O) logits or values (in the input's units with
+    ``scaling``), ``weights`` (N, T, L) attention weights or None. :meth:`loss`
+    scores them against ``target``; :meth:`decode` runs greedy, beam or sampled
+    decoding of class ids.
     """
 
     def __init__(
@@ -106,8 +146,36 @@ class Seq2Seq(nn.Module):
         embedding_dim: Optional[int] = None,
         max_length: Optional[int] = None,
         teacher_forcing_ratio: float = 1.0,
+        scaling: Optional[str] = None,
+        target_features: Optional[Sequence[int]] = None,
+        min_scale: float = 1e-2,
+        skip: bool | str = False,
+        horizon: Optional[int] = None,
     ) -> None:
         super().__init__()
+        if scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}.")
+        if categorical and (scaling is not None or skip):
+            raise ValueError(
+                "scaling and skip are for values; they cannot be used with "
+                "categorical=True."
+            )
+        if skip and not (max_length and horizon):
+            raise ValueError(
+                "skip=True needs max_length (the input steps the linear path reads) "
+                f"and horizon (its output steps), got {max_length!r} and {horizon!r}."
+            )
+        if target_features is None and output_size == input_size:
+            target_features = range(output_size)
+        if target_features is not None:
+            target_features = [int(i) for i in target_features]
+            if len(target_features) != output_size or not all(
+                0 <= i < input_size for i in target_features
+            ):
+                raise ValueError(
+                    f"target_features must give one input feature in [0, {input_size})"
+                    f" for each of the {output_size} outputs, got {target_features}."
+                )
         if pattern not in PATTERNS:
             raise ValueError(f"pattern must be one of {PATTERNS}, got {pattern!r}.")
         if attention not in ATTENTIONS:
@@ -154,6 +222,129 @@ class Seq2Seq(nn.Module):
             )
         self.combine = nn.Linear(2 * size, size) if attention else None
         self.out = nn.Linear(size, output_size)
+        self.scaling = scaling
+        self.target_features = target_features if scaling else None
+        self.min_scale = min_scale
+        self.horizon = horizon
+        if skip not in (False, True, "scaled", "raw"):
+            raise ValueError(
+                f"skip must be False, True, 'scaled' or 'raw', got {skip!r}."
+            )
+        self.skip_units = None if not skip else ("raw" if skip == "raw" else "scaled")
+        self.skip_length = max_length if skip else None
+        if skip:
+            self.skip = nn.Linear(max_length * input_size, horizon * output_size)
+            nn.init.zeros_(self.skip.weight)
+            nn.init.zeros_(self.skip.bias)
+        else:
+            self.skip = None
+
+    # -- per-window scaling and the linear path ---------------------------------------
+
+    def window_stats(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Location and scale (N, 1, F) of each input window x (N, L, F)."""
+        if lengths is None:
+            last = x[:, -1:]  # (N, 1, F)
+            mean = x.mean(dim=1, keepdim=True)  # (N, 1, F)
+            var = (x - mean).pow(2).mean(dim=1, keepdim=True)
+        else:
+            lengths = lengths.to(x.device)
+            mask = length_mask(lengths, x.shape[1])[:, :, None]  # (N, L, 1)
+            count = lengths.clamp(min=1).to(x.dtype)[:, None, None]  # (N, 1, 1)
+            mean = (x * mask).sum(dim=1, keepdim=True) / count  # (N, 1, F)
+            var = ((x - mean).pow(2) * mask).sum(dim=1, keepdim=True) / count
+            last = take_steps(x, (lengths - 1).clamp(min=0)[:, None])  # (N, 1, F)
+        loc = last if self.scaling == "last" else mean
+        scale = var.sqrt().clamp(min=self.min_scale)  # (N, 1, F)
+        return loc, scale
+
+    def _target_stats(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor]
+    ) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
+        """Location and scale (N, 1, O) of the outputs, or None when unscaled."""
+        if self.target_features is None:
+            return None
+        loc, scale = self.window_stats(x, lengths)
+        return loc[..., self.target_features], scale[..., self.target_features]
+
+    def _last_steps(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor]
+    ) -> torch.Tensor:
+        """The last K valid steps of x (N, L, F), flattened: (N, K * F); steps before
+        a short sequence's start count as 0."""
+        n, length, _ = x.shape
+        k = self.skip_length
+        ends = (
+            torch.full((n,), length, device=x.device)
+            if lengths is None
+            else lengths.to(x.device)
+        )
+        index = ends[:, None] - k + torch.arange(k, device=x.device)  # (N, K)
+        last = take_steps(x, index.clamp(min=0))  # (N, K, F)
+        last = last * (index >= 0)[:, :, None]
+        return last.reshape(n, -1)  # (N, K * F)
+
+    def _linear_path(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor], steps: int
+    ) -> torch.Tensor:
+        """The skip path (N, steps, O) from the last K valid steps of scaled x."""
+        n = x.shape[0]
+        if steps > self.horizon:
+            raise ValueError(
+                f"The linear path (skip=True) predicts {self.horizon} steps, got "
+                f"n_steps={steps}."
+            )
+        base = self.skip(self._last_steps(x, lengths))  # (N, T * O)
+        return base.view(n, self.horizon, -1)[:, :steps]  # (N, steps, O)
+
+    @torch.no_grad()
+    def fit_linear_path(
+        self,
+        x: torch.Tensor,
+        target: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        *,
+        alpha: float = 1.0,
+    ) -> None:
+        """Set the linear path to the ridge regression of the targets on the windows.
+
+        Solves, in closed form, the least-squares problem of the skip path (last K
+        input steps -> T outputs, with intercept, L2 penalty ``alpha`` on the
+        weights; in the window-scaled units for ``skip="scaled"``, in the input's
+        units for ``skip="raw"``), so that training starts from the best linear
+        forecast and the recurrent part learns only a correction. Call it once
+        before training, on the training windows.
+
+        Parameters
+        ----------
+        x : Tensor of shape (N, L, F)
+        target : Tensor of shape (N, T, O), T == ``horizon``
+        lengths : Tensor of shape (N,), optional
+        alpha : float
+        """
+        if self.skip is None:
+            raise ValueError("fit_linear_path needs skip=True.")
+        if target.shape[1] != self.horizon:
+            raise ValueError(
+                f"target has {target.shape[1]} steps, but the linear path predicts "
+                f"horizon={self.horizon}."
+            )
+        stats = self._target_stats(x, lengths)
+        if self.scaling is not None and self.skip_units == "scaled":
+            loc, scale = self.window_stats(x, lengths)
+            x = (x - loc) / scale  # (N, L, F)
+            if stats is not None:
+                target = (target - stats[0]) / stats[1]  # (N, T, O)
+        a = self._last_steps(x, lengths).double()  # (N, K * F)
+        b = target.reshape(target.shape[0], -1).double()  # (N, T * O)
+        a_mean, b_mean = a.mean(dim=0), b.mean(dim=0)
+        a, b = a - a_mean, b - b_mean
+        gram = a.T @ a + alpha * torch.eye(a.shape[1], dtype=a.dtype, device=a.device)
+        weight = torch.linalg.solve(gram, a.T @ b)  # (K * F, T * O)
+        self.skip.weight.copy_(weight.T.to(self.skip.weight.dtype))
+        self.skip.bias.copy_((b_mean - a_mean @ weight).to(self.skip.bias.dtype))
 
     # -- encoder --------------------------------------------------------------------
 
@@ -384,15 +575,46 @@ class Seq2Seq(nn.Module):
         """
         if teacher_forcing_ratio is None:
             teacher_forcing_ratio = self.teacher_forcing_ratio if self.training else 1.0
-        state = self.encode(x, lengths)
-        n = x.shape[0]
         if target is None and n_steps is None:
             raise ValueError("Give a target or n_steps.")
         steps = target.shape[1] if target is not None else n_steps
+        stats = self._target_stats(x, lengths)
+        base = None
+        if self.skip_units == "raw":  # a linear AR on the input's units
+            base = self._linear_path(x, lengths, steps)  # (N, T, O)
+            if stats is not None:
+                base = (base - stats[0]) / stats[1]  # in the model's units
+        if self.scaling is not None:
+            loc, scale = self.window_stats(x, lengths)
+            x = (x - loc) / scale  # (N, L, F)
+            if target is not None and stats is not None:
+                target = (target - stats[0]) / stats[1]  # (N, T, O)
+        if self.skip_units == "scaled":
+            base = self._linear_path(x, lengths, steps)
+        outputs, weights = self._decode(
+            x, lengths, target, steps, base, teacher_forcing_ratio, generator
+        )
+        if stats is not None:
+            outputs = outputs * stats[1] + stats[0]  # (N, T, O), the input's units
+        return outputs, weights
+
+    def _decode(
+        self,
+        x: torch.Tensor,
+        lengths: Optional[torch.Tensor],
+        target: Optional[torch.Tensor],
+        steps: int,
+        base: Optional[torch.Tensor],
+        teacher_forcing_ratio: float,
+        generator: Optional[torch.Generator] = None,
+    ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Outputs (N, T, O) in the model's (scaled) units, and attention weights."""
+        state = self.encode(x, lengths)
+        n = x.shape[0]
         if self.pattern == "direct" and self._fast_path():
             repeat = state["repeat"][:, None].expand(-1, steps, -1)  # (N, T, E)
             outputs, _, weights = self._read_out(self._rnn(repeat, state), state)
-            return outputs, weights
+            return _plus(outputs, base), weights
         start = self.start_inputs(n, x.device)
         if (
             target is not None
@@ -404,8 +626,10 @@ class Seq2Seq(nn.Module):
             inputs = torch.cat([start[:, None], previous], dim=1)  # (N, T[, O])
             hidden = self._rnn(self._embed(inputs, state), state)  # (N, T, E)
             outputs, _, weights = self._read_out(hidden, state)
-            return outputs, weights
-        return self._loop(start, state, steps, target, teacher_forcing_ratio, generator)
+            return _plus(outputs, base), weights
+        return self._loop(
+            start, state, steps, target, teacher_forcing_ratio, base, generator
+        )
 
     def _clean(self, target: torch.Tensor) -> torch.Tensor:
         if self.categorical:
@@ -420,12 +644,15 @@ class Seq2Seq(nn.Module):
         steps: int,
         target: Optional[torch.Tensor],
         ratio: float,
+        base: Optional[torch.Tensor] = None,
         generator: Optional[torch.Generator] = None,
     ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         outputs, weights = [], []
         clean = None if target is None else self._clean(target)
         for t in range(steps):
             out, state, w = self.step(inputs, state)
+            if base is not None:
+                out = out + base[:, t]  # (N, O)
             outputs.append(out)
             weights.append(w)
             own = out.argmax(-1) if self.categorical else out.detach()
@@ -455,10 +682,12 @@ class Seq2Seq(nn.Module):
         """Cross-entropy (class ids, -100 ignored) or mean squared error.
 
         ``reduction="none"`` gives one value per sample (N,); ``sample_weight``
-        (N,) makes the mean a weighted mean of those.
+        (N,) makes the mean a weighted mean of those. With ``scaling`` the squared
+        errors of scaled outputs are divided by their window's squared scale
+        (``batch`` must then hold the inputs ``x`` and, if padded, ``lengths``).
         """
         if sample_weight is not None and reduction != "none":
-            per = self.loss(outputs, target, reduction="none")
+            per = self.loss(outputs, target, reduction="none", **batch)
             return weighted_mean(per, sample_weight)
         logits = outputs[0]  # (N, T, O)
         if self.categorical:
@@ -471,7 +700,13 @@ class Seq2Seq(nn.Module):
             )  # (N, T)
             valid = (target != -100).sum(dim=1).clamp(min=1)  # (N,)
             return losses.sum(dim=1) / valid
-        squared = (logits - target) ** 2  # (N, T, O)
+        stats = None
+        if self.target_features is not None and "x" in batch:
+            stats = self._target_stats(batch["x"], batch.get("lengths"))
+        if stats is not None:  # compare in the scaled units: every window weighs 1
+            squared = ((logits - target) / stats[1]) ** 2  # (N, T, O)
+        else:
+            squared = (logits - target) ** 2  # (N, T, O)
         if reduction == "none":
             return squared.mean(dim=(1, 2))
         return squared.mean()
@@ -524,3 +759,7 @@ class Seq2Seq(nn.Module):
             return tokens
         tokens, _ = greedy_decode(step_fn, start, state, n_steps, end_token=end_token)
         return tokens
+
+
+def _plus(outputs: torch.Tensor, base: Optional[torch.Tensor]) -> torch.Tensor:
+    return outputs if base is None else outputs + base

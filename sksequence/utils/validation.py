@@ -45,6 +45,7 @@ __all__ = [
     "check_savable",
     "encode_labels",
     "split_future",
+    "check_series_collection",
 ]
 
 _EXPECTED = (
@@ -997,3 +998,60 @@ def split_future(batch: SequenceBatch, n_future, *, estimator=None) -> dict:
         "future": fut,
         "future_lengths": h if ragged_fut else None,
     }
+
+
+def check_series_collection(series: Any, *, what: str = "series") -> tuple[list, bool]:
+    """Validate a collection of whole time series of any lengths.
+
+    Parameters
+    ----------
+    series : list of array-like, or array-like
+        A list (or tuple) of series, each of shape (n_timesteps_i,) or
+        (n_timesteps_i, n_features); a 2-D array of shape (n_series, n_timesteps)
+        (univariate series of one length); or a 3-D array (n_series, n_timesteps,
+        n_features).
+    what : str, default="series"
+        The argument's name in error messages.
+
+    Returns
+    -------
+    series : list of ndarray of shape (n_timesteps_i, n_features), float64
+        New arrays (the input is never modified).
+    univariate : bool
+        Whether the series were given without a feature axis (1-D series or a 2-D
+        array), so that results can be returned in the same layout.
+    """
+    if isinstance(series, (list, tuple)):
+        if len(series) == 0:
+            raise ValueError(f"{what} is empty; give at least one series.")
+        arrays = [_to_numeric(s, f"Series {i} of {what}") for i, s in enumerate(series)]
+        univariate = all(a.ndim == 1 for a in arrays)
+    else:
+        arr = _to_numeric(series, what)
+        if arr.ndim not in (2, 3):
+            raise ValueError(
+                f"{what} must be a list of series, a 2-D array (n_series, n_timesteps) "
+                f"of univariate series or a 3-D array (n_series, n_timesteps, "
+                f"n_features), got an array of shape {arr.shape}."
+            )
+        arrays, univariate = list(arr), arr.ndim == 2
+    out = []
+    for i, a in enumerate(arrays):
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)
+        if a.ndim != 2:
+            raise ValueError(
+                f"Series {i} of {what} has shape {a.shape}, but each series must be "
+                "of shape (n_timesteps_i,) or (n_timesteps_i, n_features)."
+            )
+        if a.shape[0] == 0:
+            raise ValueError(f"Series {i} of {what} is empty (0 timesteps).")
+        _check_finite(a, f"{what} (series {i})")
+        out.append(np.array(a, dtype=np.float64))
+    n_features = sorted({a.shape[1] for a in out})
+    if len(n_features) > 1:
+        raise ValueError(
+            f"All series in {what} must have the same number of features, got "
+            f"{n_features}."
+        )
+    return out, univariate

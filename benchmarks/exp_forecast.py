@@ -1,0 +1,263 @@
+"""Research runner for issue 12: the forecasting design and training recipe.
+
+A plain torch loop over ``sksequence.nn.Seq2Seq`` doing what the estimator does
+(Adam, global gradient-norm clipping at 1.0, shuffled mini-batches), with the
+options under study: per-window scaling, the linear skip path, direct vs recursive
+decoder, teacher forcing vs free running, the budget (in optimizer updates), the
+learning-rate schedule and the stopping rule.
+
+Each series is first standardised by the mean and standard deviation of its own
+training values (what the estimator's per-feature standardisation does for one
+series, and what the global-model helper does per series), so the module's
+``min_scale`` is in those units.
+
+Usage (from the repository root, benchmark environment; one config a line)::
+
+    PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/exp_forecast.py \
+        --configs '{}' '{"scaling": null}' '{"skip": false}' --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+DEFAULTS = dict(
+    hidden_size=64,
+    decoder="direct",
+    attention=None,
+    scaling="mean",
+    skip=True,
+    lr=1e-3,
+    batch_size=32,
+    updates=500,  # optimizer updates (the budget)
+    min_epochs=0,  # at least this many passes over the data
+    schedule="cosine",  # "constant", "cosine"
+    stop=None,  # None, or patience in updates on the smoothed training loss
+    teacher_forcing=1.0,
+    weight_decay=0.0,
+    cell="lstm",
+    num_layers=1,
+    zero_out=False,  # start the decoder's output layer at zero
+    series_scaling=True,  # standardise each series by its training values first
+    min_scale=1e-2,  # floor of the window scale (series-standardised units)
+    linear_init=False,  # start the skip path at its ridge solution
+    linear_alpha=1.0,
+    freeze_linear=False,
+)
+
+
+def windows(series_list, L, h):
+    """Training windows (N, L, 1), targets (N, h, 1) of every series long enough."""
+    from sksequence.preprocessing import sliding_window
+
+    Xs, ys = [], []
+    for s in series_list:
+        if len(s) >= L + h:
+            X, y = sliding_window(s, L, h)
+            Xs.append(X)
+            ys.append(y)
+    X, y = np.concatenate(Xs), np.concatenate(ys)
+    return (torch.tensor(X, dtype=torch.float32)[:, :, None],
+            torch.tensor(y, dtype=torch.float32)[:, :, None])
+
+
+def last_windows(series_list, L):
+    """The last L values of every series (ragged: padded, with lengths)."""
+    lengths = torch.tensor([min(L, len(s)) for s in series_list])
+    x = torch.zeros((len(series_list), L, 1))
+    for i, s in enumerate(series_list):
+        tail = s[-L:]
+        x[i, : len(tail), 0] = torch.tensor(tail, dtype=torch.float32)
+    return x, (None if (lengths == L).all() else lengths)
+
+
+def choose_linear_path(X, Y, L, h, cfg, one_series):
+    """"raw" or "scaled": the closed-form linear path with the lower MSE (in window
+    units) on held-out windows (the latest 20% of one series, else every 5th)."""
+    from sksequence.nn.seq2seq import Seq2Seq
+
+    n = len(X)
+    if one_series:
+        held = torch.arange(n) >= int(0.8 * n)
+    else:
+        held = torch.arange(n) % 5 == 4
+    errors = {}
+    for units in ("scaled", "raw"):
+        model = Seq2Seq(1, 1, hidden_size=1, pattern="direct", max_length=L,
+                        scaling=cfg["scaling"], min_scale=cfg["min_scale"],
+                        skip=units, horizon=h)
+        torch.nn.init.zeros_(model.out.weight)
+        torch.nn.init.zeros_(model.out.bias)
+        model.fit_linear_path(X[~held], Y[~held], alpha=cfg["linear_alpha"])
+        model.eval()
+        with torch.no_grad():
+            out = model(X[held], n_steps=h)
+            errors[units] = float(model.loss(out, Y[held], x=X[held]))
+    return min(errors, key=errors.get)
+
+
+def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
+    """Train on the windows of every series in ``trains``; forecast h after each."""
+    from sksequence.nn.seq2seq import Seq2Seq
+
+    if "ensemble" in options:  # the mean of the members' forecasts
+        members = options.pop("ensemble")
+        return np.mean(
+            [fit_forecast(trains, h, L, seed, **{**options, **m}) for m in members],
+            axis=0,
+        )
+    cfg = {**DEFAULTS, **options}
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    if cfg["series_scaling"]:
+        stats = [(s.mean(), s.std() if s.std() > 0 else 1.0) for s in trains]
+    else:
+        stats = [(0.0, 1.0)] * len(trains)
+    scaled = [(s - m) / sd for s, (m, sd) in zip(trains, stats)]
+    X, Y = windows(scaled, L, h)
+    if cfg["skip"] == "auto":  # pick the linear path that validates better
+        cfg["skip"] = choose_linear_path(X, Y, L, h, cfg, len(trains) == 1)
+    model = Seq2Seq(
+        1,
+        1,
+        hidden_size=cfg["hidden_size"],
+        num_layers=cfg["num_layers"],
+        cell=cfg["cell"],
+        pattern=cfg["decoder"],
+        attention=cfg["attention"],
+        max_length=L,
+        scaling=cfg["scaling"],
+        min_scale=cfg["min_scale"],
+        skip=cfg["skip"],
+        horizon=h,
+        teacher_forcing_ratio=cfg["teacher_forcing"],
+    )
+    if cfg["linear_init"]:
+        model.fit_linear_path(X, Y, alpha=cfg["linear_alpha"])  # (in its units)
+        if cfg["freeze_linear"]:
+            model.skip.requires_grad_(False)
+    if cfg["zero_out"]:
+        torch.nn.init.zeros_(model.out.weight)
+        torch.nn.init.zeros_(model.out.bias)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg["lr"],
+                           weight_decay=cfg["weight_decay"])
+    n, bs = len(X), cfg["batch_size"]
+    per_epoch = math.ceil(n / bs)
+    total = max(cfg["updates"], cfg["min_epochs"] * per_epoch)
+    model.train()
+    done, best, since, smooth = 0, float("inf"), 0, None
+    history = []
+    while done < total:
+        perm = torch.from_numpy(rng.permutation(n))
+        for i in range(0, n, bs):
+            if done >= total:
+                break
+            idx = perm[i : i + bs]
+            x, y = X[idx], Y[idx]
+            if cfg["schedule"] == "cosine":
+                lr = cfg["lr"] * 0.5 * (1 + math.cos(math.pi * done / total))
+                for g in opt.param_groups:
+                    g["lr"] = lr
+            out = model(x, target=y)
+            loss = model.loss(out, y, x=x)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            done += 1
+            value = loss.item()
+            history.append(value)
+            smooth = value if smooth is None else 0.9 * smooth + 0.1 * value
+            if cfg["stop"]:
+                if smooth < best * (1 - 1e-3):
+                    best, since = smooth, 0
+                else:
+                    since += 1
+                if since >= cfg["stop"] and done >= 0.2 * total:
+                    total = done
+        if done >= total:
+            break
+    model.eval()
+    x, lengths = last_windows(scaled, L)
+    with torch.no_grad():
+        pred = model(x, lengths, n_steps=h)[0][:, :, 0].double().numpy()  # (S, h)
+    out = np.array([p * sd + m for p, (m, sd) in zip(pred, stats)])
+    if return_model:
+        return out, model, history
+    return out
+
+
+def table(path):
+    """The research log (one JSON line per config) as a markdown table."""
+    from _common import markdown_table
+
+    with open(path) as fh:
+        lines = [json.loads(line) for line in fh if line.strip()]
+    names = list(dict.fromkeys(k for line in lines for k in line["per"]))
+    rows = []
+    for line in lines:
+        cfg = {k: v for k, v in line["config"].items()}
+        rows.append(
+            [json.dumps(cfg) or "{}", "" if line["mean"] is None else
+             f"{line['mean']:.3f}"]
+            + [f"{line['per'][n]:.3f}" if n in line["per"] else "" for n in names]
+        )
+    return markdown_table(["config (DEFAULTS + ...)", "mean"] + names, rows)
+
+
+def main(argv=None):
+    from bench_forecast import (DEV_COLLECTIONS, DEV_SERIES, run_collection,
+                                run_series)
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--configs", nargs="*", default=["{}"])
+    parser.add_argument("--series", nargs="*", default=DEV_SERIES)
+    parser.add_argument("--collections", nargs="*", default=[])
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument("--log", default="benchmarks/out/exp_forecast.jsonl")
+    parser.add_argument("--table", action="store_true", help="print the log as a table")
+    args = parser.parse_args(argv)
+    if args.table:
+        print(table(args.log))
+        return
+    torch.set_num_threads(1)
+    if args.collections == ["dev"]:
+        args.collections = DEV_COLLECTIONS
+    os.makedirs(os.path.dirname(args.log), exist_ok=True)
+    for text in args.configs:
+        extra = json.loads(text)
+        rows, secs = {}, []
+        for seed in args.seeds:
+            for name in args.series:
+                r = run_series(name, "recipe", seed, extra)
+                rows.setdefault(name, []).append(r["mase"])
+                secs.append(r["fit_cpu_s"])
+            for name in args.collections:
+                r = run_collection(name, "global-recipe", seed, extra)
+                rows.setdefault(name, []).append(r["mase"])
+        means = {k: float(np.mean(v)) for k, v in rows.items()}
+        dev = [means[k] for k in args.series]
+        line = {"config": extra, "mean": float(np.mean(dev)) if dev else None,
+                "fit_s": float(np.mean(secs)) if secs else None, "per": means,
+                "seeds": args.seeds, "time": time.strftime("%H:%M:%S")}
+        with open(args.log, "a") as fh:
+            fh.write(json.dumps(line) + "\n")
+        per = " ".join(f"{k[:6]}={v:.3f}" for k, v in means.items())
+        mean = f"{line['mean']:.3f}" if dev else "-"
+        fit = f"{line['fit_s']:.1f}" if secs else "-"
+        print(f"{text:<60s} mean {mean} fit {fit}s | {per}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
