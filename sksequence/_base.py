@@ -195,6 +195,8 @@ class BaseSequenceEstimator(BaseEstimator):
     _target_key: str | None = None
     # the fewest optimizer updates before the plateau rule may end a fit
     _min_updates = 0
+    # the budget of max_epochs="auto", in optimizer updates
+    _auto_updates = 1000
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -325,8 +327,13 @@ class BaseSequenceEstimator(BaseEstimator):
         return _replace(plan, epochs=epochs, stopping=stopping)
 
     def _epochs(self, n_train: int) -> int:
-        """The training budget in epochs for ``n_train`` samples."""
-        return self.max_epochs
+        """The training budget in epochs for ``n_train`` samples: ``max_epochs``,
+        or for ``max_epochs="auto"`` the epochs that give ``_auto_updates``
+        optimizer updates (at least one epoch)."""
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        steps = math.ceil(n_train / self.batch_size)
+        return max(1, math.ceil(self._auto_updates / steps))
 
     def _train_plan(self, plan: FitPlan, device: str):
         """Train a net for ``plan``: returns ``(net, outcome)``."""

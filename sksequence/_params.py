@@ -68,9 +68,12 @@ SHARED: dict[str, Param] = {
     ),
     "max_epochs": Param(
         100,
-        [Interval(Integral, 1, None, closed="left")],
-        "int, default={default}",
-        "Upper bound on the passes over the training data.",
+        [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        'int or "auto", default={default}',
+        "Upper bound on the passes over the training data. \"auto\": the "
+        "estimator's budget of optimizer updates (see its description) turned into "
+        "epochs for the data at hand, so that a small data set gets as many "
+        "updates as a large one (at least one epoch).",
     ),
     "batch_size": Param(
         32, [Interval(Integral, 1, None, closed="left")], "int, default={default}"

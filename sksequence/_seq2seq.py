@@ -120,14 +120,15 @@ class _Seq2SeqBase(BaseSequenceEstimator):
     _module_class = Seq2Seq
     _fitted_attributes = ("n_timesteps_", "n_steps_out_", "_y_ndim")
 
-    def _sampling_schedule(self) -> tuple:
+    def _sampling_schedule(self, n_samples: int) -> tuple:
+        """The scheduled-sampling callback, decaying over the fit's budget."""
         if self.scheduled_sampling is None:
             return ()
         schedule = TeacherForcingSchedule(
             self.scheduled_sampling,
             start=self.teacher_forcing_ratio,
             decay=self.sampling_decay,
-            max_epochs=self.max_epochs,
+            max_epochs=self._epochs(n_samples),
         )
         return (("teacher_forcing_schedule", schedule),)
 
@@ -180,7 +181,7 @@ class _Seq2SeqBase(BaseSequenceEstimator):
             continuing=continuing,
             incremental=incremental,
             valid_inputs=valid_inputs,
-            policies=self._sampling_schedule(),
+            policies=self._sampling_schedule(batch.n_samples),
             output_fn=output_fn,
         )
 
