@@ -1,0 +1,371 @@
+"""Research loop for the autoencoder's design and training recipe (not a benchmark).
+
+Trains ``sksequence.nn.SequenceAutoencoder`` with a plain torch loop that does what the
+estimator is to do: per-feature input standardisation fitted on the training data
+(inside the module), AdamW, gradient clipping at 1.0, shuffled mini-batches, a
+learning-rate schedule over a budget counted in optimizer updates. Then measures
+
+- ``acc_code``: test accuracy of StandardScaler + LogisticRegression(max_iter=2000) on
+  ``encode`` (the transform's output);
+- ``acc_pooled``: the same on the pooled encoder features before the bottleneck;
+- anomaly AUROCs (``--anom``): for each class, a model fitted on that class's training
+  series, several scores of the test series.
+
+Every run appends one JSON line per (config, problem, seed) to ``--out``.
+
+Usage::
+
+    PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/exp_autoencoder.py \\
+        --config conv --set n_components=16 updates=1000 --problems OSULeaf \\
+        --out benchmarks/out/exp/screen.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _ucr_data import DEV, load_problem  # noqa: E402
+
+from sksequence._classifier import _auto_strides  # noqa: E402
+from sksequence.nn.autoencoder import SequenceAutoencoder  # noqa: E402
+
+# module keyword arguments and training settings; "conv_strides": "auto" resolves
+# like the classifier's (stride 2 from the last block backwards until <= max_steps)
+BASE = dict(
+    # module
+    hidden_size=64,
+    num_layers=1,
+    cell="lstm",
+    bidirectional=False,
+    n_components=None,
+    objective="reconstruct",
+    conditional=False,
+    reverse_target=True,
+    pooling="last",
+    conv_channels=(),
+    conv_kernel_sizes=(7, 5, 3),
+    conv_strides="auto",
+    conv_skip=False,
+    scaling="standard",
+    code_norm="none",
+    decoder_stride=None,
+    input_noise=0.0,
+    mask_fraction=0.0,
+    # training
+    max_steps=64,
+    max_steps_stride4=256,
+    optimizer="adamw",
+    lr=3e-3,
+    weight_decay=1e-2,
+    batch_size=16,
+    updates=1000,
+    min_epochs=1,
+    max_epochs=None,
+    schedule="onecycle",
+    pct_start=0.3,
+    clip=1.0,
+)
+CONFIGS = {
+    "classic": dict(),
+    "conv": dict(
+        conv_channels=(64, 64, 64),
+        bidirectional=True,
+        pooling="mean_max",
+        conv_skip=True,
+    ),
+}
+MODULE_KEYS = {
+    "hidden_size",
+    "num_layers",
+    "cell",
+    "bidirectional",
+    "n_components",
+    "objective",
+    "conditional",
+    "reverse_target",
+    "pooling",
+    "conv_channels",
+    "conv_kernel_sizes",
+    "conv_strides",
+    "conv_skip",
+    "scaling",
+    "code_norm",
+    "decoder_stride",
+    "input_noise",
+    "mask_fraction",
+}
+
+
+def parse_value(v: str):
+    try:
+        return json.loads(v)
+    except json.JSONDecodeError:
+        return v
+
+
+def to_tensors(X):
+    """(n, T, F) array or list of (T_i, F) -> padded float tensor, lengths or None."""
+    if isinstance(X, list):
+        lengths = torch.tensor([len(x) for x in X])
+        out = torch.zeros(len(X), int(lengths.max()), X[0].shape[1])
+        for i, x in enumerate(X):
+            out[i, : len(x)] = torch.as_tensor(x)
+        return out, lengths
+    return torch.as_tensor(np.asarray(X, dtype=np.float32)), None
+
+
+def build(cfg: dict, n_features: int, n_timesteps: int) -> SequenceAutoencoder:
+    kw = {k: cfg[k] for k in MODULE_KEYS}
+    channels = tuple(kw["conv_channels"] or ())
+    kernels = tuple(kw["conv_kernel_sizes"])[: len(channels)]
+    if kw["conv_strides"] == "auto":
+        strides = _auto_strides(
+            n_timesteps, kernels, cfg["max_steps"], cfg["max_steps_stride4"]
+        )
+    else:
+        strides = tuple(kw["conv_strides"])
+    if not channels:
+        kernels, strides = (), ()
+    kw.update(
+        conv_channels=channels, conv_kernel_sizes=kernels, conv_strides=strides
+    )
+    return SequenceAutoencoder(n_features, **kw)
+
+
+def n_updates(cfg: dict, n: int) -> tuple[int, int]:
+    """(epochs, updates) of a fit on n sequences."""
+    spe = math.ceil(n / cfg["batch_size"])
+    epochs = max(cfg["min_epochs"], math.ceil(cfg["updates"] / spe))
+    if cfg["max_epochs"]:
+        epochs = min(epochs, cfg["max_epochs"])
+    return epochs, epochs * spe
+
+
+def train(cfg: dict, X, seed: int, log_every: int = 0):
+    """Fit a module on X; returns (module, info)."""
+    torch.manual_seed(seed)
+    x, lengths = to_tensors(X)
+    n = len(x)
+    model = build(cfg, x.shape[2], x.shape[1])
+    if cfg["scaling"] == "standard":
+        model.fit_scaling(x, lengths)
+    opt_cls = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}[cfg["optimizer"]]
+    opt = opt_cls(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    epochs, total = n_updates(cfg, n)
+    if cfg["schedule"] == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=cfg["lr"], total_steps=total, pct_start=cfg["pct_start"]
+        )
+    elif cfg["schedule"] == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    else:
+        sched = None
+    gen = torch.Generator().manual_seed(seed)
+    bs = cfg["batch_size"]
+    curve = []
+    model.train()
+    step = 0
+    t0 = time.process_time()
+    for epoch in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        ep_loss, ep_n = 0.0, 0
+        for i in range(0, n, bs):
+            idx = perm[i : i + bs]
+            batch = {"x": x[idx]}
+            if lengths is not None:
+                batch["lengths"] = lengths[idx]
+            if cfg["objective"] != "reconstruct":
+                batch = split_future(batch)
+            opt.zero_grad(set_to_none=True)
+            loss = model.loss(model(**batch), **batch)
+            loss.backward()
+            if cfg["clip"]:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
+            opt.step()
+            if sched is not None:
+                sched.step()
+            step += 1
+            ep_loss += float(loss) * len(idx)
+            ep_n += len(idx)
+        curve.append(ep_loss / ep_n)
+        if log_every and (epoch % log_every == 0 or epoch == epochs - 1):
+            print(f"    epoch {epoch} step {step} loss {curve[-1]:.4f}", flush=True)
+    info = dict(
+        epochs=epochs,
+        updates=step,
+        fit_cpu=time.process_time() - t0,
+        loss_first=curve[0],
+        loss_final=curve[-1],
+        curve=[curve[int(round(f * (len(curve) - 1)))] for f in np.linspace(0, 1, 11)],
+    )
+    return model, info
+
+
+def split_future(batch):
+    """Last half of each sequence as the future (equal-length batches only)."""
+    x = batch["x"]
+    half = x.shape[1] // 2
+    return {"x": x[:, :half], "future": x[:, half:]}
+
+
+@torch.no_grad()
+def encodings(model, X, chunk: int = 256):
+    """(code, pooled) features of X, in batches."""
+    model.eval()
+    x, lengths = to_tensors(X)
+    codes, pooled = [], []
+    for i in range(0, len(x), chunk):
+        xb = x[i : i + chunk]
+        lb = None if lengths is None else lengths[i : i + chunk]
+        if lb is not None:
+            xb = xb[:, : int(lb.max())]
+        xs = model.scale(xb, lb)
+        f = model.features(xs, lb)
+        pooled.append(f)
+        codes.append(model.norm(model.bottleneck(f)))
+    return torch.cat(codes).numpy(), torch.cat(pooled).numpy()
+
+
+@torch.no_grad()
+def step_errors(model, X, chunk: int = 256):
+    """Per-step squared errors (list of (T_i,) arrays)."""
+    model.eval()
+    x, lengths = to_tensors(X)
+    out = []
+    for i in range(0, len(x), chunk):
+        xb = x[i : i + chunk]
+        lb = None if lengths is None else lengths[i : i + chunk]
+        e = model.step_errors(xb, lb).numpy()
+        for j in range(len(e)):
+            out.append(e[j] if lb is None else e[j, : int(lb[j])])
+    return out
+
+
+def linear_acc(Ftr, ytr, Fte, yte) -> float:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        pipe.fit(Ftr, ytr)
+        return float(np.mean(pipe.predict(Fte) == yte))
+
+
+def anomaly_scores(model, Xtr_normal, Xte) -> dict:
+    """Several anomaly scores of the test series (higher = more anomalous)."""
+    errs = step_errors(model, Xte)
+    scores = {
+        "mse": np.array([e.mean() for e in errs]),
+        "rmse_max10": np.array(
+            [
+                np.sqrt(
+                    np.convolve(e, np.ones(w) / w, mode="valid").max()
+                    if (w := max(1, len(e) // 10)) <= len(e)
+                    else e.mean()
+                )
+                for e in errs
+            ]
+        ),
+        "q90": np.array([np.quantile(e, 0.9) for e in errs]),
+    }
+    ctr, ptr = encodings(model, Xtr_normal)
+    cte, pte = encodings(model, Xte)
+    for name, a, b in (("knn_code", ctr, cte), ("knn_pooled", ptr, pte)):
+        mu, sd = a.mean(0), a.std(0) + 1e-6
+        a, b = (a - mu) / sd, (b - mu) / sd
+        d = (b**2).sum(1)[:, None] - 2 * b @ a.T + (a**2).sum(1)[None, :]
+        scores[name] = d.min(1)
+    return scores
+
+
+def run_repr(cfg, prob, seed):
+    model, info = train(cfg, prob["X_train"], seed)
+    ctr, ptr = encodings(model, prob["X_train"])
+    cte, pte = encodings(model, prob["X_test"])
+    info["acc_code"] = linear_acc(ctr, prob["y_train"], cte, prob["y_test"])
+    info["acc_pooled"] = linear_acc(ptr, prob["y_train"], pte, prob["y_test"])
+    info["code_std"] = float(ctr.std(0).mean())
+    info["code_dim"] = int(ctr.shape[1])
+    return info
+
+
+def run_anom(cfg, prob, seed, max_classes=None):
+    from sklearn.metrics import roc_auc_score
+
+    from _ucr_data import subset
+
+    ytr, yte = prob["y_train"], prob["y_test"]
+    classes = np.unique(ytr)
+    if max_classes:
+        classes = classes[:max_classes]
+    aucs, cpus = {}, []
+    for c in classes:
+        normal = np.flatnonzero(ytr == c)
+        lab = (yte != c).astype(int)
+        model, info = train(cfg, subset(prob["X_train"], normal), seed)
+        cpus.append(info["fit_cpu"])
+        for k, s in anomaly_scores(
+            model, subset(prob["X_train"], normal), prob["X_test"]
+        ).items():
+            aucs.setdefault(k, []).append(float(roc_auc_score(lab, s)))
+    return {
+        "auc_" + k: float(np.mean(v)) for k, v in aucs.items()
+    } | {"anom_fit_cpu": float(np.mean(cpus)), "anom_classes": len(classes)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="conv", choices=sorted(CONFIGS))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--name", default=None, help="label of this run")
+    parser.add_argument("--problems", nargs="+", default=DEV)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--anom", action="store_true", help="anomaly protocol too")
+    parser.add_argument("--no-repr", action="store_true")
+    parser.add_argument("--anom-classes", type=int, default=None)
+    parser.add_argument("--out", default="benchmarks/out/exp/runs.jsonl")
+    parser.add_argument("--log-every", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    cfg = dict(BASE) | CONFIGS[args.config]
+    for kv in args.set:
+        k, v = kv.split("=", 1)
+        if k not in cfg:
+            raise SystemExit(f"unknown key {k!r}")
+        cfg[k] = parse_value(v)
+    name = args.name or args.config + "".join(f" {kv}" for kv in args.set)
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    for pname in args.problems:
+        prob = load_problem(pname)
+        for seed in args.seeds:
+            rec = dict(name=name, problem=pname, seed=seed, cfg=cfg)
+            if not args.no_repr:
+                rec |= run_repr(cfg, prob, seed)
+            if args.anom:
+                rec |= run_anom(cfg, prob, seed, args.anom_classes)
+            with open(args.out, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            show = {
+                k: (round(v, 3) if isinstance(v, float) else v)
+                for k, v in rec.items()
+                if k.startswith(("acc", "auc", "fit", "anom_fit", "loss", "code"))
+            }
+            print(f"{name} | {pname} s{seed} | {show}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
