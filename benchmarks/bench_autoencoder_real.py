@@ -57,7 +57,12 @@ from _ucr_data import DEV, HELD_OUT, load_problem, subset  # noqa: E402
 
 REPR = ["ae16", "ae", "pca16", "catch22", "minirocket"]
 ANOM = ["ae", "pca", "nn"]
-DETERMINISTIC = {("repr", "pca16"), ("repr", "catch22"), ("anom", "pca"), ("anom", "nn")}
+DETERMINISTIC = {
+    ("repr", "pca16"),
+    ("repr", "catch22"),
+    ("anom", "pca"),
+    ("anom", "nn"),
+}
 
 
 class Timer:
@@ -73,7 +78,9 @@ class Timer:
 def make_ae(seed, n_components=None, **kw):
     from sksequence import LSTMAutoencoderTransformer
 
-    return LSTMAutoencoderTransformer(n_components=n_components, random_state=seed, **kw)
+    return LSTMAutoencoderTransformer(
+        n_components=n_components, random_state=seed, **kw
+    )
 
 
 def _lr():
@@ -222,11 +229,19 @@ def print_tables(records: list) -> None:
         rows = [r for r in records if r["task"] == task]
         if not rows:
             continue
-        whos = [w for w in (REPR if task == "repr" else ANOM) if any(
-            r["who"] == w for r in rows)]
+        whos = [
+            w
+            for w in (REPR if task == "repr" else ANOM)
+            if any(r["who"] == w for r in rows)
+        ]
         print(f"\n{title} (mean (min-max) over seeds; fit: mean CPU s, 1 thread)\n")
-        print("| problem | " + " | ".join(whos) + " | " + " | ".join(
-            f"{w} fit s" for w in whos) + " |")
+        print(
+            "| problem | "
+            + " | ".join(whos)
+            + " | "
+            + " | ".join(f"{w} fit s" for w in whos)
+            + " |"
+        )
         print("|---" * (1 + 2 * len(whos)) + "|")
         means = {w: [] for w in whos}
         for p in problems:
@@ -244,11 +259,13 @@ def print_tables(records: list) -> None:
         print(
             "| mean | "
             + " | ".join(
-                f"{statistics.mean(means[w]):.3f} ({len(means[w])})" if means[w]
+                f"{statistics.mean(means[w]):.3f} ({len(means[w])})"
+                if means[w]
                 else "-"
                 for w in whos
             )
-            + " |" + " |" * len(whos)
+            + " |"
+            + " |" * len(whos)
         )
 
 

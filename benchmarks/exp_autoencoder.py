@@ -86,6 +86,7 @@ CONFIGS = {
         conv_skip=True,
     ),
 }
+READOUTS = False
 MODULE_KEYS = {
     "hidden_size",
     "num_layers",
@@ -174,6 +175,13 @@ def train(cfg: dict, X, seed: int, log_every: int = 0):
         sched = None
     gen = torch.Generator().manual_seed(seed)
     bs = cfg["batch_size"]
+    if cfg["updates"] == 0:  # untrained reference: batch-norm statistics only
+        model.train()
+        with torch.no_grad():
+            for _ in range(20):
+                model(x, lengths)
+        return model, dict(epochs=0, updates=0, fit_cpu=0.0, loss_first=None,
+                           loss_final=None, curve=[])
     curve = []
     model.train()
     step = 0
@@ -197,7 +205,7 @@ def train(cfg: dict, X, seed: int, log_every: int = 0):
             if sched is not None:
                 sched.step()
             step += 1
-            ep_loss += float(loss) * len(idx)
+            ep_loss += float(loss.detach()) * len(idx)
             ep_n += len(idx)
         curve.append(ep_loss / ep_n)
         if log_every and (epoch % log_every == 0 or epoch == epochs - 1):
@@ -253,6 +261,88 @@ def step_errors(model, X, chunk: int = 256):
     return out
 
 
+@torch.no_grad()
+def readouts(model, X, chunk: int = 256) -> dict:
+    """Candidate feature vectors read from a trained model (research only)."""
+    import torch.nn.functional as F
+
+    from sksequence.nn.functional import length_mask
+    from sksequence.nn.pooling import masked_max, masked_mean
+
+    def halves(h, lens):
+        """mean and max over each half of the valid steps: (N, 4H)."""
+        n, steps = h.shape[0], h.shape[1]
+        lens = torch.full((n,), steps) if lens is None else lens
+        t = torch.arange(steps)[None, :]
+        out = []
+        for lo, hi in ((0, 0.5), (0.5, 1.0)):
+            m = (t >= (lens[:, None] * lo).floor()) & (t < (lens[:, None] * hi).ceil())
+            m = m & (t < lens[:, None])
+            mf = m[:, :, None].to(h.dtype)
+            out.append((h * mf).sum(1) / mf.sum(1).clamp(min=1))
+            out.append(h.masked_fill(~m[:, :, None], float("-inf")).amax(1))
+        return torch.cat(out, -1)
+
+    model.eval()
+    x, lengths = to_tensors(X)
+    parts: dict = {}
+    for i in range(0, len(x), chunk):
+        xb = x[i : i + chunk]
+        lb = None if lengths is None else lengths[i : i + chunk]
+        if lb is not None:
+            xb = xb[:, : int(lb.max())]
+        h = model.scale(xb, lb).transpose(1, 2)  # (N, F, L)
+        lens = lb
+        r: dict = {}
+        front = model.front
+        for b, (conv, norm, k, s) in enumerate(
+            zip(front.convs, front.norms, front.kernel_sizes, front.strides)
+        ):
+            from sksequence.nn.conv import conv_output_lengths
+
+            h = conv(h)
+            mask = None
+            if lens is not None:
+                lens = conv_output_lengths(lens, k, s)
+                mask = length_mask(lens, h.shape[-1])
+            pre = norm(h, mask)
+            h = F.relu(pre)
+            if mask is not None:
+                h = h * mask[:, None, :]
+            hb = h.transpose(1, 2)  # (N, L_b, C)
+            pos = (pre > 0).to(h.dtype).transpose(1, 2)
+            r[f"c{b}_mm"] = torch.cat([masked_mean(hb, lens), masked_max(hb, lens)], -1)
+            r[f"c{b}_ppv"] = masked_mean(pos, lens)
+        last_lens = lens
+        out, (h_n, _) = model.encoder(hb, last_lens, cell_state=False)
+        r["lstm_mm"] = torch.cat(
+            [masked_mean(out, last_lens), masked_max(out, last_lens)], -1
+        )
+        r["lstm_last"] = model.encoder.final_hidden(h_n)
+        r["lstm_pyr"] = halves(out, last_lens)
+        r["clast_pyr"] = halves(hb, last_lens)
+        f = model.features(model.scale(xb, lb), lb)
+        r["pooled"] = f
+        r["code"] = model.norm(model.bottleneck(f))
+        for k, v in r.items():
+            parts.setdefault(k, []).append(v)
+    r = {k: torch.cat(v).numpy() for k, v in parts.items()}
+    nb = len(model.front.convs)
+    cat = np.concatenate
+    return {
+        "code": r["code"],
+        "pooled": r["pooled"],
+        "lstm_mm": r["lstm_mm"],
+        "conv_last_mm": r[f"c{nb - 1}_mm"],
+        "conv_all_mm": cat([r[f"c{b}_mm"] for b in range(nb)], 1),
+        "conv_all_ppv": cat([r[f"c{b}_ppv"] for b in range(nb)], 1),
+        "pooled+ppv": cat([r["pooled"]] + [r[f"c{b}_ppv"] for b in range(nb)], 1),
+        "pooled+last": cat([r["pooled"], r["lstm_last"]], 1),
+        "pyr": cat([r["lstm_pyr"], r["clast_pyr"]], 1),
+        "pooled+pyr": cat([r["pooled"], r["lstm_pyr"], r["clast_pyr"]], 1),
+    }
+
+
 def linear_acc(Ftr, ytr, Fte, yte) -> float:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -298,6 +388,10 @@ def run_repr(cfg, prob, seed):
     cte, pte = encodings(model, prob["X_test"])
     info["acc_code"] = linear_acc(ctr, prob["y_train"], cte, prob["y_test"])
     info["acc_pooled"] = linear_acc(ptr, prob["y_train"], pte, prob["y_test"])
+    if READOUTS:
+        rtr, rte = readouts(model, prob["X_train"]), readouts(model, prob["X_test"])
+        for k in rtr:
+            info["ro_" + k] = linear_acc(rtr[k], prob["y_train"], rte[k], prob["y_test"])
     info["code_std"] = float(ctr.std(0).mean())
     info["code_dim"] = int(ctr.shape[1])
     return info
@@ -322,13 +416,54 @@ def run_anom(cfg, prob, seed, max_classes=None):
             model, subset(prob["X_train"], normal), prob["X_test"]
         ).items():
             aucs.setdefault(k, []).append(float(roc_auc_score(lab, s)))
+        # the anchors on the same classes
+        Etr = prob["E_train"][normal].reshape(len(normal), -1)
+        Ete = prob["E_test"].reshape(len(prob["E_test"]), -1)
+        from sklearn.decomposition import PCA
+
+        pca = PCA(min(16, len(normal) - 1)).fit(Etr)
+        rec = pca.inverse_transform(pca.transform(Ete))
+        d = (Ete**2).sum(1)[:, None] - 2 * Ete @ Etr.T + (Etr**2).sum(1)[None, :]
+        for k, sc in (("pca", ((Ete - rec) ** 2).mean(1)), ("nn", d.min(1))):
+            aucs.setdefault(k, []).append(float(roc_auc_score(lab, sc)))
     return {
         "auc_" + k: float(np.mean(v)) for k, v in aucs.items()
     } | {"anom_fit_cpu": float(np.mean(cpus)), "anom_classes": len(classes)}
 
 
+def table(paths, metrics, problems=None) -> None:
+    """Print one row per run name: each metric per problem and its mean."""
+    recs = []
+    for path in paths:
+        with open(path) as f:
+            recs += [json.loads(line) for line in f if line.strip()]
+    probs = problems or list(dict.fromkeys(r["problem"] for r in recs))
+    names = list(dict.fromkeys(r["name"] for r in recs))
+    for metric in metrics:
+        print(f"\n{metric}\n")
+        print("| run | " + " | ".join(p[:10] for p in probs) + " | mean | fit s |")
+        print("|---" * (len(probs) + 3) + "|")
+        for name in names:
+            vals, fits = [], []
+            for p in probs:
+                rs = [r[metric] for r in recs if r["name"] == name
+                      and r["problem"] == p and r.get(metric) is not None]
+                fits += [r.get("fit_cpu") or r.get("anom_fit_cpu") or 0 for r in recs
+                         if r["name"] == name and r["problem"] == p]
+                vals.append(float(np.mean(rs)) if rs else None)
+            if all(v is None for v in vals):
+                continue
+            done = [v for v in vals if v is not None]
+            mean = f"{np.mean(done):.3f}" + ("" if len(done) == len(vals) else "*")
+            print(f"| {name} | " + " | ".join(
+                "-" if v is None else f"{v:.3f}" for v in vals
+            ) + f" | {mean} | {np.mean(fits):.0f} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--table", nargs="+", default=None, metavar="JSONL")
+    parser.add_argument("--metrics", nargs="+", default=["acc_code", "acc_pooled"])
     parser.add_argument("--config", default="conv", choices=sorted(CONFIGS))
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--name", default=None, help="label of this run")
@@ -339,8 +474,14 @@ def main(argv=None):
     parser.add_argument("--anom-classes", type=int, default=None)
     parser.add_argument("--out", default="benchmarks/out/exp/runs.jsonl")
     parser.add_argument("--log-every", type=int, default=0)
+    parser.add_argument("--readouts", action="store_true")
     args = parser.parse_args(argv)
+    if args.table:
+        table(args.table, args.metrics, None if args.problems == DEV else args.problems)
+        return
     torch.set_num_threads(1)
+    global READOUTS
+    READOUTS = args.readouts
     cfg = dict(BASE) | CONFIGS[args.config]
     for kv in args.set:
         k, v = kv.split("=", 1)

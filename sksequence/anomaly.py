@@ -7,7 +7,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .utils.validation import check_long_series
@@ -90,7 +90,9 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, *, window_size=64, stride=None, random_state=None):
+    def __init__(
+        self, estimator=None, *, window_size=64, stride=None, random_state=None
+    ):
         self.estimator = estimator
         self.window_size = window_size
         self.stride = stride
@@ -123,9 +125,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         self
         """
         self._validate_params()
-        series, _ = check_long_series(
-            X, min_timesteps=self.window_size, estimator=self
-        )
+        series, _ = check_long_series(X, min_timesteps=self.window_size, estimator=self)
         if self.estimator is None:
             from ._autoencoder import LSTMAutoencoderTransformer
 

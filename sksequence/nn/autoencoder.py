@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .conv import ConvFrontEnd
+from .conv import ConvFrontEnd, MaskedBatchNorm1d
 from .decoder import ConditionalDecoder, RepeatDecoder
 from .encoder import RecurrentEncoder
 from .functional import length_mask, masked_mse, reverse_padded
@@ -59,6 +59,17 @@ def _pad_steps(y: Tensor | None, n_steps: int) -> Tensor | None:
         return y
     pad = y.new_zeros(y.shape[0], n_steps - y.shape[1], y.shape[2])
     return torch.cat([y, pad], dim=1)
+
+
+class _CodeBatchNorm(MaskedBatchNorm1d):
+    """Batch norm of (N, C) encodings without scale or shift, which (unlike
+    ``nn.BatchNorm1d``) accepts a training batch of one sequence."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__(num_features, affine=False)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return super().forward(z[:, :, None])[:, :, 0]  # (N, C)
 
 
 def patchify(x: Tensor, size: int) -> Tensor:
@@ -111,9 +122,10 @@ class SequenceAutoencoder(nn.Module):
         "last" is the final recurrent state.
     conv_channels, conv_kernel_sizes, conv_strides : sequence of int
         The :class:`~sksequence.nn.conv.ConvFrontEnd` blocks; empty: none.
-    conv_skip : bool
+    conv_skip : bool or "all"
         Also pool the front end's features (mean and max over valid steps) into the
-        encoder features. Ignored without a front end.
+        encoder features: of its last block (True) or of every block ("all").
+        Ignored without a front end.
     scaling : {"none", "standard"}
         "standard": the module reads ``(x - input_mean) / input_scale`` (buffers set
         with :meth:`fit_scaling` or by hand), computes the loss in those standardised
@@ -164,7 +176,7 @@ class SequenceAutoencoder(nn.Module):
         conv_channels: Sequence[int] = (),
         conv_kernel_sizes: Sequence[int] = (),
         conv_strides: Sequence[int] = (),
-        conv_skip: bool = False,
+        conv_skip: bool | str = False,
         scaling: str = "none",
         code_norm: str = "none",
         decoder_stride: int | None = None,
@@ -207,9 +219,13 @@ class SequenceAutoencoder(nn.Module):
             encoder_input, hidden_size, num_layers, cell, bidirectional, dropout
         )
         self.pooling = SequencePooling(pooling, self.encoder.output_size)
-        self.conv_skip = bool(conv_skip and self.front is not None)
+        if conv_skip not in (True, False, "all"):
+            raise ValueError(f"conv_skip must be a bool or 'all', got {conv_skip!r}.")
+        self.conv_skip = conv_skip if self.front is not None else False
         pooled = self.pooling.output_size
-        if self.conv_skip:
+        if self.conv_skip == "all":
+            pooled += 2 * sum(c.out_channels for c in self.front.convs)
+        elif self.conv_skip:
             pooled += 2 * self.front.output_size
         self.pooled_size = pooled
         if n_components is None:
@@ -224,13 +240,13 @@ class SequenceAutoencoder(nn.Module):
                 self.encoding_size, elementwise_affine=False
             )
         elif code_norm == "batch":
-            self.norm = nn.BatchNorm1d(self.encoding_size, affine=False)
+            self.norm = _CodeBatchNorm(self.encoding_size)
         else:
             self.norm = nn.Identity()
         if decoder_stride is None:
-            decoder_stride = math.prod(int(s) for s in conv_strides) if len(
-                conv_channels
-            ) else 1
+            decoder_stride = (
+                math.prod(int(s) for s in conv_strides) if len(conv_channels) else 1
+            )
         if int(decoder_stride) < 1:
             raise ValueError(f"decoder_stride must be >= 1, got {decoder_stride!r}.")
         self.decoder_stride = int(decoder_stride)
@@ -301,11 +317,18 @@ class SequenceAutoencoder(nn.Module):
         """The pooled encoder features (N, P) of the standardised input ``x``."""
         skip = None
         if self.front is not None:
-            x, lengths = self.front(x, lengths)  # (N, L', C)
-            if self.conv_skip:
+            x, lengths, blocks = self.front(x, lengths, return_blocks=True)
+            if self.conv_skip:  # mean and max of the last (or every) block
                 skip = torch.cat(
-                    [masked_mean(x, lengths), masked_max(x, lengths)], dim=-1
-                )  # (N, 2C)
+                    [
+                        f(h, lens)
+                        for h, lens in (
+                            blocks if self.conv_skip == "all" else [(x, lengths)]
+                        )
+                        for f in (masked_mean, masked_max)
+                    ],
+                    dim=-1,
+                )  # (N, 2C) or (N, 2 * sum C_b)
         outputs, (h_n, _) = self.encoder(x, lengths, cell_state=False)  # (N, L', D*H)
         last = self.encoder.final_hidden(h_n)  # (N, D*H)
         if self.pooling.mode == "last":
@@ -436,9 +459,7 @@ class SequenceAutoencoder(nn.Module):
             loss = loss + masked_mse(pred, future, future_lengths, reduction)
         return loss
 
-    def step_errors(
-        self, x: Tensor, lengths: Tensor | None = None
-    ) -> Tensor:
+    def step_errors(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Squared reconstruction error of every step, mean over features, in
         standardised units: (N, L), zero on padding (objectives with a
         reconstruction decoder)."""
