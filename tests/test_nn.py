@@ -252,3 +252,20 @@ def test_truncated_bptt_refuses_a_pooled_encoder():
     model = SequenceAutoencoder(2, hidden_size=4, pooling="mean")
     with pytest.raises(ValueError, match="pooling='last'"):
         model.truncated_backward(3, torch.randn(2, 6, 2))
+
+
+def test_autoencoder_pooled_encoding_decodes_through_the_bottleneck():
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(
+        2, n_components=3, code_norm="layer", encoding="pooled", **FEATURE_AE
+    ).eval()
+    x = torch.randn(4, 16, 2)
+    z = model.encode(x)
+    assert z.shape == (4, model.pooled_size) and model.encoding_size == z.shape[1]
+    out = model(x)
+    torch.testing.assert_close(out["encoding"], z)
+    # reconstruct(encode(x)) is the forward pass's reconstruction
+    torch.testing.assert_close(model.reconstruct(z, 16), out["reconstruction"])
+    # the decoders read the 3-value code only
+    assert model.reconstructor.init_state.in_features == 3
+    torch.testing.assert_close(model.code(z), model.norm(model.bottleneck(z)))

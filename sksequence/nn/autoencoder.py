@@ -38,6 +38,7 @@ __all__ = ["SequenceAutoencoder", "patchify", "unpatchify"]
 OBJECTIVES = ("reconstruct", "predict", "composite")
 SCALINGS = ("none", "standard")
 CODE_NORMS = ("none", "layer", "batch")
+ENCODINGS = ("code", "pooled")
 
 
 def _detach(state):
@@ -98,9 +99,9 @@ def unpatchify(y: Tensor, size: int, n_steps: int) -> Tensor:
 class SequenceAutoencoder(nn.Module):
     """Recurrent autoencoder with reconstruct / predict / composite decoders.
 
-    Shape symbols: N batch, L input length, M future length, F features, C encoding
-    size (``n_components``, or P, the pooled size, without a bottleneck), s decoder
-    stride.
+    Shape symbols: N batch, L input length, M future length, F features, P pooled
+    encoder features, C encoding size (``n_components``, or P without a bottleneck or
+    with ``encoding="pooled"``), s decoder stride.
 
     Parameters
     ----------
@@ -109,8 +110,9 @@ class SequenceAutoencoder(nn.Module):
     hidden_size, num_layers, cell, bidirectional, dropout
         The recurrent encoder and decoders (decoders are unidirectional).
     n_components : int or None
-        C: a linear bottleneck from the pooled encoder features to C; None: the
-        pooled features are the encoding.
+        A linear bottleneck from the pooled encoder features (P) to a code of this
+        size, which the decoders read; None: no bottleneck (the code is the pooled
+        features).
     objective : {"reconstruct", "predict", "composite"}
     conditional : bool
         Decoders fed their previous output (teacher forcing in training) instead of
@@ -144,6 +146,12 @@ class SequenceAutoencoder(nn.Module):
         Masked reconstruction: in training, this fraction of the encoder's input
         blocks (of ``max(1, L // 32)`` steps) is set to zero (the mean, in
         standardised units).
+    encoding : {"code", "pooled"}
+        What :meth:`encode` returns and :meth:`reconstruct` / :meth:`forecast` take:
+        the (normalised) bottleneck code, C = ``n_components`` values, or the pooled
+        encoder features before the bottleneck, C = P values (the decoders then apply
+        the bottleneck themselves). With "pooled", features for downstream models
+        are rich while the reconstruction still passes through a narrow code.
 
     Forward
     -------
@@ -182,6 +190,7 @@ class SequenceAutoencoder(nn.Module):
         decoder_stride: int | None = None,
         input_noise: float = 0.0,
         mask_fraction: float = 0.0,
+        encoding: str = "code",
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -228,19 +237,23 @@ class SequenceAutoencoder(nn.Module):
         elif self.conv_skip:
             pooled += 2 * self.front.output_size
         self.pooled_size = pooled
+        if encoding not in ENCODINGS:
+            raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}.")
+        self.encoding = encoding
         if n_components is None:
             self.bottleneck: nn.Module = nn.Identity()
-            self.encoding_size = pooled
+            self.code_size = pooled
         else:
             self.bottleneck = nn.Linear(pooled, n_components)
-            self.encoding_size = n_components
+            self.code_size = n_components
+        self.encoding_size = pooled if encoding == "pooled" else self.code_size
         self.code_norm = code_norm
         if code_norm == "layer":
             self.norm: nn.Module = nn.LayerNorm(
-                self.encoding_size, elementwise_affine=False
+                self.code_size, elementwise_affine=False
             )
         elif code_norm == "batch":
-            self.norm = _CodeBatchNorm(self.encoding_size)
+            self.norm = _CodeBatchNorm(self.code_size)
         else:
             self.norm = nn.Identity()
         if decoder_stride is None:
@@ -254,12 +267,12 @@ class SequenceAutoencoder(nn.Module):
         kw = dict(num_layers=num_layers, cell=cell, dropout=dropout)
         out_size = input_size * self.decoder_stride
         self.reconstructor = (
-            decoder_cls(self.encoding_size, out_size, hidden_size, **kw)
+            decoder_cls(self.code_size, out_size, hidden_size, **kw)
             if objective in ("reconstruct", "composite")
             else None
         )
         self.predictor = (
-            decoder_cls(self.encoding_size, out_size, hidden_size, **kw)
+            decoder_cls(self.code_size, out_size, hidden_size, **kw)
             if objective in ("predict", "composite")
             else None
         )
@@ -339,8 +352,18 @@ class SequenceAutoencoder(nn.Module):
             z = torch.cat([z, skip], dim=-1)  # (N, P)
         return z
 
+    def code(self, z: Tensor) -> Tensor:
+        """The code the decoders read (N, C_code) from an encoding (N, C): the
+        encoding itself, or with ``encoding="pooled"`` its bottleneck and norm."""
+        if self.encoding == "pooled":
+            return self.norm(self.bottleneck(z))
+        return z
+
     def _encode_scaled(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        return self.norm(self.bottleneck(self.features(x, lengths)))  # (N, C)
+        f = self.features(x, lengths)  # (N, P)
+        if self.encoding == "pooled":
+            return f
+        return self.norm(self.bottleneck(f))  # (N, C)
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The fixed-length encoding (N, C) of each sequence."""
@@ -348,25 +371,26 @@ class SequenceAutoencoder(nn.Module):
         return self._encode_scaled(self.scale(x, lengths), lengths)
 
     # -- decoding ---------------------------------------------------------------
-    def _decode(self, decoder, z: Tensor, n_steps: int, target: Tensor | None):
-        """Run ``decoder`` for ``n_steps`` timesteps (in patches of s); ``target``
+    def _decode(self, decoder, c: Tensor, n_steps: int, target: Tensor | None):
+        """Run ``decoder`` from the code ``c`` for ``n_steps`` timesteps (in patches of
+        s); ``target``
         (N, n_steps, F), standardised, for teacher forcing. Returns (N, n_steps, F)
         in standardised units."""
         s = self.decoder_stride
         tgt = None if target is None else patchify(target, s)  # (N, L', s*F)
-        out, _ = decoder(z, -(-n_steps // s), target=tgt)  # (N, L', s*F)
+        out, _ = decoder(c, -(-n_steps // s), target=tgt)  # (N, L', s*F)
         return unpatchify(out, s, n_steps)  # (N, L, F)
 
     def _reconstruct_scaled(
         self,
-        z: Tensor,
+        c: Tensor,
         n_steps: int,
         lengths: Tensor | None = None,
         target: Tensor | None = None,
     ) -> Tensor:
         if self.reverse_target and target is not None:
             target = reverse_padded(target, lengths)
-        out = self._decode(self.reconstructor, z, n_steps, target)  # (N, L, F)
+        out = self._decode(self.reconstructor, c, n_steps, target)  # (N, L, F)
         if self.reverse_target:
             out = reverse_padded(out, lengths)
         return out
@@ -387,14 +411,15 @@ class SequenceAutoencoder(nn.Module):
         """
         if target is not None:
             target = self.scale(target, lengths)
-        return self.unscale(self._reconstruct_scaled(z, n_steps, lengths, target))
+        c = self.code(z)
+        return self.unscale(self._reconstruct_scaled(c, n_steps, lengths, target))
 
     def forecast(self, z: Tensor, n_steps: int, target: Tensor | None = None) -> Tensor:
         """Decode the continuation (N, M, F) from ``z`` (N, C), in the input's
         units."""
         if target is not None:
             target = self.scale(target)
-        return self.unscale(self._decode(self.predictor, z, n_steps, target))
+        return self.unscale(self._decode(self.predictor, self.code(z), n_steps, target))
 
     def forward(
         self,
@@ -419,18 +444,19 @@ class SequenceAutoencoder(nn.Module):
         xs = self.scale(x, lengths)  # (N, L, F)
         x_in = self._corrupt(xs) if self.training else xs
         z = self._encode_scaled(x_in, lengths)
+        c = self.code(z)
         teacher = self.training and self.conditional
         recon = forecast = None
         if self.reconstructor is not None:
             recon = self.unscale(
                 self._reconstruct_scaled(
-                    z, x.shape[1], lengths, xs if teacher else None
+                    c, x.shape[1], lengths, xs if teacher else None
                 )
             )
         if self.predictor is not None:
             m = future.shape[1] if future is not None else n_future
             fs = self.scale(future, future_lengths) if teacher else None
-            forecast = self.unscale(self._decode(self.predictor, z, m, fs))
+            forecast = self.unscale(self._decode(self.predictor, c, m, fs))
         return {"encoding": z, "reconstruction": recon, "forecast": forecast}
 
     def loss(
@@ -468,8 +494,8 @@ class SequenceAutoencoder(nn.Module):
         full = x.shape[1]
         x = _trim(x, lengths)
         xs = self.scale(x, lengths)
-        z = self._encode_scaled(xs, lengths)
-        out = self._reconstruct_scaled(z, x.shape[1], lengths)  # (N, L_b, F)
+        c = self.code(self._encode_scaled(xs, lengths))
+        out = self._reconstruct_scaled(c, x.shape[1], lengths)  # (N, L_b, F)
         err = (out - xs).pow(2).mean(dim=2)  # (N, L_b)
         if lengths is not None:
             err = err * length_mask(lengths.to(x.device), x.shape[1])
