@@ -75,7 +75,14 @@ class Timer:
         self.cpu = time.process_time() - self.cpu
 
 
+PROTO = False  # --proto: the research prototype of the recipe (exp_autoencoder.py)
+
+
 def make_ae(seed, n_components=None, **kw):
+    if PROTO:
+        from exp_autoencoder import Prototype
+
+        return Prototype(n_components=n_components, random_state=seed, **kw)
     from sksequence import LSTMAutoencoderTransformer
 
     return LSTMAutoencoderTransformer(
@@ -280,7 +287,15 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", default=None, help="write the raw results here")
     parser.add_argument("--table-from", nargs="+", default=None, metavar="JSON")
+    parser.add_argument(
+        "--proto",
+        action="store_true",
+        help="ae/ae16: the recipe's prototype (exp_autoencoder.Prototype, a plain "
+        "torch loop) instead of the estimator",
+    )
     args = parser.parse_args(argv)
+    global PROTO
+    PROTO = args.proto
     if args.table_from:
         print_tables(load_results(args.table_from))
         return

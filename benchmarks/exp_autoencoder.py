@@ -34,6 +34,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _ucr_data import DEV, load_problem  # noqa: E402
@@ -63,6 +64,7 @@ BASE = dict(
     decoder_stride=None,
     input_noise=0.0,
     mask_fraction=0.0,
+    encoding="code",
     # training
     max_steps=64,
     max_steps_stride4=256,
@@ -87,7 +89,15 @@ CONFIGS = {
     ),
 }
 READOUTS = False
+# the recipe under test (bench_autoencoder_real.py --proto); updated as research goes
+RECIPE = dict(
+    n_components=16,
+    encoding="pooled",
+    code_norm="batch",
+    max_steps_stride4=128,
+)
 MODULE_KEYS = {
+    "encoding",
     "hidden_size",
     "num_layers",
     "cell",
@@ -139,9 +149,7 @@ def build(cfg: dict, n_features: int, n_timesteps: int) -> SequenceAutoencoder:
         strides = tuple(kw["conv_strides"])
     if not channels:
         kernels, strides = (), ()
-    kw.update(
-        conv_channels=channels, conv_kernel_sizes=kernels, conv_strides=strides
-    )
+    kw.update(conv_channels=channels, conv_kernel_sizes=kernels, conv_strides=strides)
     return SequenceAutoencoder(n_features, **kw)
 
 
@@ -180,8 +188,9 @@ def train(cfg: dict, X, seed: int, log_every: int = 0):
         with torch.no_grad():
             for _ in range(20):
                 model(x, lengths)
-        return model, dict(epochs=0, updates=0, fit_cpu=0.0, loss_first=None,
-                           loss_final=None, curve=[])
+        return model, dict(
+            epochs=0, updates=0, fit_cpu=0.0, loss_first=None, loss_final=None, curve=[]
+        )
     curve = []
     model.train()
     step = 0
@@ -358,7 +367,29 @@ def linear_acc(Ftr, ytr, Fte, yte) -> float:
 def anomaly_scores(model, Xtr_normal, Xte) -> dict:
     """Several anomaly scores of the test series (higher = more anomalous)."""
     errs = step_errors(model, Xte)
+    # per-step error profile of the training series (EncDec-AD style normalisation)
+    tr_errs = step_errors(model, Xtr_normal)
+    longest = max(len(e) for e in tr_errs + errs)
+    acc = np.zeros(longest)
+    acc2 = np.zeros(longest)
+    cnt = np.zeros(longest)
+    for e in tr_errs:
+        acc[: len(e)] += e
+        acc2[: len(e)] += e**2
+        cnt[: len(e)] += 1
+    g_mu = np.concatenate(tr_errs).mean()
+    g_sd = np.concatenate(tr_errs).std() + 1e-8
+    mu = np.where(cnt > 0, acc / np.maximum(cnt, 1), g_mu)
+    sd = np.where(
+        cnt > 1, np.sqrt(np.maximum(acc2 / np.maximum(cnt, 1) - mu**2, 0)), g_sd
+    )
+    sd = np.maximum(sd, 0.1 * g_sd)
     scores = {
+        "mse_z": np.array(
+            [(((e - mu[: len(e)]) / sd[: len(e)]) ** 2).mean() for e in errs]
+        ),
+        "mse_rel": np.array([(e / (mu[: len(e)] + 0.1 * g_mu)).mean() for e in errs]),
+        "mse_gz": np.array([((e - g_mu) / g_sd).clip(min=0).mean() for e in errs]),
         "mse": np.array([e.mean() for e in errs]),
         "rmse_max10": np.array(
             [
@@ -391,16 +422,17 @@ def run_repr(cfg, prob, seed):
     if READOUTS:
         rtr, rte = readouts(model, prob["X_train"]), readouts(model, prob["X_test"])
         for k in rtr:
-            info["ro_" + k] = linear_acc(rtr[k], prob["y_train"], rte[k], prob["y_test"])
+            info["ro_" + k] = linear_acc(
+                rtr[k], prob["y_train"], rte[k], prob["y_test"]
+            )
     info["code_std"] = float(ctr.std(0).mean())
     info["code_dim"] = int(ctr.shape[1])
     return info
 
 
 def run_anom(cfg, prob, seed, max_classes=None):
-    from sklearn.metrics import roc_auc_score
-
     from _ucr_data import subset
+    from sklearn.metrics import roc_auc_score
 
     ytr, yte = prob["y_train"], prob["y_test"]
     classes = np.unique(ytr)
@@ -426,9 +458,10 @@ def run_anom(cfg, prob, seed, max_classes=None):
         d = (Ete**2).sum(1)[:, None] - 2 * Ete @ Etr.T + (Etr**2).sum(1)[None, :]
         for k, sc in (("pca", ((Ete - rec) ** 2).mean(1)), ("nn", d.min(1))):
             aucs.setdefault(k, []).append(float(roc_auc_score(lab, sc)))
-    return {
-        "auc_" + k: float(np.mean(v)) for k, v in aucs.items()
-    } | {"anom_fit_cpu": float(np.mean(cpus)), "anom_classes": len(classes)}
+    return {"auc_" + k: float(np.mean(v)) for k, v in aucs.items()} | {
+        "anom_fit_cpu": float(np.mean(cpus)),
+        "anom_classes": len(classes),
+    }
 
 
 def table(paths, metrics, problems=None) -> None:
@@ -446,18 +479,86 @@ def table(paths, metrics, problems=None) -> None:
         for name in names:
             vals, fits = [], []
             for p in probs:
-                rs = [r[metric] for r in recs if r["name"] == name
-                      and r["problem"] == p and r.get(metric) is not None]
-                fits += [r.get("fit_cpu") or r.get("anom_fit_cpu") or 0 for r in recs
-                         if r["name"] == name and r["problem"] == p]
+                rs = [
+                    r[metric]
+                    for r in recs
+                    if r["name"] == name
+                    and r["problem"] == p
+                    and r.get(metric) is not None
+                ]
+                fits += [
+                    r.get("fit_cpu") or r.get("anom_fit_cpu") or 0
+                    for r in recs
+                    if r["name"] == name and r["problem"] == p
+                ]
                 vals.append(float(np.mean(rs)) if rs else None)
             if all(v is None for v in vals):
                 continue
             done = [v for v in vals if v is not None]
             mean = f"{np.mean(done):.3f}" + ("" if len(done) == len(vals) else "*")
-            print(f"| {name} | " + " | ".join(
-                "-" if v is None else f"{v:.3f}" for v in vals
-            ) + f" | {mean} | {np.mean(fits):.0f} |")
+            print(
+                f"| {name} | "
+                + " | ".join("-" if v is None else f"{v:.3f}" for v in vals)
+                + f" | {mean} | {np.mean(fits):.0f} |"
+            )
+
+
+class Prototype(TransformerMixin, BaseEstimator):
+    """What the estimator is to do, outside the package: a scikit-learn style
+    transformer over :func:`train` (for ``bench_autoencoder_real.py --proto``).
+
+    ``n_components=None`` returns the pooled encoder features (``encoding="pooled"``
+    with the recipe's internal bottleneck); an int returns that bottleneck's code.
+    """
+
+    def __init__(self, n_components=None, random_state=0, **overrides):
+        self.n_components = n_components
+        self.random_state = random_state
+        self.overrides = overrides
+
+    def get_params(self, deep=True):
+        return dict(
+            n_components=self.n_components,
+            random_state=self.random_state,
+            **self.overrides,
+        )
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            if k in ("n_components", "random_state"):
+                setattr(self, k, v)
+            else:
+                self.overrides[k] = v
+        return self
+
+    def _cfg(self):
+        cfg = dict(BASE) | CONFIGS["conv"] | RECIPE | self.overrides
+        if self.n_components is not None:
+            cfg |= dict(n_components=self.n_components, encoding="code")
+        return cfg
+
+    def fit(self, X, y=None):
+        self.cfg_ = self._cfg()
+        self.model_, self.info_ = train(self.cfg_, X, self.random_state)
+        return self
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
+
+    @torch.no_grad()
+    def transform(self, X):
+        self.model_.eval()
+        x, lengths = to_tensors(X)
+        out = []
+        for i in range(0, len(x), 256):
+            lb = None if lengths is None else lengths[i : i + 256]
+            out.append(self.model_.encode(x[i : i + 256], lb))
+        return torch.cat(out).numpy()
+
+    def score_samples(self, X):
+        """Negative mean squared reconstruction error per sequence (standardised
+        units)."""
+        return -np.array([e.mean() for e in step_errors(self.model_, X)])
 
 
 def main(argv=None):
