@@ -42,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import machine_line, set_threads  # noqa: E402
 
 SERIES = {"KDD-TSAD_135": 1200, "mitdb": 3000}
+PROTO = False
 
 
 def load_series(name: str):
@@ -93,8 +94,14 @@ def run_ours(x, n_train, window, stride, seed, kwargs):
     from sksequence import LSTMAutoencoderTransformer
     from sksequence.anomaly import SlidingWindowAnomalyDetector
 
+    if PROTO:
+        from exp_autoencoder import Prototype
+
+        est = Prototype(random_state=seed, **kwargs)
+    else:
+        est = LSTMAutoencoderTransformer(random_state=seed, **kwargs)
     det = SlidingWindowAnomalyDetector(
-        LSTMAutoencoderTransformer(random_state=seed, **kwargs),
+        est,
         window_size=window,
         stride=stride,
     )
@@ -152,7 +159,15 @@ def main(argv=None):
     )
     parser.add_argument("--json", default=None)
     parser.add_argument("--plot", default=None, help="png of the first series' scores")
+    parser.add_argument(
+        "--proto",
+        action="store_true",
+        help="ours: the recipe's prototype (exp_autoencoder.Prototype) instead of the "
+        "estimator",
+    )
     args = parser.parse_args(argv)
+    global PROTO
+    PROTO = args.proto
     set_threads(1)
     kwargs = json.loads(args.ours_kwargs)
     machine = machine_line()

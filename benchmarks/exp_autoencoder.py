@@ -65,6 +65,7 @@ BASE = dict(
     input_noise=0.0,
     mask_fraction=0.0,
     encoding="code",
+    conv_ppv=False,
     # training
     max_steps=64,
     max_steps_stride4=256,
@@ -98,6 +99,7 @@ RECIPE = dict(
 )
 MODULE_KEYS = {
     "encoding",
+    "conv_ppv",
     "hidden_size",
     "num_layers",
     "cell",
@@ -405,11 +407,31 @@ def anomaly_scores(model, Xtr_normal, Xte) -> dict:
     }
     ctr, ptr = encodings(model, Xtr_normal)
     cte, pte = encodings(model, Xte)
+    loo = {}
     for name, a, b in (("knn_code", ctr, cte), ("knn_pooled", ptr, pte)):
         mu, sd = a.mean(0), a.std(0) + 1e-6
         a, b = (a - mu) / sd, (b - mu) / sd
         d = (b**2).sum(1)[:, None] - 2 * b @ a.T + (a**2).sum(1)[None, :]
         scores[name] = d.min(1)
+        daa = (a**2).sum(1)[:, None] - 2 * a @ a.T + (a**2).sum(1)[None, :]
+        np.fill_diagonal(daa, np.inf)
+        loo[name] = daa.min(1) if len(a) > 1 else np.zeros(1)
+    # combinations, each part z-scored by its values on the training series
+    rel_tr = np.array([(e / (mu[: len(e)] + 0.1 * g_mu)).mean() for e in tr_errs])
+    mse_tr = np.array([e.mean() for e in tr_errs])
+
+    def z(test, train):
+        return (test - train.mean()) / (train.std() + 1e-8)
+
+    def lz(test, train):  # on log scale (errors and distances are skewed)
+        return z(np.log(test + 1e-8), np.log(train + 1e-8))
+
+    scores["combo_rel_knn"] = lz(scores["mse_rel"], rel_tr) + lz(
+        scores["knn_pooled"], loo["knn_pooled"]
+    )
+    scores["combo_mse_knn"] = lz(scores["mse"], mse_tr) + lz(
+        scores["knn_pooled"], loo["knn_pooled"]
+    )
     return scores
 
 
@@ -553,6 +575,16 @@ class Prototype(TransformerMixin, BaseEstimator):
         for i in range(0, len(x), 256):
             lb = None if lengths is None else lengths[i : i + 256]
             out.append(self.model_.encode(x[i : i + 256], lb))
+        return torch.cat(out).numpy()
+
+    @torch.no_grad()
+    def inverse_transform(self, Z, n_timesteps):
+        self.model_.eval()
+        z = torch.as_tensor(np.asarray(Z, dtype=np.float32))
+        out = [
+            self.model_.reconstruct(z[i : i + 256], n_timesteps)
+            for i in range(0, len(z), 256)
+        ]
         return torch.cat(out).numpy()
 
     def score_samples(self, X):

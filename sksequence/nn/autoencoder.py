@@ -146,6 +146,11 @@ class SequenceAutoencoder(nn.Module):
         Masked reconstruction: in training, this fraction of the encoder's input
         blocks (of ``max(1, L // 32)`` steps) is set to zero (the mean, in
         standardised units).
+    conv_ppv : bool
+        Also give the share of valid steps at which each front-end channel is
+        positive (before its ReLU), for every block (MiniRocket's "proportion of
+        positive values"; Dempster et al. 2021). Not differentiable: it adds
+        features without adding gradient paths. Ignored without a front end.
     encoding : {"code", "pooled"}
         What :meth:`encode` returns and :meth:`reconstruct` / :meth:`forecast` take:
         the (normalised) bottleneck code, C = ``n_components`` values, or the pooled
@@ -191,6 +196,7 @@ class SequenceAutoencoder(nn.Module):
         input_noise: float = 0.0,
         mask_fraction: float = 0.0,
         encoding: str = "code",
+        conv_ppv: bool = False,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -236,6 +242,9 @@ class SequenceAutoencoder(nn.Module):
             pooled += 2 * sum(c.out_channels for c in self.front.convs)
         elif self.conv_skip:
             pooled += 2 * self.front.output_size
+        self.conv_ppv = bool(conv_ppv and self.front is not None)
+        if self.conv_ppv:
+            pooled += sum(c.out_channels for c in self.front.convs)
         self.pooled_size = pooled
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}.")
@@ -342,6 +351,9 @@ class SequenceAutoencoder(nn.Module):
                     ],
                     dim=-1,
                 )  # (N, 2C) or (N, 2 * sum C_b)
+            if self.conv_ppv:  # share of steps where each channel fires
+                ppv = [masked_mean((h > 0).to(h.dtype), lens) for h, lens in blocks]
+                skip = torch.cat(([skip] if skip is not None else []) + ppv, dim=-1)
         outputs, (h_n, _) = self.encoder(x, lengths, cell_state=False)  # (N, L', D*H)
         last = self.encoder.final_hidden(h_n)  # (N, D*H)
         if self.pooling.mode == "last":
