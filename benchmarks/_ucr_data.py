@@ -36,7 +36,10 @@ DEV = [
     "PickupGestureWiimoteZ",
 ]
 HELD_OUT = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "BasicMotions"]
-EQ_COPIES = {"PickupGestureWiimoteZ": "PickupGestureWiimoteZ_eq"}
+EQ_COPIES = {
+    "PickupGestureWiimoteZ": "PickupGestureWiimoteZ_eq",
+    "JapaneseVowels": "JapaneseVowels_eq",
+}
 
 
 def _znorm(a: np.ndarray) -> np.ndarray:

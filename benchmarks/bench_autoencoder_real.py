@@ -223,10 +223,17 @@ def fmt(values, digits=3):
 
 
 def load_results(paths) -> list:
+    """Records of result files; ``path:tag`` appends ``tag`` to the contenders'
+    names of that file (e.g. ``ae_before.json:before``)."""
     records = []
     for path in paths:
+        path, _, tag = path.partition(":")
         with open(path) as f:
-            records += json.load(f)["records"]
+            recs = json.load(f)["records"]
+        for r in recs:
+            if tag:
+                r["who"] = f"{r['who']} {tag}"
+        records += recs
     return records
 
 
@@ -236,11 +243,11 @@ def print_tables(records: list) -> None:
         rows = [r for r in records if r["task"] == task]
         if not rows:
             continue
-        whos = [
-            w
-            for w in (REPR if task == "repr" else ANOM)
-            if any(r["who"] == w for r in rows)
-        ]
+        order = REPR if task == "repr" else ANOM
+        whos = sorted(
+            dict.fromkeys(r["who"] for r in rows),
+            key=lambda w: order.index(w.split()[0]) if w.split()[0] in order else 99,
+        )
         print(f"\n{title} (mean (min-max) over seeds; fit: mean CPU s, 1 thread)\n")
         print(
             "| problem | "
@@ -250,7 +257,7 @@ def print_tables(records: list) -> None:
             + " |"
         )
         print("|---" * (1 + 2 * len(whos)) + "|")
-        means = {w: [] for w in whos}
+        means = {w: {} for w in whos}
         for p in problems:
             vals, fits = [], []
             for w in whos:
@@ -260,20 +267,20 @@ def print_tables(records: list) -> None:
                     f"{statistics.mean(r['cpu'] for r in rs):.1f}" if rs else "-"
                 )
                 if rs:
-                    means[w].append(statistics.mean(r["value"] for r in rs))
+                    means[w][p] = statistics.mean(r["value"] for r in rs)
             if any(v != "-" for v in vals):
                 print(f"| {p} | " + " | ".join(vals + fits) + " |")
-        print(
-            "| mean | "
-            + " | ".join(
-                f"{statistics.mean(means[w]):.3f} ({len(means[w])})"
-                if means[w]
-                else "-"
-                for w in whos
-            )
-            + " |"
-            + " |" * len(whos)
-        )
+        for label, group in (("mean dev", DEV), ("mean held-out", HELD_OUT)):
+            cells = []
+            for w in whos:
+                got = [means[w][p] for p in group if p in means[w]]
+                cells.append(
+                    f"{statistics.mean(got):.3f}"
+                    + ("" if len(got) == len(group) else f" ({len(got)})")
+                    if got
+                    else "-"
+                )
+            print(f"| {label} | " + " | ".join(cells) + " |" + " |" * len(whos))
 
 
 def main(argv=None):

@@ -95,6 +95,7 @@ RECIPE = dict(
     n_components=16,
     encoding="pooled",
     code_norm="batch",
+    conv_ppv=True,
     max_steps_stride4=128,
 )
 MODULE_KEYS = {
@@ -409,8 +410,8 @@ def anomaly_scores(model, Xtr_normal, Xte) -> dict:
     cte, pte = encodings(model, Xte)
     loo = {}
     for name, a, b in (("knn_code", ctr, cte), ("knn_pooled", ptr, pte)):
-        mu, sd = a.mean(0), a.std(0) + 1e-6
-        a, b = (a - mu) / sd, (b - mu) / sd
+        f_mu, f_sd = a.mean(0), a.std(0) + 1e-6
+        a, b = (a - f_mu) / f_sd, (b - f_mu) / f_sd
         d = (b**2).sum(1)[:, None] - 2 * b @ a.T + (a**2).sum(1)[None, :]
         scores[name] = d.min(1)
         daa = (a**2).sum(1)[:, None] - 2 * a @ a.T + (a**2).sum(1)[None, :]
@@ -424,7 +425,9 @@ def anomaly_scores(model, Xtr_normal, Xte) -> dict:
         return (test - train.mean()) / (train.std() + 1e-8)
 
     def lz(test, train):  # on log scale (errors and distances are skewed)
-        return z(np.log(test + 1e-8), np.log(train + 1e-8))
+        return z(
+            np.log(np.maximum(test, 0) + 1e-6), np.log(np.maximum(train, 0) + 1e-6)
+        )
 
     scores["combo_rel_knn"] = lz(scores["mse_rel"], rel_tr) + lz(
         scores["knn_pooled"], loo["knn_pooled"]
