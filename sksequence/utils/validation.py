@@ -46,6 +46,7 @@ __all__ = [
     "encode_labels",
     "split_future",
     "check_series_collection",
+    "check_long_series",
 ]
 
 _EXPECTED = (
@@ -1055,3 +1056,77 @@ def check_series_collection(series: Any, *, what: str = "series") -> tuple[list,
             f"{n_features}."
         )
     return out, univariate
+
+
+def check_long_series(
+    X: Any, *, min_timesteps: int = 1, n_features: int | None = None, estimator=None
+) -> tuple[list, bool]:
+    """Validate one long series or several, for sliding-window models.
+
+    Parameters
+    ----------
+    X : array-like
+        One series: a 1-D array (n_timesteps,) (univariate) or a 2-D array or
+        DataFrame (n_timesteps, n_features). Several: a list of such arrays (of any
+        lengths) or a 3-D array (n_series, n_timesteps, n_features).
+    min_timesteps : int
+        Every series needs at least this many steps.
+    n_features : int, optional
+        The number of features per step the series must have (set in fit).
+
+    Returns
+    -------
+    series : list of float32 ndarrays of shape (n_timesteps_i, n_features)
+        Copies (the input is never modified).
+    single : bool
+        Whether ``X`` was one series (callers then return one array, not a list).
+    """
+    name = _name(estimator)
+    expected = (
+        "Expected one series as a 1-D array (n_timesteps,) or a 2-D array "
+        "(n_timesteps, n_features), or several as a list of such arrays or a 3-D "
+        "array (n_series, n_timesteps, n_features)"
+    )
+    if (
+        isinstance(X, (list, tuple))
+        and len(X)
+        and _safe_len(X[0]) != -1
+        and not (isinstance(X[0], numbers.Number))
+    ):
+        parts, single = list(X), False
+    else:
+        arr = _to_numeric(X, "X")
+        if arr.ndim == 3:
+            parts, single = list(arr), False
+        elif arr.ndim in (1, 2):
+            parts, single = [arr], True
+        else:
+            raise ValueError(f"{expected}, got an array of shape {arr.shape}.")
+    if not parts:
+        raise ValueError(f"{expected}, got an empty list.")
+    out = []
+    for i, part in enumerate(parts):
+        what = "X" if single else f"Series {i} of X"
+        a = _to_numeric(part, what)
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)
+        if a.ndim != 2:
+            raise ValueError(f"{expected}; {what} has shape {a.shape}.")
+        _check_finite(a, what)
+        if a.shape[0] < min_timesteps:
+            raise ValueError(
+                f"{what} has {a.shape[0]} timesteps, but {name} needs at least "
+                f"{min_timesteps} (its window_size)."
+            )
+        if n_features is not None and a.shape[1] != n_features:
+            raise ValueError(
+                f"{what} has {a.shape[1]} features per timestep, but {name} was "
+                f"fitted with {n_features}."
+            )
+        out.append(_as_float32(a, what))
+    if len({a.shape[1] for a in out}) > 1:
+        raise ValueError(
+            "All series in X must have the same number of features per timestep, "
+            f"but got {sorted({a.shape[1] for a in out})}."
+        )
+    return out, single
