@@ -1,24 +1,36 @@
-"""Anomaly scores per timestep of a long real series with a labelled anomaly.
+"""Anomaly scores per timestep of long real series with labelled anomalies.
 
 ``SlidingWindowAnomalyDetector`` (an ``LSTMAutoencoderTransformer`` on sliding
-windows, public API only) against two anchors on the same windows:
+windows, public API only; the autoencoder's defaults unless ``--ours-kwargs``)
+against anchors a user would pick, all fitted on the same normal training part
+and given the same window:
 
 - ``pca``: PCA(16) fitted on the training windows (flattened, standardised with the
-  training series' mean and standard deviation); each window's per-step squared
+  training part's mean and standard deviation); each window's per-step squared
   reconstruction error, mapped back to time steps like ours (mean over the windows
   that hold the step);
-- ``nn``: each window's Euclidean distance to the nearest training window, given to
-  all its steps (mean over the windows that hold the step).
+- ``nn``: each window's Euclidean distance to the nearest training window (windows
+  that overlap it left out), given to all its steps (mean over the windows that
+  hold the step);
+- ``zscore``: a rolling z-score, ``|x_t - mean| / std`` of the ``window`` steps
+  before t (largest over features);
+- ``kmeans``: aeon's ``KMeansAD`` (20 clusters, same window and stride) fitted on
+  the training part (needs aeon: run with the benchmark venv).
 
 Series (labels per time step, shipped in the aeon / sktime wheels):
 
 - ``KDD-TSAD_135`` (UCR anomaly archive, InternalBleeding16): 7,501 steps, the first
   1,200 are the archive's normal training part; the anomaly is steps 4187-4198.
+  Window 100.
 - ``mitdb`` (sktime's copy of an MIT-BIH ECG excerpt): 7,500 steps, anomaly at steps
-  6936-7287; the first 3,000 steps serve as the normal training part.
+  6936-7287; the first 3,000 steps serve as the normal training part. Window 100.
+- ``yahoo`` (sktime's copy of a Yahoo S5 series): 1,000 steps, 7 labelled point
+  anomalies from step 431 on; the first 400 steps serve as the training part.
+  Window 24.
 
-Measures: AUROC and AUPRC (average precision) of the per-step scores over the whole
-series (training part included), and the fit's CPU seconds (1 torch thread).
+Measures: AUROC, AUPRC (average precision) and best F1 (over all thresholds) of the
+per-step scores over the whole series (training part included), and the fit's CPU
+seconds (1 torch thread).
 
 Usage::
 
@@ -41,7 +53,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import machine_line, set_threads  # noqa: E402
 
-SERIES = {"KDD-TSAD_135": 1200, "mitdb": 3000}
+#: name -> (training steps, window)
+SERIES = {"KDD-TSAD_135": (1200, 100), "mitdb": (3000, 100), "yahoo": (400, 24)}
 PROTO = False
 
 
@@ -69,9 +82,17 @@ def load_series(name: str):
         )
         df = pd.read_csv(path)
         x, y = df["data"].to_numpy(), df["label"].to_numpy()
+    elif name == "yahoo":
+        import sktime
+
+        path = os.path.join(
+            os.path.dirname(sktime.__file__), "datasets", "data", "yahoo", "yahoo.csv"
+        )
+        df = pd.read_csv(path)
+        x, y = df["data"].to_numpy(), df["label"].to_numpy()
     else:
         raise ValueError(name)
-    return x.astype(np.float32)[:, None], y.astype(int), SERIES[name]
+    return x.astype(np.float32)[:, None], y.astype(int), SERIES[name][0]
 
 
 def windows_of(x, window, stride):
@@ -106,9 +127,9 @@ def run_ours(x, n_train, window, stride, seed, kwargs):
         stride=stride,
     )
     t0 = time.process_time()
-    det.fit(x[:n_train])
+    det.fit(x[None, :n_train])  # one (T, F) series as a 3-D array
     cpu = time.process_time() - t0
-    return det.score_steps(x), cpu
+    return -det.score_samples(x[None])[0], cpu
 
 
 def run_pca(x, n_train, window, stride):
@@ -141,19 +162,54 @@ def run_nn(x, n_train, window, stride):
     return to_steps(np.repeat(nearest[:, None], window, 1), idx, len(x)), 0.0
 
 
-def measure(scores, y):
-    from sklearn.metrics import average_precision_score, roc_auc_score
+def run_zscore(x, n_train, window):
+    import pandas as pd
 
-    return float(roc_auc_score(y, scores)), float(average_precision_score(y, scores))
+    df = pd.DataFrame(x)
+    past = df.rolling(window, min_periods=2)
+    mean, std = past.mean().shift(1), past.std().shift(1)
+    z = ((df - mean).abs() / (std + 1e-8 * df.abs().max())).to_numpy()
+    z = np.nan_to_num(z, nan=0.0)
+    return z.max(axis=1), 0.0
+
+
+def run_kmeans(x, n_train, window, stride):
+    from aeon.anomaly_detection.series.distance_based import KMeansAD
+
+    det = KMeansAD(n_clusters=20, window_size=window, stride=stride, random_state=0)
+    t0 = time.process_time()
+    det.fit(x[:n_train].T)  # aeon: (n_channels, n_timepoints)
+    cpu = time.process_time() - t0
+    return np.asarray(det.predict(x.T), dtype=np.float64), cpu
+
+
+def measure(scores, y):
+    from sklearn.metrics import (
+        average_precision_score,
+        precision_recall_curve,
+        roc_auc_score,
+    )
+
+    p, r, _ = precision_recall_curve(y, scores)
+    f1 = np.max(2 * p * r / np.maximum(p + r, 1e-12))
+    return (
+        float(roc_auc_score(y, scores)),
+        float(average_precision_score(y, scores)),
+        float(f1),
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", nargs="+", default=list(SERIES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--window", type=int, nargs="+", default=[100])
+    parser.add_argument(
+        "--window", type=int, nargs="+", default=None, help="default: per series"
+    )
     parser.add_argument("--stride", type=int, default=None)
-    parser.add_argument("--only", nargs="+", default=["ours", "pca", "nn"])
+    parser.add_argument(
+        "--only", nargs="+", default=["ours", "pca", "nn", "zscore", "kmeans"]
+    )
     parser.add_argument(
         "--ours-kwargs", default="{}", help="JSON of LSTMAutoencoderTransformer kwargs"
     )
@@ -175,7 +231,7 @@ def main(argv=None):
     records, curves = [], {}
     for name in args.series:
         x, y, n_train = load_series(name)
-        for window in args.window:
+        for window in args.window or [SERIES[name][1]]:
             stride = args.stride or max(1, window // 8)
             for who in args.only:
                 for seed in args.seeds if who == "ours" else args.seeds[:1]:
@@ -183,9 +239,13 @@ def main(argv=None):
                         s, cpu = run_ours(x, n_train, window, stride, seed, kwargs)
                     elif who == "pca":
                         s, cpu = run_pca(x, n_train, window, stride)
-                    else:
+                    elif who == "nn":
                         s, cpu = run_nn(x, n_train, window, stride)
-                    auroc, auprc = measure(s, y)
+                    elif who == "zscore":
+                        s, cpu = run_zscore(x, n_train, window)
+                    else:
+                        s, cpu = run_kmeans(x, n_train, window, stride)
+                    auroc, auprc, f1 = measure(s, y)
                     curves.setdefault((name, window, who), s)
                     records.append(
                         dict(
@@ -196,12 +256,13 @@ def main(argv=None):
                             seed=seed,
                             auroc=auroc,
                             auprc=auprc,
+                            f1=f1,
                             cpu=cpu,
                         )
                     )
                     print(
                         f"{name:14s} w={window:4d} {who:5s} seed {seed}: AUROC "
-                        f"{auroc:.3f} AUPRC {auprc:.3f} fit {cpu:6.1f} s cpu",
+                        f"{auroc:.3f} AUPRC {auprc:.3f} F1 {f1:.3f} fit {cpu:6.1f} s cpu",
                         flush=True,
                     )
                     if args.json:
@@ -216,15 +277,17 @@ def main(argv=None):
                                 f,
                                 indent=1,
                             )
-    print("\n| series | window | contender | AUROC | AUPRC | fit s (CPU) |")
-    print("|---|---|---|---|---|---|")
+    print("\n| series | window | contender | AUROC | AUPRC | best F1 | fit s (CPU) |")
+    print("|---|---|---|---|---|---|---|")
     keys = dict.fromkeys((r["series"], r["window"], r["who"]) for r in records)
     for key in keys:
         rs = [r for r in records if (r["series"], r["window"], r["who"]) == key]
-        m = {k: np.mean([r[k] for r in rs]) for k in ("auroc", "auprc", "cpu")}
+        m = {k: np.mean([r[k] for r in rs]) for k in ("auroc", "auprc", "f1", "cpu")}
+        sd = np.std([r["auroc"] for r in rs]) if len(rs) > 1 else 0.0
         print(
-            f"| {key[0]} | {key[1]} | {key[2]} | {m['auroc']:.3f} | "
-            f"{m['auprc']:.3f} | {m['cpu']:.1f} |"
+            f"| {key[0]} | {key[1]} | {key[2]} | {m['auroc']:.3f}"
+            + (f" ± {sd:.3f}" if len(rs) > 1 else "")
+            + f" | {m['auprc']:.3f} | {m['f1']:.3f} | {m['cpu']:.1f} |"
         )
     if args.plot:
         plot(args, curves)
@@ -236,7 +299,8 @@ def plot(args, curves):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    name, window = args.series[0], args.window[0]
+    name = args.series[0]
+    window = (args.window or [SERIES[name][1]])[0]
     x, y, n_train = load_series(name)
     whos = [w for w in args.only if (name, window, w) in curves]
     fig, axes = plt.subplots(
