@@ -23,7 +23,8 @@ Series (labels per time step, shipped in the aeon / sktime wheels):
   1,200 are the archive's normal training part; the anomaly is steps 4187-4198.
   Window 100.
 - ``mitdb`` (sktime's copy of an MIT-BIH ECG excerpt): 7,500 steps, anomaly at steps
-  6936-7287; the first 3,000 steps serve as the normal training part. Window 100.
+  6936-7287; the first 3,000 steps serve as the normal training part. Window 300
+  (beats are about 300 steps apart).
 - ``yahoo`` (sktime's copy of a Yahoo S5 series): 1,000 steps, 7 labelled point
   anomalies from step 431 on; the first 400 steps serve as the training part.
   Window 24.
@@ -54,7 +55,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import machine_line, set_threads  # noqa: E402
 
 #: name -> (training steps, window)
-SERIES = {"KDD-TSAD_135": (1200, 100), "mitdb": (3000, 100), "yahoo": (400, 24)}
+SERIES = {"KDD-TSAD_135": (1200, 100), "mitdb": (3000, 300), "yahoo": (400, 24)}
 PROTO = False
 
 

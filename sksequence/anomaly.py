@@ -351,6 +351,7 @@ n_timesteps), or list of ndarray of shape (n_timesteps_i,)
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.non_deterministic = False
+        tags.estimator_type = "outlier_detector"  # per timestep, not per row
         return tags
 
     # -- persistence --------------------------------------------------------------

@@ -32,7 +32,11 @@ type numpy stores in a plain array (numbers, booleans, strings, bytes,
 ``datetime64``) or Python strings, numbers, bytes and datetimes in an object array.
 A subclass of an sksequence estimator is stored under its module path and class
 name, and loads in a program that has imported that module (nothing is imported
-from a name in a file).
+from a name in a file). A :class:`~sksequence.SlidingWindowAnomalyDetector`,
+which has no module of its own, is stored with its parameters, its declared
+fitted attributes (``offset_``, the standardisation...) and its fitted
+autoencoder as a nested estimator in the same file; ``load`` checks that they fit
+together.
 ``save`` raises a ``TypeError`` naming the parameter or attribute for anything else
 (a custom optimizer class, a ``RandomState`` instance as ``random_state``, other
 objects): use pickle or joblib for those.

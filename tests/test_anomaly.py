@@ -113,9 +113,7 @@ def test_layouts(fitted):
     assert fitted.predict([a]).__class__ is list
     assert fitted.predict(a).dtype.kind == "i"
     # a plain list of numbers is one series
-    np.testing.assert_allclose(
-        fitted.score_samples(list(a)), one, rtol=1e-5, atol=1e-6
-    )
+    np.testing.assert_allclose(fitted.score_samples(list(a)), one, rtol=1e-5, atol=1e-6)
 
 
 def test_multivariate_series_are_standardised_per_feature():
@@ -150,7 +148,9 @@ def test_errors_say_what_is_wrong(fitted):
     # one multivariate series as a 2-D array reads as many short univariate series
     with pytest.raises(ValueError, match=r"\(n_series, n_timesteps\).*X\[None\]"):
         fitted.score_samples(np.zeros((100, 2)))
-    with pytest.raises(ValueError, match="2 features per timestep, but .*fitted with 1"):
+    with pytest.raises(
+        ValueError, match="2 features per timestep, but .*fitted with 1"
+    ):
         fitted.score_samples(np.zeros((100, 2))[None])
     with pytest.raises(ValueError, match="contains NaN"):
         fitted.score_samples(np.full(100, np.nan))

@@ -1054,6 +1054,11 @@ def check_series_collection(
         array, or a list.
     """
     name = _name(estimator)
+    if hasattr(series, "tocsr") or type(series).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"Sparse data was passed as {what}, but sksequence needs dense series. "
+            f"Convert it with {what}.toarray() first."
+        )
     _refuse_stream(series, name)
     if isinstance(series, (list, tuple)) and not (
         single and len(series) and all(isinstance(v, numbers.Number) for v in series)
@@ -1064,6 +1069,12 @@ def check_series_collection(
         univariate, layout = all(a.ndim == 1 for a in arrays), "list"
     else:
         arr = _to_numeric(series, what)
+        if arr.ndim == 2 and arr.shape[1] == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
+                f"of 1 is required. A 2-D {what} holds univariate series (columns are "
+                "timesteps), so it needs at least 1 column."
+            )
         if arr.ndim == 1 and single:
             arrays, univariate, layout = [arr], True, "1d"
         elif arr.ndim in (2, 3):
