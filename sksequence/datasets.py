@@ -277,8 +277,8 @@ def load_ecg_anomaly():
     >>> x.shape, int(y.sum()), int(y.argmax())
     ((7500,), 352, 6936)
     """
-    from pathlib import Path
+    from importlib import resources
 
-    path = Path(__file__).parent / "data" / "ecg_mitdb.csv"
-    table = np.loadtxt(path, delimiter=",", skiprows=1)  # (7500, 2)
+    with resources.files("sksequence").joinpath("data/ecg_mitdb.csv").open("rb") as f:
+        table = np.loadtxt(f, delimiter=",", skiprows=1)  # (7500, 2)
     return table[:, 0].astype(np.float64), table[:, 1].astype(np.int64)
