@@ -112,6 +112,9 @@ def to_steps(per_step, idx, n):
     return total / count
 
 
+DETECTOR_KWARGS: dict = {}
+
+
 def run_ours(x, n_train, window, stride, seed, kwargs):
     from sksequence import LSTMAutoencoderTransformer
     from sksequence.anomaly import SlidingWindowAnomalyDetector
@@ -126,6 +129,7 @@ def run_ours(x, n_train, window, stride, seed, kwargs):
         est,
         window_size=window,
         stride=stride,
+        **DETECTOR_KWARGS,
     )
     t0 = time.process_time()
     det.fit(x[None, :n_train])  # one (T, F) series as a 3-D array
@@ -214,6 +218,11 @@ def main(argv=None):
     parser.add_argument(
         "--ours-kwargs", default="{}", help="JSON of LSTMAutoencoderTransformer kwargs"
     )
+    parser.add_argument(
+        "--detector-kwargs",
+        default="{}",
+        help="JSON of SlidingWindowAnomalyDetector kwargs (e.g. error, aggregate)",
+    )
     parser.add_argument("--json", default=None)
     parser.add_argument("--plot", default=None, help="png of the first series' scores")
     parser.add_argument(
@@ -225,6 +234,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     global PROTO
     PROTO = args.proto
+    DETECTOR_KWARGS.update(json.loads(args.detector_kwargs))
     set_threads(1)
     kwargs = json.loads(args.ours_kwargs)
     machine = machine_line()
@@ -273,6 +283,7 @@ def main(argv=None):
                                 {
                                     "machine": machine,
                                     "kwargs": kwargs,
+                                    "detector_kwargs": DETECTOR_KWARGS,
                                     "records": records,
                                 },
                                 f,

@@ -111,6 +111,12 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         Steps between the starts of consecutive windows, in fit and in scoring;
         None: ``max(1, window_size // 8)``. Smaller strides give more training
         windows and smoother scores, for more computation.
+    error : {"step", "window"}, default="step"
+        A step's error in a window: its own squared reconstruction error
+        ("step"), or the window's mean squared error, given to all its steps
+        ("window": an anomaly is a window that is reconstructed badly as a whole,
+        which suits series whose normal pattern has details no window is
+        reconstructed well at, such as the peaks of an ECG).
     aggregate : {"mean", "median", "max"}, default="mean"
         How a step's errors in the windows that contain it make its score.
     contamination : "auto" or float in (0, 0.5], default="auto"
@@ -176,6 +182,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         "estimator": "no_validation",
         "window_size": [Interval(Integral, 2, None, closed="left")],
         "stride": [Interval(Integral, 1, None, closed="left"), None],
+        "error": [StrOptions({"step", "window"})],
         "aggregate": [StrOptions({"mean", "median", "max"})],
         "contamination": [
             StrOptions({"auto"}),
@@ -201,6 +208,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         *,
         window_size=64,
         stride=None,
+        error="step",
         aggregate="mean",
         contamination="auto",
         random_state=None,
@@ -208,6 +216,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         self.estimator = estimator
         self.window_size = window_size
         self.stride = stride
+        self.error = error
         self.aggregate = aggregate
         self.contamination = contamination
         self.random_state = random_state
@@ -295,6 +304,8 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
             )
             diff = np.asarray(recon, dtype=np.float64) - chunk
             errors[lo : lo + len(chunk)] = (diff**2).mean(axis=2)
+        if self.error == "window":
+            errors[:] = errors.mean(axis=1, keepdims=True)
         return -_steps(errors, starts, len(scaled), self.aggregate)
 
     def _per_series(self, X, fn):

@@ -87,7 +87,7 @@ def test_scores_do_not_depend_on_the_batch(fitted, monkeypatch):
     # the test series' windows now sit elsewhere in the batches the model sees
     np.testing.assert_allclose(together[1], alone, rtol=1e-5, atol=1e-6)
     # other batch sizes and chunks of windows
-    monkeypatch.setattr(fitted.estimator_, "batch_size", 7)
+    monkeypatch.setattr(fitted.estimator_, "_inference_batch_size", lambda n: 3)
     monkeypatch.setattr(sksequence.anomaly, "_CHUNK_WINDOWS", 5)
     np.testing.assert_allclose(fitted.score_samples(test), alone, rtol=1e-5, atol=1e-6)
     # a step gets the same score inside a shorter series when the same windows
@@ -207,3 +207,19 @@ def test_load_refuses_inconsistent_attributes(fitted, tmp_path, monkeypatch):
     broken.save(path)
     with pytest.raises(ValueError, match="not a valid sksequence model file.*mean_"):
         sksequence.load(path)
+
+
+def test_window_errors_give_every_step_of_a_window_its_mean(fitted):
+    import copy
+
+    by_window = copy.copy(fitted).set_params(error="window")  # scoring-time option
+    test = _series(seed=1)
+    test[250:270] = 0.0
+    scores = -by_window.score_samples(test)
+    # steps 0-4 are in window 0 only: they share its mean squared error
+    assert np.ptp(scores[:5]) == 0
+    first = ((test[:40] - fitted.mean_) / fitted.scale_)[None, :, None]  # window 0
+    est = fitted.estimator_
+    recon = est.inverse_transform(est.transform(first), n_timesteps=40)
+    np.testing.assert_allclose(scores[:5], ((recon - first) ** 2).mean(), rtol=1e-5)
+    assert 230 <= np.argmax(scores) < 290
