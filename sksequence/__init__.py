@@ -17,6 +17,7 @@ _LAZY = {
     "TrainingInterrupted": "._base",
     "load": ".persistence",
     "SequenceLayoutWarning": ".utils.validation",
+    "SlidingWindowAnomalyDetector": ".anomaly",
 }
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Seq2SeqRegressor",
     "SequenceClassifier",
     "SequenceLayoutWarning",
+    "SlidingWindowAnomalyDetector",
     "TrainingInterrupted",
     "__version__",
     "load",

@@ -12,7 +12,7 @@ import importlib
 __all__ = ["ESTIMATORS", "estimator_name", "load_builtin", "register_estimator"]
 
 # sksequence's own estimator modules (the package imports them lazily)
-_BUILTIN = ("._autoencoder", "._classifier", "._seq2seq")
+_BUILTIN = ("._autoencoder", "._classifier", "._seq2seq", ".anomaly")
 
 #: name in a model file -> class
 ESTIMATORS: dict[str, type] = {}

@@ -32,7 +32,11 @@ type numpy stores in a plain array (numbers, booleans, strings, bytes,
 ``datetime64``) or Python strings, numbers, bytes and datetimes in an object array.
 A subclass of an sksequence estimator is stored under its module path and class
 name, and loads in a program that has imported that module (nothing is imported
-from a name in a file).
+from a name in a file). A :class:`~sksequence.SlidingWindowAnomalyDetector`,
+which has no module of its own, is stored with its parameters, its declared
+fitted attributes (``offset_``, the standardisation...) and its fitted
+autoencoder as a nested estimator in the same file; ``load`` checks that they fit
+together.
 ``save`` raises a ``TypeError`` naming the parameter or attribute for anything else
 (a custom optimizer class, a ``RandomState`` instance as ``random_state``, other
 objects): use pickle or joblib for those.
@@ -433,7 +437,16 @@ class _Writer:
                     "custom optimizer."
                 )
             entry["params"][key] = _encode(value, f"parameter {key!r}", self)
-        if hasattr(estimator, "net_"):
+        if not getattr(cls, "_holds_module", True):
+            # a wrapper (SlidingWindowAnomalyDetector): fitted attributes only, its
+            # fitted estimators stored as nested entries
+            if _is_fitted(estimator):
+                state = estimator._get_fitted_state()
+                entry["attributes"] = {
+                    k: _encode(v, f"attribute {k!r}", self)
+                    for k, v in state["attributes"].items()
+                }
+        elif hasattr(estimator, "net_"):
             state = estimator._get_fitted_state()
             entry["attributes"] = {
                 k: _encode(v, f"attribute {k!r}", self)
@@ -449,6 +462,16 @@ class _Writer:
                 self.tensors[prefix + key] = tensor
         self.entries[index] = entry
         return index
+
+
+def _is_fitted(estimator) -> bool:
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+    except Exception:  # NotFittedError
+        return False
+    return True
 
 
 def _prefix(index: int) -> str:
@@ -476,7 +499,10 @@ def save(estimator, path) -> None:
     from .utils.validation import check_savable
 
     check_savable(estimator)  # a Pipeline, a search...: say what to use instead
-    check_is_fitted(estimator, "net_")
+    if getattr(type(estimator), "_holds_module", True):
+        check_is_fitted(estimator, "net_")
+    else:
+        check_is_fitted(estimator)
     writer = _Writer()
     writer.add(estimator)
     root, nested = writer.entries[0], writer.entries[1:]
@@ -485,8 +511,8 @@ def save(estimator, path) -> None:
         "format_version": str(FORMAT_VERSION),
         "sksequence_version": __version__,
         "estimator": root["estimator"],
-        "module": root["module"],
-        **{field: json.dumps(root[field]) for field in _ENTRY_FIELDS},
+        "module": root.get("module", ""),
+        **{field: json.dumps(root[field]) for field in _ENTRY_FIELDS if field in root},
         "nested": json.dumps(nested),
     }
     metadata["checksum"] = _file_checksum(metadata, writer.tensors)
@@ -716,10 +742,14 @@ class _Reader:
         cls = ESTIMATORS.get(name) if isinstance(name, str) else None
         if cls is None:
             raise _Malformed(f"unknown estimator class {str(name)[:80]!r}")
-        fitted = "module" in entry
+        holds_module = getattr(cls, "_holds_module", True)
+        fitted = ("module" if holds_module else "attributes") in entry
         if index == 0 and not fitted:
             raise _Malformed("it holds no fitted model")
-        if fitted:  # the module first: other checks would follow a wrong class
+        if fitted and not holds_module:
+            if set(entry) != {"estimator", "params", "attributes"}:
+                raise _Malformed(f"its {name} entry has other entries")
+        elif fitted:  # the module first: other checks would follow a wrong class
             module_cls = cls._module_class
             if module_cls is None:
                 raise _Malformed(f"a {name} declares no module class to load")
@@ -747,6 +777,14 @@ class _Reader:
         for key in attributes:
             if key not in allowed:
                 raise _Malformed(f"it holds an unknown fitted attribute {key!r}")
+        if not holds_module:
+            try:
+                estimator._set_fitted_state({"attributes": attributes})
+            except (ValueError, TypeError) as exc:
+                raise _Malformed(
+                    f"its fitted attributes do not fit a {name} ({exc})"
+                ) from None
+            return estimator
         history = _decode(entry["history"], self)
         if not isinstance(history, list) or not all(
             isinstance(row, dict) and all(isinstance(k, str) for k in row)
@@ -866,9 +904,12 @@ def load(path, *, device=None, expected_class=None):
             f"{path} holds a {meta['estimator']}, not a {expected_class.__name__}."
         )
     try:
-        root = {"estimator": meta["estimator"], "module": meta["module"]}
+        root = {"estimator": meta["estimator"]}
+        if getattr(cls, "_holds_module", True):
+            root["module"] = meta["module"]
         for field in _ENTRY_FIELDS:
-            root[field] = json.loads(meta[field])
+            if field in meta:
+                root[field] = json.loads(meta[field])
         nested = json.loads(meta["nested"])
     except (KeyError, ValueError, RecursionError) as exc:
         raise _bad(path, f"its metadata is damaged ({exc})") from None

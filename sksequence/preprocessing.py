@@ -310,7 +310,13 @@ n_features)
         return self._last_windows(values)
 
     def forecast(
-        self, estimator, n_steps=None, series=None, *, id_col=None, time_col=None,
+        self,
+        estimator,
+        n_steps=None,
+        series=None,
+        *,
+        id_col=None,
+        time_col=None,
         value_cols=None,
     ):
         """Forecast the steps after the end of every series, in its own units.

@@ -48,7 +48,9 @@ def test_composite_reconstructs_and_predicts(tutorial_sequence):
     observed = tutorial_sequence[:, :5]
     recon = ae.inverse_transform(ae.transform(observed))
     np.testing.assert_allclose(recon, observed, atol=0.05)
-    np.testing.assert_allclose(ae.forecast(observed), tutorial_sequence[:, 5:], atol=0.05)
+    np.testing.assert_allclose(
+        ae.forecast(observed), tutorial_sequence[:, 5:], atol=0.05
+    )
     # two decoders on one encoder
     module = ae.net_.module_
     assert module.reconstructor is not None and module.predictor is not None
@@ -61,7 +63,11 @@ def test_next_step_forecast_generalises_to_new_windows():
     steps = np.arange(11) * 0.3
     X = np.sin(t0[:, None] + steps[None, :])[:, :, None]
     ae = LSTMAutoencoderTransformer(
-        objective="predict", n_future=1, hidden_size=16, max_epochs=40, lr=1e-2,
+        objective="predict",
+        n_future=1,
+        hidden_size=16,
+        max_epochs=40,
+        lr=1e-2,
         random_state=0,
     ).fit(X[:150])
     pred = ae.forecast(X[150:, :10])
@@ -80,7 +86,7 @@ def test_decoder_variants_learn(conditional, reverse_target, tutorial_sequence):
         **TUTORIAL,
     ).fit(tutorial_sequence)
     # Conditional decoders feed back their own outputs at inference.
-    assert ae.score(tutorial_sequence) > -0.05**2
+    assert ae.score(tutorial_sequence) > -(0.05**2)
 
 
 # -- scikit-learn integration ------------------------------------------------------
@@ -221,8 +227,12 @@ def test_history_has_grad_norm_and_clipping_can_be_turned_off(waves):
 def test_early_stopping_uses_a_validation_split(waves):
     X, _ = waves
     ae = LSTMAutoencoderTransformer(
-        hidden_size=8, max_epochs=400, early_stopping=True, n_iter_no_change=2,
-        lr=0.05, random_state=0,
+        hidden_size=8,
+        max_epochs=400,
+        early_stopping=True,
+        n_iter_no_change=2,
+        lr=0.05,
+        random_state=0,
     ).fit(X)
     assert "valid_loss" in ae.history_[-1]
     # not before the minimum number of updates (3 a epoch here), then on a plateau
@@ -264,8 +274,12 @@ def test_weight_decay_shrinks_weights(waves):
 
     def norm(wd):
         ae = LSTMAutoencoderTransformer(
-            hidden_size=8, max_epochs=5, optimizer="adamw", weight_decay=wd,
-            lr=0.01, random_state=0,
+            hidden_size=8,
+            max_epochs=5,
+            optimizer="adamw",
+            weight_decay=wd,
+            lr=0.01,
+            random_state=0,
         ).fit(X)
         return sum(float(p.detach().norm()) for p in ae.net_.module_.parameters())
 
@@ -275,7 +289,11 @@ def test_weight_decay_shrinks_weights(waves):
 def test_diverging_fit_warns_and_keeps_finite_weights(waves):
     X, _ = waves
     ae = LSTMAutoencoderTransformer(
-        hidden_size=8, max_epochs=20, optimizer="sgd", lr=1e12, clip_grad_norm=None,
+        hidden_size=8,
+        max_epochs=20,
+        optimizer="sgd",
+        lr=1e12,
+        clip_grad_norm=None,
         random_state=0,
     )
     with pytest.warns(DivergenceWarning, match="non-finite"):
@@ -290,7 +308,11 @@ def test_clipping_prevents_that_divergence(waves):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DivergenceWarning)
         ae = LSTMAutoencoderTransformer(
-            hidden_size=8, max_epochs=3, optimizer="sgd", lr=0.5, clip_grad_norm=1.0,
+            hidden_size=8,
+            max_epochs=3,
+            optimizer="sgd",
+            lr=0.5,
+            clip_grad_norm=1.0,
             random_state=0,
         ).fit(X * 100)
     assert not ae.diverged_
@@ -346,7 +368,9 @@ def test_not_fitted_raises_not_fitted_error(waves):
 
 def test_predict_objective_needs_long_enough_sequences():
     with pytest.raises(ValueError, match="at least 4 timesteps"):
-        LSTMAutoencoderTransformer(objective="predict", n_future=3).fit(np.zeros((2, 3)))
+        LSTMAutoencoderTransformer(objective="predict", n_future=3).fit(
+            np.zeros((2, 3))
+        )
 
 
 def test_bad_parameter_is_reported():
@@ -358,7 +382,9 @@ def test_input_arrays_are_never_modified(ragged, waves):
     X, _ = waves
     X_copy, ragged_copy = X.copy(), [r.copy() for r in ragged]
     LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1).fit(X).transform(X)
-    LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1).fit(ragged).transform(ragged)
+    LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1).fit(ragged).transform(
+        ragged
+    )
     np.testing.assert_array_equal(X, X_copy)
     for a, b in zip(ragged, ragged_copy):
         np.testing.assert_array_equal(a, b)
@@ -372,7 +398,8 @@ def test_parallel_search_matches_serial(waves):
     serial = GridSearchCV(ae, grid, cv=2, n_jobs=1).fit(X)
     parallel = GridSearchCV(ae, grid, cv=2, n_jobs=2).fit(X)
     np.testing.assert_allclose(
-        parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"],
+        parallel.cv_results_["mean_test_score"],
+        serial.cv_results_["mean_test_score"],
         rtol=1e-5,
     )
     assert parallel.best_params_ == serial.best_params_

@@ -11,6 +11,7 @@ from sksequence import (
     Seq2SeqClassifier,
     Seq2SeqRegressor,
     SequenceClassifier,
+    SlidingWindowAnomalyDetector,
 )
 from sksequence.preprocessing import SequenceScaler
 
@@ -38,6 +39,13 @@ ESTIMATORS = [
         batch_size=16,
         random_state=0,
     ),
+    # windows of 2 steps: scikit-learn's checks pass 2-D X with few columns, which
+    # the package reads as univariate series of that many timesteps
+    SlidingWindowAnomalyDetector(
+        LSTMAutoencoderTransformer(hidden_size=4, max_epochs=2, random_state=0),
+        window_size=2,
+        stride=1,
+    ),
 ]
 
 # A 2-D X is a set of univariate series (docs/user_guide/conventions.rst): its
@@ -53,6 +61,20 @@ _UNIVARIATE_2D = (
 _SGD_WEIGHTS = (
     "mini-batch training: a weight of 2 and a repeated sample give different "
     "batches and updates, so the fits differ (as for scikit-learn's SGD models)"
+)
+
+# The anomaly detector scores long series: a 1-D X is one univariate series (scored
+# step by step), not an error as scikit-learn's checks expect.
+_ONE_SERIES = (
+    "user guide: SlidingWindowAnomalyDetector reads a 1-D X as one univariate "
+    "series and returns one score per timestep"
+)
+# ... and flags timesteps, not rows: its outputs for a 2-D X are (n_series,
+# n_timesteps), where scikit-learn's outlier checks expect (n_samples,).
+_PER_STEP = (
+    "user guide: score_samples, decision_function and predict give one value per "
+    "timestep, of shape (n_series, n_timesteps) for a 2-D X, not (n_samples,); "
+    "shapes and the contamination threshold are tested in test_anomaly.py"
 )
 
 EXPECTED_FAILED = {
@@ -84,6 +106,20 @@ EXPECTED_FAILED = {
         "check_n_features_in": _UNIVARIATE_2D,
         "check_n_features_in_after_fitting": _UNIVARIATE_2D,
         "check_sample_weight_equivalence_on_dense_data": _SGD_WEIGHTS,
+    },
+    "SlidingWindowAnomalyDetector": {
+        "check_n_features_in": _UNIVARIATE_2D,
+        "check_n_features_in_after_fitting": _UNIVARIATE_2D,
+        "check_fit1d": _ONE_SERIES,
+        "check_fit2d_predict1d": _ONE_SERIES,
+        "check_outliers_train": _PER_STEP,
+        "check_outliers_train(readonly_memmap=True)": _PER_STEP,
+        "check_outliers_fit_predict": _PER_STEP,
+        "check_fit2d_1feature": (
+            "user guide: a 2-D (n, 1) X is n univariate series of 1 timestep, "
+            "shorter than any window; the ValueError says so and how to pass one "
+            "series (tested in test_anomaly.py)"
+        ),
     },
 }
 

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from sksequence.datasets import make_echo, make_reversal, make_sine_waves
+from sksequence.datasets import (
+    load_ecg_anomaly,
+    make_echo,
+    make_reversal,
+    make_sine_waves,
+)
 
 
 def test_reversal_targets_are_the_first_inputs_reversed():
@@ -81,3 +86,12 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_ecg_excerpt_ships_with_its_labels():
+    x, y = load_ecg_anomaly()
+    assert x.shape == y.shape == (7500,) and x.dtype == np.float64
+    assert set(np.unique(y)) == {0, 1}
+    # one labelled stretch, at the end
+    assert np.flatnonzero(np.diff(y) != 0).tolist() == [6935, 7287]
+    assert np.isfinite(x).all() and -1 < x.min() < x.max() < 2

@@ -42,5 +42,7 @@ def test_classifier_predict_matches_onnxruntime(X, tmp_path):
 
 def test_unsupported_estimator_is_a_clear_error(X, tmp_path):
     reg = Seq2SeqRegressor(hidden_size=4, max_epochs=1).fit(X, X[:, :2, 0])
-    with pytest.raises(NotImplementedError, match="supports LSTMAutoencoderTransformer"):
+    with pytest.raises(
+        NotImplementedError, match="supports LSTMAutoencoderTransformer"
+    ):
         export_onnx(reg, tmp_path / "r.onnx")

@@ -130,3 +130,142 @@ def test_truncated_bptt_chunks_give_the_same_loss(ragged):
     loss = model.loss(model(**batch), **batch)
     # gradients are truncated, but the forward pass (and so the loss) is exact
     torch.testing.assert_close(model.truncated_backward(2, **batch), loss.detach())
+
+
+# -- SequenceAutoencoder's feature options (front end, pooling, scaling, patches) ----
+
+FEATURE_AE = dict(
+    hidden_size=8,
+    bidirectional=True,
+    pooling="mean_max",
+    conv_channels=(6, 6),
+    conv_kernel_sizes=(5, 3),
+    conv_strides=(2, 2),
+    conv_skip=True,
+    scaling="standard",
+)
+
+
+def test_patchify_round_trip():
+    from sksequence.nn.autoencoder import patchify, unpatchify
+
+    x = torch.randn(3, 10, 2)
+    p = patchify(x, 4)
+    assert p.shape == (3, 3, 8)
+    torch.testing.assert_close(p[:, 0].reshape(3, 4, 2), x[:, :4])
+    torch.testing.assert_close(unpatchify(p, 4, 10), x)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_autoencoder_front_end_shapes_and_patch_decoding(conditional):
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(
+        3, n_components=5, conditional=conditional, **FEATURE_AE
+    )
+    assert model.decoder_stride == 4  # product of the strides
+    assert model.pooled_size == 2 * 2 * 8 + 2 * 6
+    out = model(torch.randn(4, 13, 3))
+    assert out["encoding"].shape == (4, 5)
+    assert out["reconstruction"].shape == (4, 13, 3)
+    model.eval()
+    assert model.reconstruct(out["encoding"], 9).shape == (4, 9, 3)
+
+
+def test_autoencoder_pooled_encoding_ignores_padding():
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(2, **FEATURE_AE).eval()
+    x = torch.randn(3, 20, 2)
+    lengths = torch.tensor([20, 11, 6])
+    padded = x * (torch.arange(20)[None, :, None] < lengths[:, None, None])
+    padded[1, 11:] = 7.0  # garbage after the end must not matter
+    z = model.encode(padded, lengths)
+    for i in range(3):
+        alone = model.encode(x[i : i + 1, : lengths[i]])
+        torch.testing.assert_close(z[i : i + 1], alone, rtol=1e-5, atol=1e-6)
+    # extra padding after the longest sequence changes nothing either
+    longer = torch.cat([padded, torch.zeros(3, 9, 2)], dim=1)
+    torch.testing.assert_close(model.encode(longer, lengths), z)
+
+
+def test_autoencoder_scaling_loss_in_standard_units_outputs_in_input_units():
+    torch.manual_seed(0)
+    x = 100.0 + 50.0 * torch.randn(8, 12, 2)
+    model = SequenceAutoencoder(2, hidden_size=8, scaling="standard")
+    model.fit_scaling(x)
+    torch.testing.assert_close(model.input_mean, x.mean(dim=(0, 1)))
+    out = model(x)
+    assert abs(float(out["reconstruction"].detach().mean()) - 100.0) < 20.0  # units
+    expected = (((out["reconstruction"] - x) / model.input_scale) ** 2).mean()
+    torch.testing.assert_close(model.loss(out, x), expected)
+    assert float(model.loss(out, x)) < 5.0  # standardised units, not 50**2
+
+
+def test_autoencoder_feature_model_learns_to_reconstruct():
+    torch.manual_seed(0)
+    t = torch.linspace(0, 6.28, 32)
+    x = torch.stack([torch.sin(t * f + p) for f, p in torch.rand(64, 2) * 3])[..., None]
+    model = SequenceAutoencoder(1, n_components=4, code_norm="layer", **FEATURE_AE)
+    model.fit_scaling(x)
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-3)
+    model.eval()
+    before = float(model.loss(model(x), x))
+    model.train()
+    for _ in range(150):
+        opt.zero_grad()
+        loss = model.loss(model(x), x)
+        loss.backward()
+        opt.step()
+    model.eval()
+    after = float(model.loss(model(x), x))
+    assert after < 0.6 * before
+    z = model.encode(x)
+    # layer-normalised codes: zero mean, unit variance per sequence
+    torch.testing.assert_close(z.mean(dim=1), torch.zeros(64), atol=1e-5, rtol=0)
+
+
+def test_autoencoder_corruption_only_in_training():
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(
+        1, hidden_size=4, scaling="standard", input_noise=0.5, mask_fraction=0.3
+    )
+    x = torch.randn(4, 40, 1)
+    a, b = model(x)["encoding"], model(x)["encoding"]
+    assert not torch.allclose(a, b)  # a new corruption each call
+    model.eval()
+    torch.testing.assert_close(model(x)["encoding"], model(x)["encoding"])
+    torch.testing.assert_close(model(x)["encoding"], model.encode(x))
+
+
+def test_autoencoder_step_errors_match_the_loss():
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(2, **FEATURE_AE).eval()
+    model.fit_scaling(torch.randn(5, 17, 2) * 3)
+    x = torch.randn(3, 17, 2)
+    lengths = torch.tensor([17, 9, 4])
+    err = model.step_errors(x, lengths)
+    assert err.shape == (3, 17) and float(err[2, 4:].abs().sum()) == 0.0
+    per_seq = model.loss(model(x, lengths), x, lengths, reduction="none")
+    torch.testing.assert_close(err.sum(dim=1) / lengths, per_seq)
+
+
+def test_truncated_bptt_refuses_a_pooled_encoder():
+    model = SequenceAutoencoder(2, hidden_size=4, pooling="mean")
+    with pytest.raises(ValueError, match="pooling='last'"):
+        model.truncated_backward(3, torch.randn(2, 6, 2))
+
+
+def test_autoencoder_pooled_encoding_decodes_through_the_bottleneck():
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(
+        2, n_components=3, code_norm="layer", encoding="pooled", **FEATURE_AE
+    ).eval()
+    x = torch.randn(4, 16, 2)
+    z = model.encode(x)
+    assert z.shape == (4, model.pooled_size) and model.encoding_size == z.shape[1]
+    out = model(x)
+    torch.testing.assert_close(out["encoding"], z)
+    # reconstruct(encode(x)) is the forward pass's reconstruction
+    torch.testing.assert_close(model.reconstruct(z, 16), out["reconstruction"])
+    # the decoders read the 3-value code only
+    assert model.reconstructor.init_state.in_features == 3
+    torch.testing.assert_close(model.code(z), model.norm(model.bottleneck(z)))

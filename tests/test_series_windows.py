@@ -29,9 +29,7 @@ def test_windows_are_sliding_windows_of_each_scaled_series():
     series = _series()
     windows = SeriesWindows(n_steps_in=5, n_steps_out=3)
     X, y = windows.fit_windows(series)
-    parts = [
-        sliding_window((s - s.mean()) / s.std(), 5, 3) for s in series
-    ]
+    parts = [sliding_window((s - s.mean()) / s.std(), 5, 3) for s in series]
     np.testing.assert_allclose(X, np.concatenate([p[0] for p in parts]))
     np.testing.assert_allclose(y, np.concatenate([p[1] for p in parts]))
     assert windows.groups_.tolist() == [0] * 23 + [1] * 11
@@ -49,8 +47,10 @@ def test_forecast_is_in_each_series_units():
 
 def test_a_global_linear_model_forecasts_series_of_any_scale():
     t = np.arange(60.0)
-    series = [a * np.sin(0.4 * t + p) + b for a, p, b in
-              [(1, 0, 0), (100, 1, 5e3), (0.01, 2, -3), (7, 3, 50)]]
+    series = [
+        a * np.sin(0.4 * t + p) + b
+        for a, p, b in [(1, 0, 0), (100, 1, 5e3), (0.01, 2, -3), (7, 3, 50)]
+    ]
     train = [s[:-4] for s in series]
     windows = SeriesWindows(n_steps_in=8, n_steps_out=4)
     X, y = windows.fit_windows(train)

@@ -61,7 +61,9 @@ def _state(est):
 
 def _user(net):
     """The position of the user's callback among the net's callbacks."""
-    return next(i for i, (name, _) in enumerate(net.callbacks_) if name.startswith("user_"))
+    return next(
+        i for i, (name, _) in enumerate(net.callbacks_) if name.startswith("user_")
+    )
 
 
 def _same_state(a, b):

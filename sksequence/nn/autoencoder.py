@@ -1,33 +1,162 @@
-"""LSTM autoencoder: encoder, optional bottleneck, reconstruct and/or predict decoders.
+"""Sequence autoencoder: encoder, optional bottleneck, reconstruct and/or predict decoders.
 
 After Srivastava et al. 2015, "Unsupervised Learning of Video Representations using
 LSTMs": one encoder; a decoder that reconstructs the input (optionally in reverse
 order), a decoder that predicts the sequence's continuation, or both ("composite").
+
+On top of that classic model (the defaults), options that make the encodings good
+features for a linear model and keep long series cheap:
+
+- input standardisation inside the module (``scaling="standard"``), with the loss in
+  standardised units and every output in the input's units;
+- a length-aware convolutional front end (``conv_channels``), optionally strided, before
+  the recurrent encoder;
+- pooling over the encoder's per-step outputs (``pooling``) and over the front end's
+  features (``conv_skip``) into the encoding;
+- a normalisation of the encoding (``code_norm``);
+- patch decoding (``decoder_stride``): each decoder step emits ``decoder_stride``
+  timesteps, so a strided encoder's decoder also runs over the shortened sequence;
+- denoising (``input_noise``) and masked reconstruction (``mask_fraction``) in training.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
+from .conv import ConvFrontEnd, MaskedBatchNorm1d
 from .decoder import ConditionalDecoder, RepeatDecoder
 from .encoder import RecurrentEncoder
 from .functional import length_mask, masked_mse, reverse_padded, weighted_mean
+from .pooling import SequencePooling, masked_max, masked_mean
 
-__all__ = ["SequenceAutoencoder"]
+__all__ = ["SequenceAutoencoder", "patchify", "unpatchify"]
 
 OBJECTIVES = ("reconstruct", "predict", "composite")
+SCALINGS = ("none", "standard")
+CODE_NORMS = ("none", "layer", "batch")
+ENCODINGS = ("code", "pooled")
 
 
 def _detach(state):
     return tuple(s.detach() if s is not None else None for s in state)
 
 
+def _trim(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Drop the steps after the longest sequence of the batch: (N, L, F) ->
+    (N, max(lengths), F)."""
+    if lengths is None or torch.jit.is_tracing():
+        return x
+    longest = int(lengths.max())
+    return x[:, :longest] if 0 < longest < x.shape[1] else x
+
+
+def _pad_steps(y: Tensor | None, n_steps: int) -> Tensor | None:
+    """Zero-pad (N, L_b, F) to (N, n_steps, F)."""
+    if y is None or y.shape[1] == n_steps:
+        return y
+    pad = y.new_zeros(y.shape[0], n_steps - y.shape[1], y.shape[2])
+    return torch.cat([y, pad], dim=1)
+
+
+class _CodeBatchNorm(MaskedBatchNorm1d):
+    """Batch norm of (N, C) encodings without scale or shift, which (unlike
+    ``nn.BatchNorm1d``) accepts a training batch of one sequence."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__(num_features, affine=False)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return super().forward(z[:, :, None])[:, :, 0]  # (N, C)
+
+
+def patchify(x: Tensor, size: int) -> Tensor:
+    """Group ``size`` consecutive steps: (N, L, F) -> (N, ceil(L / size), size * F).
+
+    The last patch is zero-padded.
+    """
+    if size == 1:
+        return x
+    n, steps, feats = x.shape
+    n_patches = -(-steps // size)
+    pad = n_patches * size - steps
+    if pad:
+        x = torch.cat([x, x.new_zeros(n, pad, feats)], dim=1)  # (N, L'*s, F)
+    return x.reshape(n, n_patches, size * feats)  # (N, L', s*F)
+
+
+def unpatchify(y: Tensor, size: int, n_steps: int) -> Tensor:
+    """Inverse of :func:`patchify`: (N, L', size * F) -> (N, n_steps, F)."""
+    if size == 1:
+        return y[:, :n_steps]
+    n, n_patches, width = y.shape
+    return y.reshape(n, n_patches * size, width // size)[:, :n_steps]  # (N, L, F)
+
+
 class SequenceAutoencoder(nn.Module):
     """Recurrent autoencoder with reconstruct / predict / composite decoders.
 
-    Shape symbols: N batch, L input length, M future length, F features, C encoding
-    size (``n_components``, or D*H without a bottleneck).
+    Shape symbols: N batch, L input length, M future length, F features, P pooled
+    encoder features, C encoding size (``n_components``, or P without a bottleneck or
+    with ``encoding="pooled"``), s decoder stride.
+
+    Parameters
+    ----------
+    input_size : int
+        F, features per timestep.
+    hidden_size, num_layers, cell, bidirectional, dropout
+        The recurrent encoder and decoders (decoders are unidirectional).
+    n_components : int or None
+        A linear bottleneck from the pooled encoder features (P) to a code of this
+        size, which the decoders read; None: no bottleneck (the code is the pooled
+        features).
+    objective : {"reconstruct", "predict", "composite"}
+    conditional : bool
+        Decoders fed their previous output (teacher forcing in training) instead of
+        the encoding only.
+    reverse_target : bool
+        Reconstruct in reverse order (outputs are returned in the original order).
+    pooling : {"last", "mean", "max", "mean_max", "last_max", "attention"}
+        How the encoder's per-step outputs become one vector (valid steps only);
+        "last" is the final recurrent state.
+    conv_channels, conv_kernel_sizes, conv_strides : sequence of int
+        The :class:`~sksequence.nn.conv.ConvFrontEnd` blocks; empty: none.
+    conv_skip : bool or "all"
+        Also pool the front end's features (mean and max over valid steps) into the
+        encoder features: of its last block (True) or of every block ("all").
+        Ignored without a front end.
+    scaling : {"none", "standard"}
+        "standard": the module reads ``(x - input_mean) / input_scale`` (buffers set
+        with :meth:`fit_scaling` or by hand), computes the loss in those standardised
+        units, and returns reconstructions and forecasts in the input's units.
+    code_norm : {"none", "layer", "batch"}
+        Normalisation of the encoding without learned scale or shift: per sequence
+        over the C components ("layer") or per component over the batch, with
+        running statistics at evaluation ("batch").
+    decoder_stride : int or None
+        s, timesteps emitted per decoder step; None: the product of ``conv_strides``
+        (1 without a front end).
+    input_noise : float
+        Denoising: in training, Gaussian noise of this standard deviation (in
+        standardised units) is added to the encoder's input; the target is clean.
+    mask_fraction : float
+        Masked reconstruction: in training, this fraction of the encoder's input
+        blocks (of ``max(1, L // 32)`` steps) is set to zero (the mean, in
+        standardised units).
+    conv_ppv : bool
+        Also give the share of valid steps at which each front-end channel is
+        positive (before its ReLU), for every block (MiniRocket's "proportion of
+        positive values"; Dempster et al. 2021). Not differentiable: it adds
+        features without adding gradient paths. Ignored without a front end.
+    encoding : {"code", "pooled"}
+        What :meth:`encode` returns and :meth:`reconstruct` / :meth:`forecast` take:
+        the (normalised) bottleneck code, C = ``n_components`` values, or the pooled
+        encoder features before the bottleneck, C = P values (the decoders then apply
+        the bottleneck themselves). With "pooled", features for downstream models
+        are rich while the reconstruction still passes through a narrow code.
 
     Forward
     -------
@@ -55,51 +184,244 @@ class SequenceAutoencoder(nn.Module):
         objective: str = "reconstruct",
         conditional: bool = False,
         reverse_target: bool = True,
+        *,
+        pooling: str = "last",
+        conv_channels: Sequence[int] = (),
+        conv_kernel_sizes: Sequence[int] = (),
+        conv_strides: Sequence[int] = (),
+        conv_skip: bool | str = False,
+        scaling: str = "none",
+        code_norm: str = "none",
+        decoder_stride: int | None = None,
+        input_noise: float = 0.0,
+        mask_fraction: float = 0.0,
+        encoding: str = "code",
+        conv_ppv: bool = False,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
             raise ValueError(
                 f"objective must be one of {OBJECTIVES}, got {objective!r}."
             )
+        if scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}.")
+        if code_norm not in CODE_NORMS:
+            raise ValueError(
+                f"code_norm must be one of {CODE_NORMS}, got {code_norm!r}."
+            )
+        if not 0.0 <= mask_fraction < 1.0:
+            raise ValueError(f"mask_fraction must be in [0, 1), got {mask_fraction!r}.")
+        if input_noise < 0:
+            raise ValueError(f"input_noise must be >= 0, got {input_noise!r}.")
+        self.input_size = input_size
         self.objective = objective
         self.conditional = conditional
         self.reverse_target = reverse_target
+        self.scaling = scaling
+        self.input_noise = float(input_noise)
+        self.mask_fraction = float(mask_fraction)
+        if scaling == "standard":
+            self.register_buffer("input_mean", torch.zeros(input_size))
+            self.register_buffer("input_scale", torch.ones(input_size))
+        self.front = None
+        encoder_input = input_size
+        if len(conv_channels):
+            self.front = ConvFrontEnd(
+                input_size, conv_channels, conv_kernel_sizes, conv_strides
+            )
+            encoder_input = self.front.output_size
         self.encoder = RecurrentEncoder(
-            input_size, hidden_size, num_layers, cell, bidirectional, dropout
+            encoder_input, hidden_size, num_layers, cell, bidirectional, dropout
         )
-        enc_size = self.encoder.output_size
+        self.pooling = SequencePooling(pooling, self.encoder.output_size)
+        if conv_skip not in (True, False, "all"):
+            raise ValueError(f"conv_skip must be a bool or 'all', got {conv_skip!r}.")
+        self.conv_skip = conv_skip if self.front is not None else False
+        pooled = self.pooling.output_size
+        if self.conv_skip == "all":
+            pooled += 2 * sum(c.out_channels for c in self.front.convs)
+        elif self.conv_skip:
+            pooled += 2 * self.front.output_size
+        self.conv_ppv = bool(conv_ppv and self.front is not None)
+        if self.conv_ppv:
+            pooled += sum(c.out_channels for c in self.front.convs)
+        self.pooled_size = pooled
+        if encoding not in ENCODINGS:
+            raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}.")
+        self.encoding = encoding
         if n_components is None:
             self.bottleneck: nn.Module = nn.Identity()
-            self.encoding_size = enc_size
+            self.code_size = pooled
         else:
-            self.bottleneck = nn.Linear(enc_size, n_components)
-            self.encoding_size = n_components
+            self.bottleneck = nn.Linear(pooled, n_components)
+            self.code_size = n_components
+        self.encoding_size = pooled if encoding == "pooled" else self.code_size
+        self.code_norm = code_norm
+        if code_norm == "layer":
+            self.norm: nn.Module = nn.LayerNorm(
+                self.code_size, elementwise_affine=False
+            )
+        elif code_norm == "batch":
+            self.norm = _CodeBatchNorm(self.code_size)
+        else:
+            self.norm = nn.Identity()
+        if decoder_stride is None:
+            decoder_stride = (
+                math.prod(int(s) for s in conv_strides) if len(conv_channels) else 1
+            )
+        if int(decoder_stride) < 1:
+            raise ValueError(f"decoder_stride must be >= 1, got {decoder_stride!r}.")
+        self.decoder_stride = int(decoder_stride)
         decoder_cls = ConditionalDecoder if conditional else RepeatDecoder
         kw = dict(num_layers=num_layers, cell=cell, dropout=dropout)
+        out_size = input_size * self.decoder_stride
         self.reconstructor = (
-            decoder_cls(self.encoding_size, input_size, hidden_size, **kw)
+            decoder_cls(self.code_size, out_size, hidden_size, **kw)
             if objective in ("reconstruct", "composite")
             else None
         )
         self.predictor = (
-            decoder_cls(self.encoding_size, input_size, hidden_size, **kw)
+            decoder_cls(self.code_size, out_size, hidden_size, **kw)
             if objective in ("predict", "composite")
             else None
         )
+
+    # -- input scaling ------------------------------------------------------------
+    @torch.no_grad()
+    def fit_scaling(self, x: Tensor, lengths: Tensor | None = None) -> None:
+        """Set ``input_mean`` and ``input_scale`` to each feature's mean and standard
+        deviation over the valid steps of ``x`` (N, L, F) (a scale of 1 where the
+        deviation is below 1e-8)."""
+        if self.scaling != "standard":
+            raise ValueError("fit_scaling needs scaling='standard'.")
+        x = x.double()
+        if lengths is None:
+            flat = x.reshape(-1, x.shape[-1])  # (N*L, F)
+        else:
+            flat = x[length_mask(lengths.to(x.device), x.shape[1])]  # (sum L_i, F)
+        mean = flat.mean(dim=0)
+        std = flat.std(dim=0, unbiased=False)
+        std = torch.where(std > 1e-8, std, torch.ones_like(std))
+        self.input_mean.copy_(mean.to(self.input_mean.dtype))
+        self.input_scale.copy_(std.to(self.input_scale.dtype))
+
+    def scale(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The standardised input (N, L, F), zero on padding (identity without
+        scaling)."""
+        if self.scaling == "none":
+            return x
+        x = (x - self.input_mean) / self.input_scale  # (N, L, F)
+        if lengths is not None:
+            x = x * length_mask(lengths.to(x.device), x.shape[1])[:, :, None]
+        return x
+
+    def unscale(self, y: Tensor) -> Tensor:
+        """Standardised units (N, L, F) -> the input's units."""
+        if self.scaling == "none":
+            return y
+        return y * self.input_scale + self.input_mean
+
+    def _corrupt(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Training-time noise and block masking of the standardised input."""
+        if self.input_noise:
+            x = x + self.input_noise * torch.randn(
+                x.shape, generator=generator, device=x.device, dtype=x.dtype
+            )
+        if self.mask_fraction:
+            n, steps = x.shape[0], x.shape[1]
+            block = max(1, steps // 32)
+            keep = torch.rand(
+                n, -(-steps // block), generator=generator, device=x.device
+            )
+            keep = (keep >= self.mask_fraction).to(x.dtype)  # (N, B)
+            keep = keep.repeat_interleave(block, dim=1)[:, :steps]  # (N, L)
+            x = x * keep[:, :, None]
+        return x
 
     # -- encoding ---------------------------------------------------------------
     def hidden_states(
         self, x: Tensor, lengths: Tensor | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor | None]]:
-        """The encoder's per-step outputs (N, L, D*H) and final ``(h_n, c_n)``."""
+        """The encoder's per-step outputs (N, L', D*H) and final ``(h_n, c_n)``, read
+        from the input as the encoder reads it (scaled, through the front end; L' is
+        the front end's output length)."""
+        x = self.scale(x, lengths)
+        if self.front is not None:
+            x, lengths = self.front(x, lengths)
         return self.encoder(x, lengths)
+
+    def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The pooled encoder features (N, P) of the standardised input ``x``."""
+        skip = None
+        if self.front is not None:
+            x, lengths, blocks = self.front(x, lengths, return_blocks=True)
+            if self.conv_skip:  # mean and max of the last (or every) block
+                skip = torch.cat(
+                    [
+                        f(h, lens)
+                        for h, lens in (
+                            blocks if self.conv_skip == "all" else [(x, lengths)]
+                        )
+                        for f in (masked_mean, masked_max)
+                    ],
+                    dim=-1,
+                )  # (N, 2C) or (N, 2 * sum C_b)
+            if self.conv_ppv:  # share of steps where each channel fires
+                ppv = [masked_mean((h > 0).to(h.dtype), lens) for h, lens in blocks]
+                skip = torch.cat(([skip] if skip is not None else []) + ppv, dim=-1)
+        outputs, (h_n, _) = self.encoder(x, lengths, cell_state=False)  # (N, L', D*H)
+        last = self.encoder.final_hidden(h_n)  # (N, D*H)
+        if self.pooling.mode == "last":
+            z = last
+        else:
+            z = self.pooling(outputs, lengths, last=last)  # (N, P)
+        if skip is not None:
+            z = torch.cat([z, skip], dim=-1)  # (N, P)
+        return z
+
+    def code(self, z: Tensor) -> Tensor:
+        """The code the decoders read (N, C_code) from an encoding (N, C): the
+        encoding itself, or with ``encoding="pooled"`` its bottleneck and norm."""
+        if self.encoding == "pooled":
+            return self.norm(self.bottleneck(z))
+        return z
+
+    def _encode_scaled(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        f = self.features(x, lengths)  # (N, P)
+        if self.encoding == "pooled":
+            return f
+        return self.norm(self.bottleneck(f))  # (N, C)
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The fixed-length encoding (N, C) of each sequence."""
-        _, (h_n, _) = self.encoder(x, lengths, cell_state=False)
-        return self.bottleneck(self.encoder.final_hidden(h_n))  # (N, C)
+        x = _trim(x, lengths)
+        return self._encode_scaled(self.scale(x, lengths), lengths)
 
     # -- decoding ---------------------------------------------------------------
+    def _decode(self, decoder, c: Tensor, n_steps: int, target: Tensor | None):
+        """Run ``decoder`` from the code ``c`` for ``n_steps`` timesteps (in patches of
+        s); ``target``
+        (N, n_steps, F), standardised, for teacher forcing. Returns (N, n_steps, F)
+        in standardised units."""
+        s = self.decoder_stride
+        tgt = None if target is None else patchify(target, s)  # (N, L', s*F)
+        out, _ = decoder(c, -(-n_steps // s), target=tgt)  # (N, L', s*F)
+        return unpatchify(out, s, n_steps)  # (N, L, F)
+
+    def _reconstruct_scaled(
+        self,
+        c: Tensor,
+        n_steps: int,
+        lengths: Tensor | None = None,
+        target: Tensor | None = None,
+    ) -> Tensor:
+        if self.reverse_target and target is not None:
+            target = reverse_padded(target, lengths)
+        out = self._decode(self.reconstructor, c, n_steps, target)  # (N, L, F)
+        if self.reverse_target:
+            out = reverse_padded(out, lengths)
+        return out
+
     def reconstruct(
         self,
         z: Tensor,
@@ -107,23 +429,24 @@ class SequenceAutoencoder(nn.Module):
         lengths: Tensor | None = None,
         target: Tensor | None = None,
     ) -> Tensor:
-        """Decode ``z`` (N, C) into (N, L, F), returned in the original time order.
+        """Decode ``z`` (N, C) into (N, L, F), returned in the original time order
+        and in the input's units.
 
-        ``target`` (N, L, F, original order) enables teacher forcing (conditional
-        decoder). With ``reverse_target`` the decoder emits the sequence backwards,
-        each sequence within its own length.
+        ``target`` (N, L, F, original order, input units) enables teacher forcing
+        (conditional decoder). With ``reverse_target`` the decoder emits the sequence
+        backwards, each sequence within its own length.
         """
-        if self.reverse_target and target is not None:
-            target = reverse_padded(target, lengths)
-        out, _ = self.reconstructor(z, n_steps, target=target)  # (N, L, F)
-        if self.reverse_target:
-            out = reverse_padded(out, lengths)
-        return out
+        if target is not None:
+            target = self.scale(target, lengths)
+        c = self.code(z)
+        return self.unscale(self._reconstruct_scaled(c, n_steps, lengths, target))
 
     def forecast(self, z: Tensor, n_steps: int, target: Tensor | None = None) -> Tensor:
-        """Decode the continuation (N, M, F) from ``z`` (N, C)."""
-        out, _ = self.predictor(z, n_steps, target=target)
-        return out
+        """Decode the continuation (N, M, F) from ``z`` (N, C), in the input's
+        units."""
+        if target is not None:
+            target = self.scale(target)
+        return self.unscale(self._decode(self.predictor, self.code(z), n_steps, target))
 
     def forward(
         self,
@@ -135,14 +458,34 @@ class SequenceAutoencoder(nn.Module):
         generator: torch.Generator | None = None,
         **_: object,
     ) -> dict[str, Tensor | None]:
-        z = self.encode(x, lengths)
+        full = x.shape[1]
+        x = _trim(x, lengths)  # (N, L_b, F): no step after the longest is computed
+        if future is not None:
+            future_full = future.shape[1]
+            future = _trim(future, future_lengths)
+        out = self._forward(x, lengths, future, future_lengths, n_future, generator)
+        out["reconstruction"] = _pad_steps(out["reconstruction"], full)
+        if future is not None:
+            out["forecast"] = _pad_steps(out["forecast"], future_full)
+        return out
+
+    def _forward(self, x, lengths, future, future_lengths, n_future, generator=None):
+        xs = self.scale(x, lengths)  # (N, L, F)
+        x_in = self._corrupt(xs, generator) if self.training else xs
+        z = self._encode_scaled(x_in, lengths)
+        c = self.code(z)
         teacher = self.training and self.conditional
         recon = forecast = None
         if self.reconstructor is not None:
-            recon = self.reconstruct(z, x.shape[1], lengths, x if teacher else None)
+            recon = self.unscale(
+                self._reconstruct_scaled(
+                    c, x.shape[1], lengths, xs if teacher else None
+                )
+            )
         if self.predictor is not None:
             m = future.shape[1] if future is not None else n_future
-            forecast = self.forecast(z, m, future if teacher else None)
+            fs = self.scale(future, future_lengths) if teacher else None
+            forecast = self.unscale(self._decode(self.predictor, c, m, fs))
         return {"encoding": z, "reconstruction": recon, "forecast": forecast}
 
     def loss(
@@ -156,7 +499,8 @@ class SequenceAutoencoder(nn.Module):
         sample_weight: Tensor | None = None,
         **_: object,
     ) -> Tensor:
-        """Mean squared error over valid steps, summed over the active decoders.
+        """Mean squared error over valid steps (in standardised units with
+        ``scaling="standard"``), summed over the active decoders.
 
         ``reduction="none"`` gives one value per sequence (N,); ``sample_weight``
         (N,) makes the mean a weighted one.
@@ -164,14 +508,35 @@ class SequenceAutoencoder(nn.Module):
         if sample_weight is not None and reduction != "none":
             per = self.loss(outputs, x, lengths, future, future_lengths, "none")
             return weighted_mean(per, sample_weight)
+        scale = self.input_scale.to(x.dtype) if self.scaling == "standard" else None
         loss = 0.0
         if outputs["reconstruction"] is not None:
-            loss = loss + masked_mse(outputs["reconstruction"], x, lengths, reduction)
+            pred = outputs["reconstruction"]
+            if scale is not None:
+                pred, x = pred / scale, x / scale
+            loss = loss + masked_mse(pred, x, lengths, reduction)
         if outputs["forecast"] is not None:
-            loss = loss + masked_mse(
-                outputs["forecast"], future, future_lengths, reduction
-            )
+            pred = outputs["forecast"]
+            if scale is not None:
+                pred, future = pred / scale, future / scale
+            loss = loss + masked_mse(pred, future, future_lengths, reduction)
         return loss
+
+    def step_errors(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Squared reconstruction error of every step, mean over features, in
+        standardised units: (N, L), zero on padding (objectives with a
+        reconstruction decoder)."""
+        if self.reconstructor is None:
+            raise ValueError("step_errors needs a reconstruction decoder.")
+        full = x.shape[1]
+        x = _trim(x, lengths)
+        xs = self.scale(x, lengths)
+        c = self.code(self._encode_scaled(xs, lengths))
+        out = self._reconstruct_scaled(c, x.shape[1], lengths)  # (N, L_b, F)
+        err = (out - xs).pow(2).mean(dim=2)  # (N, L_b)
+        if lengths is not None:
+            err = err * length_mask(lengths.to(x.device), x.shape[1])
+        return _pad_steps(err[:, :, None], full)[:, :, 0]  # (N, L)
 
     # -- truncated backpropagation through time ------------------------------------
     def truncated_backward(
@@ -190,12 +555,33 @@ class SequenceAutoencoder(nn.Module):
         does not grow with the sequence length. The decoders' gradients with respect
         to the encoding are accumulated over all their chunks and then sent back into
         the encoder's final chunk. Calls ``backward`` itself; returns the (detached)
-        loss, equal to :meth:`loss` of the full forward pass.
+        loss, equal to :meth:`loss` of the full forward pass (without training-time
+        corruption).
+
+        Needs the classic encoder: unidirectional, no front end, ``pooling="last"``,
+        ``decoder_stride=1``.
         """
         if self.encoder.num_directions == 2:
             raise ValueError("Truncated BPTT needs a unidirectional encoder.")
-        z = self.bottleneck(
-            self.encoder.final_hidden(self._encode_chunked(x, lengths, chunk_size))
+        if (
+            self.front is not None
+            or self.pooling.mode != "last"
+            or self.decoder_stride != 1
+        ):
+            raise ValueError(
+                "Truncated BPTT needs an encoder without a convolutional front end, "
+                "with pooling='last' and decoder_stride=1 (the pooled encodings "
+                "depend on every step at once), got "
+                f"front end={self.front is not None}, pooling={self.pooling.mode!r}, "
+                f"decoder_stride={self.decoder_stride}."
+            )
+        x = self.scale(x, lengths)
+        if future is not None:
+            future = self.scale(future, future_lengths)
+        z = self.norm(
+            self.bottleneck(
+                self.encoder.final_hidden(self._encode_chunked(x, lengths, chunk_size))
+            )
         )
         z_leaf = z.detach().requires_grad_()
         total = x.new_zeros(())

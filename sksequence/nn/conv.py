@@ -105,9 +105,12 @@ class ConvFrontEnd(nn.Module):
         return lengths
 
     def forward(
-        self, x: Tensor, lengths: Tensor | None = None
-    ) -> tuple[Tensor, Tensor | None]:
+        self, x: Tensor, lengths: Tensor | None = None, return_blocks: bool = False
+    ):
+        """``(y, lengths)``; with ``return_blocks`` also a list of every block's
+        ``(y_b, lengths_b)``, each (N, L_b, C_b)."""
         h = x.transpose(1, 2)  # (N, F, L)
+        blocks = []
         for conv, norm, k, s in zip(
             self.convs, self.norms, self.kernel_sizes, self.strides
         ):
@@ -119,4 +122,8 @@ class ConvFrontEnd(nn.Module):
             h = F.relu(norm(h, mask))
             if mask is not None:
                 h = h * mask[:, None, :]
+            if return_blocks:
+                blocks.append((h.transpose(1, 2), lengths))
+        if return_blocks:
+            return h.transpose(1, 2), lengths, blocks
         return h.transpose(1, 2), lengths  # (N, L', C)

@@ -842,14 +842,20 @@ def check_savable(estimator) -> None:
     fitted is checked by the caller."""
     import sksequence
     from sksequence._base import BaseSequenceEstimator
+    from sksequence._registry import ESTIMATORS
 
-    if isinstance(estimator, BaseSequenceEstimator):
+    if isinstance(estimator, BaseSequenceEstimator) or (
+        type(estimator) in ESTIMATORS.values()
+    ):
         return
     savable = [
         name
         for name in sksequence.__all__
         if isinstance(cls := getattr(sksequence, name), type)
-        and issubclass(cls, BaseSequenceEstimator)
+        and (
+            issubclass(cls, BaseSequenceEstimator)
+            or not getattr(cls, "_holds_module", True)
+        )
     ]
     inner = []
     steps = getattr(estimator, "named_steps", None)
@@ -1000,8 +1006,22 @@ def split_future(batch: SequenceBatch, n_future, *, estimator=None) -> dict:
     }
 
 
-def check_series_collection(series: Any, *, what: str = "series") -> tuple[list, bool]:
+def check_series_collection(
+    series: Any,
+    *,
+    what: str = "series",
+    single: bool = False,
+    min_timesteps: int = 1,
+    n_features: int | None = None,
+    estimator=None,
+    return_layout: bool = False,
+) -> tuple[list, Any]:
     """Validate a collection of whole time series of any lengths.
+
+    The rule is the package's one rule for arrays (docs/user_guide/input.rst): a
+    2-D array is a set of univariate series, one per row, and a 3-D array is
+    (n_series, n_timesteps, n_features). With ``single=True`` a 1-D array (or a
+    flat list of numbers) is one univariate series.
 
     Parameters
     ----------
@@ -1009,49 +1029,100 @@ def check_series_collection(series: Any, *, what: str = "series") -> tuple[list,
         A list (or tuple) of series, each of shape (n_timesteps_i,) or
         (n_timesteps_i, n_features); a 2-D array of shape (n_series, n_timesteps)
         (univariate series of one length); or a 3-D array (n_series, n_timesteps,
-        n_features).
+        n_features); with ``single=True`` also a 1-D array (one univariate series).
     what : str, default="series"
         The argument's name in error messages.
+    single : bool, default=False
+        Accept a 1-D array or a flat list of numbers as one univariate series.
+    min_timesteps : int, default=1
+        The fewest timesteps a series may have.
+    n_features : int, optional
+        The number of features per timestep every series must have (as in fit).
+    estimator : estimator instance, optional
+        Whose name appears in error messages.
+    return_layout : bool, default=False
+        Return the layout instead of the ``univariate`` flag.
 
     Returns
     -------
     series : list of ndarray of shape (n_timesteps_i, n_features), float64
         New arrays (the input is never modified).
-    univariate : bool
+    univariate : bool, or layout : {"1d", "2d", "3d", "list"}
         Whether the series were given without a feature axis (1-D series or a 2-D
-        array), so that results can be returned in the same layout.
+        array), so that results can be returned in the same layout; with
+        ``return_layout=True``, how they were given: one 1-D series, a 2-D or 3-D
+        array, or a list.
     """
-    if isinstance(series, (list, tuple)):
+    name = _name(estimator)
+    if hasattr(series, "tocsr") or type(series).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"Sparse data was passed as {what}, but sksequence needs dense series. "
+            f"Convert it with {what}.toarray() first."
+        )
+    _refuse_stream(series, name)
+    if isinstance(series, (list, tuple)) and not (
+        single and len(series) and all(isinstance(v, numbers.Number) for v in series)
+    ):
         if len(series) == 0:
             raise ValueError(f"{what} is empty; give at least one series.")
         arrays = [_to_numeric(s, f"Series {i} of {what}") for i, s in enumerate(series)]
-        univariate = all(a.ndim == 1 for a in arrays)
+        univariate, layout = all(a.ndim == 1 for a in arrays), "list"
     else:
         arr = _to_numeric(series, what)
-        if arr.ndim not in (2, 3):
+        if arr.ndim == 2 and arr.shape[1] == 0:
             raise ValueError(
-                f"{what} must be a list of series, a 2-D array (n_series, n_timesteps) "
-                f"of univariate series or a 3-D array (n_series, n_timesteps, "
-                f"n_features), got an array of shape {arr.shape}."
+                f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
+                f"of 1 is required. A 2-D {what} holds univariate series (columns are "
+                "timesteps), so it needs at least 1 column."
             )
-        arrays, univariate = list(arr), arr.ndim == 2
+        if arr.ndim == 1 and single:
+            arrays, univariate, layout = [arr], True, "1d"
+        elif arr.ndim in (2, 3):
+            arrays, univariate, layout = list(arr), arr.ndim == 2, f"{arr.ndim}d"
+        else:
+            one = "a 1-D array (one univariate series), " if single else ""
+            raise ValueError(
+                f"{what} must be {one}a list of series, a 2-D array (n_series, "
+                "n_timesteps) of univariate series or a 3-D array (n_series, "
+                f"n_timesteps, n_features), got an array of shape {arr.shape}."
+            )
+        if len(arrays) == 0:
+            raise ValueError(f"{what} is empty; give at least one series.")
     out = []
     for i, a in enumerate(arrays):
+        where = what if layout == "1d" else f"Series {i} of {what}"
         if a.ndim == 1:
             a = a.reshape(-1, 1)
         if a.ndim != 2:
             raise ValueError(
-                f"Series {i} of {what} has shape {a.shape}, but each series must be "
-                "of shape (n_timesteps_i,) or (n_timesteps_i, n_features)."
+                f"{where} has shape {a.shape}, but each series must be of shape "
+                "(n_timesteps_i,) or (n_timesteps_i, n_features)."
             )
         if a.shape[0] == 0:
-            raise ValueError(f"Series {i} of {what} is empty (0 timesteps).")
-        _check_finite(a, f"{what} (series {i})")
+            raise ValueError(f"{where} is empty (0 timesteps).")
+        if a.shape[0] < min_timesteps:
+            hint = ""
+            if layout == "2d":
+                hint = (
+                    f" {what} is a 2-D array, which sksequence reads as (n_series, "
+                    "n_timesteps) univariate series, one per row; to pass one "
+                    "multivariate series of shape (n_timesteps, n_features), pass "
+                    f"{what}[None] (a 3-D array) or [{what}] (a list)."
+                )
+            raise ValueError(
+                f"{where} has {a.shape[0]} timesteps, but {name} needs at least "
+                f"{min_timesteps}.{hint}"
+            )
+        _check_finite(a, where)
         out.append(np.array(a, dtype=np.float64))
-    n_features = sorted({a.shape[1] for a in out})
-    if len(n_features) > 1:
+    found = sorted({a.shape[1] for a in out})
+    if len(found) > 1:
         raise ValueError(
-            f"All series in {what} must have the same number of features, got "
-            f"{n_features}."
+            f"All series in {what} must have the same number of features, got {found}."
         )
-    return out, univariate
+    if n_features is not None and found[0] != n_features:
+        raise ValueError(
+            f"{what} has {found[0]} features per timestep, but {name} was fitted "
+            f"with {n_features}."
+        )
+    return out, (layout if return_layout else univariate)

@@ -1,0 +1,423 @@
+"""Anomaly scores for every timestep of long series, from an autoencoder's
+reconstructions of sliding windows."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._registry import register_estimator
+from .utils.validation import check_series_collection
+
+__all__ = ["SlidingWindowAnomalyDetector", "sliding_windows"]
+
+#: windows reconstructed per call of the autoencoder (bounds the memory of a score)
+_CHUNK_WINDOWS = 2048
+
+
+def sliding_windows(n_timesteps: int, window_size: int, stride: int) -> np.ndarray:
+    """Start indices of the windows that cover a series.
+
+    Windows of ``window_size`` steps start every ``stride`` steps from the first
+    step; one more window ends at the last step if the others miss it, so every
+    step is in at least one window.
+
+    Parameters
+    ----------
+    n_timesteps : int
+        Length of the series, at least ``window_size``.
+    window_size : int
+    stride : int
+
+    Returns
+    -------
+    starts : ndarray of shape (n_windows,), int64
+        Increasing start indices.
+
+    Examples
+    --------
+    >>> from sksequence.anomaly import sliding_windows
+    >>> sliding_windows(10, 4, 3)
+    array([0, 3, 6])
+    >>> sliding_windows(11, 4, 3)
+    array([0, 3, 6, 7])
+    """
+    if n_timesteps < window_size:
+        raise ValueError(
+            f"A series of {n_timesteps} timesteps holds no window of {window_size}."
+        )
+    last = n_timesteps - window_size
+    starts = np.arange(0, last + 1, stride, dtype=np.int64)
+    if starts[-1] != last:
+        starts = np.append(starts, last)
+    return starts
+
+
+def _steps(errors: np.ndarray, starts: np.ndarray, n_timesteps: int, how: str):
+    """Per-step aggregate of per-window-step values.
+
+    ``errors`` (n_windows, window_size) holds a value for every step of every
+    window, whose first steps are ``starts`` (increasing); the result holds, for
+    every step of the series, the mean, median or max over the windows that
+    contain it.
+    """
+    n_windows, w = errors.shape
+    idx = starts[:, None] + np.arange(w)[None, :]  # (W, w) series step of each value
+    if how == "mean":
+        total = np.zeros(n_timesteps)
+        count = np.zeros(n_timesteps)
+        np.add.at(total, idx.ravel(), errors.ravel())
+        np.add.at(count, idx.ravel(), 1.0)
+        return total / count
+    # the windows that contain step t are the consecutive ones from lo(t): window j
+    # puts its value for t in column j - lo(t) of a (T, k) table
+    lo = np.searchsorted(starts, np.arange(n_timesteps) - w + 1, side="left")  # (T,)
+    slot = np.arange(n_windows)[:, None] - lo[idx]  # (W, w)
+    table = np.full((n_timesteps, int(slot.max()) + 1), np.nan)  # (T, k)
+    table[idx.ravel(), slot.ravel()] = errors.ravel()
+    return np.nanmedian(table, axis=1) if how == "median" else np.nanmax(table, axis=1)
+
+
+class SlidingWindowAnomalyDetector(BaseEstimator):
+    """One anomaly score per timestep of long series, from sliding windows.
+
+    The way LSTM autoencoders are used on long series (Malhotra et al. 2016): cut
+    normal stretches of series into overlapping windows, fit an autoencoder on
+    them, and score a series by how badly the autoencoder reconstructs its windows.
+    Every feature is standardised with its mean and standard deviation over the
+    training series; a step's error in a window is its squared reconstruction
+    error in those units, averaged over features; a step's anomaly score
+    aggregates (``aggregate``) its errors over the windows that contain it.
+
+    Each window is encoded and decoded on its own, so a step's score does not
+    depend on the other series scored with it, nor on how the windows are batched.
+
+    Parameters
+    ----------
+    estimator : LSTMAutoencoderTransformer or None, default=None
+        The (unfitted) autoencoder, cloned in ``fit``; it needs a reconstruction
+        decoder (``objective="reconstruct"`` or ``"composite"``). Any estimator
+        with ``fit``, ``transform`` and ``inverse_transform(Z, n_timesteps=...)``
+        works. None: ``LSTMAutoencoderTransformer(random_state=random_state)``,
+        with its defaults.
+    window_size : int, default=64
+        Steps per window. A window should hold a whole pattern of normal
+        behaviour (a cycle, a beat or two).
+    stride : int or None, default=None
+        Steps between the starts of consecutive windows, in fit and in scoring;
+        None: ``max(1, window_size // 8)``. Smaller strides give more training
+        windows and smoother scores, for more computation.
+    error : {"step", "window"}, default="step"
+        A step's error in a window: its own squared reconstruction error
+        ("step"), or the window's mean squared error, given to all its steps
+        ("window": an anomaly is a window that is reconstructed badly as a whole,
+        which suits series whose normal pattern has details no window is
+        reconstructed well at, such as the peaks of an ECG).
+    aggregate : {"mean", "median", "max"}, default="mean"
+        How a step's errors in the windows that contain it make its score.
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Sets ``offset_``, the threshold of :meth:`predict`: "auto" flags the steps
+        whose score is worse than every training step's; a float flags that
+        proportion of the training steps.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the default autoencoder (used only when ``estimator`` is None).
+
+    Attributes
+    ----------
+    estimator_ : LSTMAutoencoderTransformer
+        The autoencoder fitted on the training windows.
+    n_features_in_ : int
+        Features per timestep seen in fit.
+    mean_, scale_ : ndarray of shape (n_features_in_,)
+        Each feature's mean and standard deviation over the training series (a
+        scale of 1 for a constant feature).
+    n_windows_ : int
+        The number of training windows.
+    offset_ : float
+        :meth:`decision_function` is ``score_samples(X) - offset_``: negative for
+        the steps :meth:`predict` flags.
+
+    See Also
+    --------
+    sksequence.LSTMAutoencoderTransformer.score_samples : one score per sequence.
+
+    Notes
+    -----
+    Scores follow scikit-learn's outlier detectors: :meth:`score_samples` is the
+    negative anomaly score (higher means more normal), so ``-score_samples(X)``
+    is each step's reconstruction error. Input follows the package's rule: a 1-D
+    array is one univariate series, a 2-D array is several univariate series (one
+    per row), a 3-D array is ``(n_series, n_timesteps, n_features)``, and a list
+    holds series of any lengths, each ``(n_timesteps_i,)`` or ``(n_timesteps_i,
+    n_features)``. Pass one multivariate series as ``[x]`` or ``x[None]``.
+
+    References
+    ----------
+    P. Malhotra, A. Ramakrishnan, G. Anand, L. Vig, P. Agarwal, G. Shroff.
+    LSTM-based encoder-decoder for multi-sensor anomaly detection. ICML 2016
+    Anomaly Detection Workshop.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksequence import LSTMAutoencoderTransformer, SlidingWindowAnomalyDetector
+    >>> t = np.arange(600)
+    >>> series = np.sin(2 * np.pi * t / 25)
+    >>> test = series.copy(); test[400:420] = 0.0                 # a flat stretch
+    >>> det = SlidingWindowAnomalyDetector(
+    ...     LSTMAutoencoderTransformer(max_epochs=30, random_state=0), window_size=50
+    ... ).fit(series[:300])
+    >>> scores = -det.score_samples(test)             # one score per timestep
+    >>> scores.shape
+    (600,)
+    >>> det.predict(test).shape                       # -1: anomalous step, 1: normal
+    (600,)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": "no_validation",
+        "window_size": [Interval(Integral, 2, None, closed="left")],
+        "stride": [Interval(Integral, 1, None, closed="left"), None],
+        "error": [StrOptions({"step", "window"})],
+        "aggregate": [StrOptions({"mean", "median", "max"})],
+        "contamination": [
+            StrOptions({"auto"}),
+            Interval(Real, 0.0, 0.5, closed="right"),
+        ],
+        "random_state": ["random_state"],
+    }
+    # persistence: no torch module of its own; the fitted autoencoder is stored as
+    # a nested estimator (sksequence.persistence)
+    _holds_module = False
+    _fitted_attributes = (
+        "estimator_",
+        "n_features_in_",
+        "mean_",
+        "scale_",
+        "n_windows_",
+        "offset_",
+    )
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        window_size=64,
+        stride=None,
+        error="step",
+        aggregate="mean",
+        contamination="auto",
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.window_size = window_size
+        self.stride = stride
+        self.error = error
+        self.aggregate = aggregate
+        self.contamination = contamination
+        self.random_state = random_state
+
+    def _stride(self) -> int:
+        return self.stride if self.stride is not None else max(1, self.window_size // 8)
+
+    def _series(self, X, *, fitted: bool):
+        return check_series_collection(
+            X,
+            what="X",
+            single=True,
+            min_timesteps=self.window_size,
+            n_features=self.n_features_in_ if fitted else None,
+            estimator=self,
+            return_layout=True,
+        )
+
+    def _windows(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n_windows, window_size, F) float32 windows of one standardised series,
+        and their starts."""
+        starts = sliding_windows(len(series), self.window_size, self._stride())
+        idx = starts[:, None] + np.arange(self.window_size)[None, :]  # (W, w)
+        return series[idx].astype(np.float32), starts
+
+    def fit(self, X, y=None):
+        """Fit the autoencoder on the sliding windows of normal series.
+
+        Parameters
+        ----------
+        X : array-like
+            Normal behaviour only. One series: a 1-D array (n_timesteps,); several:
+            a 2-D array (n_series, n_timesteps) of univariate series, a 3-D array
+            (n_series, n_timesteps, n_features), or a list of arrays of shape
+            (n_timesteps_i,) or (n_timesteps_i, n_features) of any lengths. Every
+            series needs at least ``window_size`` steps.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        series, _ = self._series(X, fitted=False)
+        if self.estimator is None:
+            from ._autoencoder import LSTMAutoencoderTransformer
+
+            est = LSTMAutoencoderTransformer(random_state=self.random_state)
+        else:
+            est = clone(self.estimator)
+        if getattr(est, "objective", "reconstruct") == "predict":
+            raise ValueError(
+                "SlidingWindowAnomalyDetector scores reconstruction errors, so the "
+                "autoencoder needs a reconstruction decoder, but it has "
+                "objective='predict'. Use objective='reconstruct' or 'composite'."
+            )
+        values = np.concatenate(series)  # (sum T_i, F)
+        mean = values.mean(axis=0)
+        std = values.std(axis=0)
+        scale = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+        scaled = [(s - mean) / scale for s in series]
+        windows = np.concatenate([self._windows(s)[0] for s in scaled])
+        est.fit(windows)
+        self.estimator_ = est
+        self.n_features_in_ = int(series[0].shape[1])
+        self.mean_, self.scale_ = mean, scale
+        self.n_windows_ = int(len(windows))
+        train = np.concatenate([self._score_one(s) for s in scaled])
+        if self.contamination == "auto":
+            self.offset_ = float(train.min())
+        else:
+            self.offset_ = float(np.percentile(train, 100.0 * self.contamination))
+        return self
+
+    def _score_one(self, scaled: np.ndarray) -> np.ndarray:
+        """score_samples of one standardised series (T, F) -> (T,)."""
+        windows, starts = self._windows(scaled)
+        est = self.estimator_
+        errors = np.empty(windows.shape[:2])  # (W, w)
+        for lo in range(0, len(windows), _CHUNK_WINDOWS):
+            chunk = windows[lo : lo + _CHUNK_WINDOWS]
+            recon = est.inverse_transform(
+                est.transform(chunk), n_timesteps=self.window_size
+            )
+            diff = np.asarray(recon, dtype=np.float64) - chunk
+            errors[lo : lo + len(chunk)] = (diff**2).mean(axis=2)
+        if self.error == "window":
+            errors[:] = errors.mean(axis=1, keepdims=True)
+        return -_steps(errors, starts, len(scaled), self.aggregate)
+
+    def _per_series(self, X, fn):
+        check_is_fitted(self)
+        series, layout = self._series(X, fitted=True)
+        out = [fn(self._score_one((s - self.mean_) / self.scale_)) for s in series]
+        if layout == "1d":
+            return out[0]
+        if layout in ("2d", "3d"):
+            return np.stack(out)
+        return out
+
+    def score_samples(self, X):
+        """Negative anomaly score of every timestep (higher: more normal).
+
+        ``-score_samples(X)`` is each step's reconstruction error (aggregated over
+        the windows that contain it, in standardised units).
+
+        Parameters
+        ----------
+        X : array-like
+            One series or several, as in :meth:`fit`, with ``n_features_in_``
+            features per timestep and at least ``window_size`` steps each.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_timesteps,), ndarray of shape (n_series, \
+n_timesteps), or list of ndarray of shape (n_timesteps_i,)
+            In X's layout: one 1-D array for a 1-D X, a 2-D array for a 2-D or
+            3-D X, a list (one array per series) for a list.
+        """
+        return self._per_series(X, lambda s: s)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for the steps :meth:`predict`
+        flags as anomalous. Same layout as :meth:`score_samples`."""
+        return self._per_series(X, lambda s: s - self.offset_)
+
+    def predict(self, X):
+        """Flag every timestep: -1 anomalous, 1 normal (as scikit-learn's outlier
+        detectors). Same layout as :meth:`score_samples`, of ints."""
+        return self._per_series(
+            X, lambda s: np.where(s - self.offset_ < 0, -1, 1).astype(np.int64)
+        )
+
+    def fit_predict(self, X, y=None):
+        """Fit on X, then :meth:`predict` X."""
+        return self.fit(X).predict(X)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "estimator_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        tags.estimator_type = "outlier_detector"  # per timestep, not per row
+        return tags
+
+    # -- persistence --------------------------------------------------------------
+    def save(self, path) -> None:
+        """Save the fitted detector to ``path`` without pickle (safetensors + JSON):
+        its parameters, ``offset_``, the standardisation and the fitted
+        autoencoder. Load it with ``sksequence.load(path)``."""
+        from .persistence import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Load a detector saved with :meth:`save`."""
+        from .persistence import load
+
+        return load(path, device=device, expected_class=cls)
+
+    @classmethod
+    def _fitted_attribute_names(cls) -> tuple:
+        return cls._fitted_attributes
+
+    def _get_fitted_state(self) -> dict:
+        check_is_fitted(self)
+        return {"attributes": {k: getattr(self, k) for k in self._fitted_attributes}}
+
+    def _set_fitted_state(self, state: dict) -> None:
+        """Restore a fitted state read from a file, after checking it fits
+        together (persistence turns a ValueError or TypeError into "not a valid
+        model file")."""
+        a = state["attributes"]
+        missing = sorted(set(self._fitted_attributes) - set(a))
+        if missing:
+            raise ValueError(f"fitted attributes {missing} are missing")
+        est, n = a["estimator_"], a["n_features_in_"]
+        if not (
+            hasattr(est, "inverse_transform")
+            and hasattr(est, "transform")
+            and getattr(est, "__sklearn_is_fitted__", lambda: hasattr(est, "net_"))()
+        ):
+            raise TypeError("estimator_ is not a fitted autoencoder")
+        if type(n) is not int or n < 1 or getattr(est, "n_features_in_", n) != n:
+            raise ValueError("n_features_in_ does not match the autoencoder")
+        for key in ("mean_", "scale_"):
+            v = a[key]
+            if not (
+                isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.shape == (n,)
+            ):
+                raise ValueError(f"{key} is not a float array of {n} values")
+        if not np.all(a["scale_"] > 0) or not np.all(np.isfinite(a["mean_"])):
+            raise ValueError("the standardisation is not finite and positive")
+        if type(a["n_windows_"]) is not int or not isinstance(a["offset_"], float):
+            raise TypeError("n_windows_ or offset_ has the wrong type")
+        for key, value in a.items():
+            setattr(self, key, value)
+
+
+register_estimator(SlidingWindowAnomalyDetector)

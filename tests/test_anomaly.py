@@ -1,0 +1,225 @@
+"""SlidingWindowAnomalyDetector: per-timestep anomaly scores of long series."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+import sksequence
+from sksequence import LSTMAutoencoderTransformer, SlidingWindowAnomalyDetector
+from sksequence.anomaly import _steps, sliding_windows
+
+AE = dict(hidden_size=16, lr=1e-2, max_epochs=40, n_iter_no_change=1000)
+
+
+def _series(n=400, period=20, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n)
+    return np.sin(2 * np.pi * t / period) + 0.05 * rng.randn(n)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    det = SlidingWindowAnomalyDetector(
+        LSTMAutoencoderTransformer(random_state=0, **AE), window_size=40, stride=5
+    )
+    return det.fit(_series())
+
+
+def test_sliding_windows_cover_every_step():
+    starts = sliding_windows(103, 20, 8)
+    assert starts[0] == 0 and starts[-1] == 83
+    covered = np.zeros(103, bool)
+    for s in starts:
+        covered[s : s + 20] = True
+    assert covered.all()
+    with pytest.raises(ValueError, match="no window of 20"):
+        sliding_windows(10, 20, 1)
+
+
+@pytest.mark.parametrize("how", ["mean", "median", "max"])
+def test_step_aggregates_match_a_loop(how):
+    rng = np.random.RandomState(0)
+    starts = sliding_windows(37, 10, 3)
+    errors = rng.rand(len(starts), 10)
+    per_step = [[] for _ in range(37)]
+    for j, s in enumerate(starts):
+        for o in range(10):
+            per_step[s + o].append(errors[j, o])
+    want = [getattr(np, how)(v) for v in per_step]
+    np.testing.assert_allclose(_steps(errors, starts, 37, how), want)
+
+
+def test_one_score_per_step_and_the_anomaly_scores_highest(fitted):
+    test = _series(seed=1)
+    test[250:270] = 0.0  # a flat stretch where a cycle should be
+    scores = -fitted.score_samples(test)
+    assert scores.shape == (400,)
+    assert fitted.n_windows_ == len(sliding_windows(400, 40, 5))
+    assert scores[250:270].mean() > 3 * np.median(scores)
+    assert 240 <= np.argmax(scores) < 280
+    # the threshold learnt in fit flags the anomaly and little else
+    flags = fitted.predict(test)
+    assert set(np.unique(flags)) <= {-1, 1}
+    assert (flags[250:270] == -1).mean() > 0.5
+    assert (flags[:200] == -1).mean() < 0.05
+    np.testing.assert_allclose(
+        fitted.decision_function(test), fitted.score_samples(test) - fitted.offset_
+    )
+
+
+def test_a_larger_anomaly_scores_higher(fitted):
+    test = _series(seed=5)
+    spikes = []
+    for height in (0.5, 2.0):
+        x = test.copy()
+        x[200:205] += height
+        spikes.append(-fitted.score_samples(x)[200:205].mean())
+    assert spikes[1] > spikes[0] > -fitted.score_samples(test)[200:205].mean()
+
+
+def test_scores_do_not_depend_on_the_batch(fitted, monkeypatch):
+    test = _series(seed=2)
+    alone = fitted.score_samples(test)
+    other = 3 * _series(n=333, seed=3)
+    together = fitted.score_samples([other, test, test[:100]])
+    assert isinstance(together, list) and [len(s) for s in together] == [333, 400, 100]
+    # the test series' windows now sit elsewhere in the batches the model sees
+    np.testing.assert_allclose(together[1], alone, rtol=1e-5, atol=1e-6)
+    # other batch sizes and chunks of windows
+    monkeypatch.setattr(fitted.estimator_, "_inference_batch_size", lambda n: 3)
+    monkeypatch.setattr(sksequence.anomaly, "_CHUNK_WINDOWS", 5)
+    np.testing.assert_allclose(fitted.score_samples(test), alone, rtol=1e-5, atol=1e-6)
+    # a step gets the same score inside a shorter series when the same windows
+    # cover it (windows start every 5 steps from the first)
+    np.testing.assert_allclose(
+        fitted.score_samples(test[:120])[:75],
+        alone[:75],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_layouts(fitted):
+    a, b = _series(seed=6), _series(seed=7)
+    one = fitted.score_samples(a)
+    two = fitted.score_samples(np.stack([a, b]))  # 2-D: univariate series per row
+    three = fitted.score_samples(np.stack([a, b])[:, :, None])  # 3-D
+    listed = fitted.score_samples([a, b[:, None]])  # list of (T,) and (T, 1)
+    assert one.shape == (400,) and two.shape == (2, 400) and three.shape == (2, 400)
+    assert isinstance(listed, list) and listed[1].shape == (400,)
+    for other in (two[0], three[0], listed[0]):
+        np.testing.assert_allclose(other, one, rtol=1e-5, atol=1e-6)
+    assert fitted.predict([a]).__class__ is list
+    assert fitted.predict(a).dtype.kind == "i"
+    # a plain list of numbers is one series
+    np.testing.assert_allclose(fitted.score_samples(list(a)), one, rtol=1e-5, atol=1e-6)
+
+
+def test_multivariate_series_are_standardised_per_feature():
+    rng = np.random.RandomState(0)
+    x = np.stack([_series(300), 1000 + 500 * _series(300, period=15, seed=1)], 1)
+    det = SlidingWindowAnomalyDetector(
+        LSTMAutoencoderTransformer(random_state=0, **AE), window_size=30, stride=5
+    ).fit([x])
+    np.testing.assert_allclose(det.mean_, x.mean(0))
+    np.testing.assert_allclose(det.scale_, x.std(0))
+    y = x + rng.randn(*x.shape) * [0.01, 5.0]
+    y[150:160, 0] = 1.5  # an anomaly in the feature of small units
+    scores = det.score_samples(y[None])
+    assert scores.shape == (1, 300)
+    assert np.argmin(scores[0]) in range(140, 170)
+
+
+def test_input_is_not_modified_and_clone_works(fitted):
+    x = _series(seed=4)
+    before = x.copy()
+    fitted.score_samples(x)
+    np.testing.assert_array_equal(x, before)
+    params = clone(fitted).get_params()
+    assert params["window_size"] == 40 and params["stride"] == 5
+
+
+def test_errors_say_what_is_wrong(fitted):
+    with pytest.raises(NotFittedError):
+        SlidingWindowAnomalyDetector().score_samples(_series())
+    with pytest.raises(ValueError, match="has 30 timesteps, but .* at least 40"):
+        fitted.score_samples(_series(n=30))
+    # one multivariate series as a 2-D array reads as many short univariate series
+    with pytest.raises(ValueError, match=r"\(n_series, n_timesteps\).*X\[None\]"):
+        fitted.score_samples(np.zeros((100, 2)))
+    with pytest.raises(
+        ValueError, match="2 features per timestep, but .*fitted with 1"
+    ):
+        fitted.score_samples(np.zeros((100, 2))[None])
+    with pytest.raises(ValueError, match="contains NaN"):
+        fitted.score_samples(np.full(100, np.nan))
+    with pytest.raises(ValueError, match="same number of features"):
+        fitted.score_samples([np.zeros(100), np.zeros((100, 2))])
+    with pytest.raises(ValueError, match="empty"):
+        fitted.score_samples([])
+    with pytest.raises(TypeError, match="generator"):
+        fitted.score_samples(s for s in [_series()])
+    with pytest.raises(ValueError, match="reconstruction decoder"):
+        SlidingWindowAnomalyDetector(
+            LSTMAutoencoderTransformer(objective="predict"), window_size=10
+        ).fit(_series())
+    with pytest.raises(ValueError, match="window_size"):
+        SlidingWindowAnomalyDetector(window_size=1).fit(_series())
+    with pytest.raises(ValueError, match="contamination"):
+        SlidingWindowAnomalyDetector(contamination=0.7).fit(_series())
+
+
+def test_contamination_sets_the_share_of_flagged_training_steps():
+    det = SlidingWindowAnomalyDetector(
+        LSTMAutoencoderTransformer(random_state=0, hidden_size=8, max_epochs=3),
+        window_size=20,
+        contamination=0.1,
+    ).fit(_series())
+    share = (det.predict(_series()) == -1).mean()
+    assert 0.08 <= share <= 0.12
+
+
+def test_save_and_load_round_trip(fitted, tmp_path):
+    path = tmp_path / "detector.safetensors"
+    fitted.save(path)
+    loaded = sksequence.load(path)
+    assert type(loaded) is SlidingWindowAnomalyDetector
+    assert loaded.get_params()["window_size"] == 40
+    assert type(loaded.estimator_) is LSTMAutoencoderTransformer
+    x = _series(seed=9)
+    np.testing.assert_array_equal(loaded.score_samples(x), fitted.score_samples(x))
+    np.testing.assert_array_equal(loaded.predict(x), fitted.predict(x))
+    assert SlidingWindowAnomalyDetector.load(path).offset_ == fitted.offset_
+    with pytest.raises(TypeError, match="not a LSTMAutoencoderTransformer"):
+        LSTMAutoencoderTransformer.load(path)
+    with pytest.raises(NotFittedError):
+        SlidingWindowAnomalyDetector().save(tmp_path / "unfitted.safetensors")
+
+
+def test_load_refuses_inconsistent_attributes(fitted, tmp_path, monkeypatch):
+    """A file whose attributes do not fit together is refused, not half loaded."""
+    broken = clone(fitted)
+    for key in fitted._fitted_attributes:
+        setattr(broken, key, getattr(fitted, key))
+    broken.mean_ = np.zeros(3)  # 3 features, but the autoencoder has 1
+    path = tmp_path / "broken.safetensors"
+    broken.save(path)
+    with pytest.raises(ValueError, match="not a valid sksequence model file.*mean_"):
+        sksequence.load(path)
+
+
+def test_window_errors_give_every_step_of_a_window_its_mean(fitted):
+    import copy
+
+    by_window = copy.copy(fitted).set_params(error="window")  # scoring-time option
+    test = _series(seed=1)
+    test[250:270] = 0.0
+    scores = -by_window.score_samples(test)
+    # steps 0-4 are in window 0 only: they share its mean squared error
+    assert np.ptp(scores[:5]) == 0
+    first = ((test[:40] - fitted.mean_) / fitted.scale_)[None, :, None]  # window 0
+    est = fitted.estimator_
+    recon = est.inverse_transform(est.transform(first), n_timesteps=40)
+    np.testing.assert_allclose(scores[:5], ((recon - first) ** 2).mean(), rtol=1e-5)
+    assert 230 <= np.argmax(scores) < 290
