@@ -380,7 +380,6 @@ def main(argv=None):
         print(report(args.report))
         return
     import torch
-
     from _common import machine_line
 
     torch.set_num_threads(1)

@@ -51,6 +51,11 @@ class Seq2Seq(nn.Module):
 
     Forecasting options (values only, not ``categorical``):
 
+    - ``standardize``: every input feature is first standardised by the buffers
+      ``input_mean`` and ``input_scale`` (set by the caller from the training data;
+      0 and 1 until then). Outputs and targets are then in the standardised units:
+      a caller standardises a target that is an input feature by that feature's
+      statistics, and inverts the outputs the same way.
     - ``scaling``: every input window is scaled by its own statistics, per feature:
       ``(x - loc) / scale`` with ``loc`` the window's last valid value (``"last"``)
       or mean (``"mean"``) and ``scale`` its standard deviation over the valid steps
@@ -112,6 +117,9 @@ class Seq2Seq(nn.Module):
     min_scale : float
         Floor of the window scale, in input units (a constant window gets
         ``min_scale``, so its forecast stays near its last value).
+    standardize : bool
+        Standardise the inputs by the buffers ``input_mean`` and ``input_scale``
+        (F,) before anything else (see above).
     skip : {False, True, "scaled", "raw"}
         Add the linear path, on the scaled window (True, "scaled") or on the
         input's units ("raw"); needs ``max_length``, the steps it reads, and
@@ -124,9 +132,9 @@ class Seq2Seq(nn.Module):
     -------
     ``forward(x, lengths=None, target=None, n_steps=None)`` returns ``(outputs,
     weights)``: ``outputs`` (N, T, O) logits or values (in the input's units with
-    ``scaling``), ``weights`` (N, T, L) attention weights or None. :meth:`loss`
-    scores them against ``target``; :meth:`decode` runs greedy, beam or sampled
-    decoding of class ids.
+    ``scaling``, standardised ones with ``standardize``), ``weights`` (N, T, L)
+    attention weights or None. :meth:`loss` scores them against ``target``;
+    :meth:`decode` runs greedy, beam or sampled decoding of class ids.
     """
 
     def __init__(
@@ -151,6 +159,7 @@ class Seq2Seq(nn.Module):
         min_scale: float = 1e-2,
         skip: bool | str = False,
         horizon: Optional[int] = None,
+        standardize: bool = False,
     ) -> None:
         super().__init__()
         if scaling not in SCALINGS:
@@ -222,6 +231,10 @@ class Seq2Seq(nn.Module):
             )
         self.combine = nn.Linear(2 * size, size) if attention else None
         self.out = nn.Linear(size, output_size)
+        self.standardize = bool(standardize)
+        if self.standardize:
+            self.register_buffer("input_mean", torch.zeros(input_size))
+            self.register_buffer("input_scale", torch.ones(input_size))
         self.scaling = scaling
         self.target_features = target_features if scaling else None
         self.min_scale = min_scale
@@ -239,7 +252,20 @@ class Seq2Seq(nn.Module):
         else:
             self.skip = None
 
-    # -- per-window scaling and the linear path ---------------------------------------
+    # -- input standardisation, per-window scaling and the linear path -----------------
+
+    def standardized(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        """x (N, L, F) standardised by the input statistics (``standardize``), zero
+        on padding; x itself without ``standardize``."""
+        if not self.standardize:
+            return x
+        x = (x - self.input_mean) / self.input_scale  # (N, L, F)
+        if lengths is not None:
+            mask = length_mask(lengths.to(x.device), x.shape[1])  # (N, L)
+            x = x * mask[:, :, None]
+        return x
 
     def window_stats(
         self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
@@ -331,6 +357,7 @@ class Seq2Seq(nn.Module):
                 f"target has {target.shape[1]} steps, but the linear path predicts "
                 f"horizon={self.horizon}."
             )
+        x = self.standardized(x, lengths)
         stats = self._target_stats(x, lengths)
         if self.scaling is not None and self.skip_units == "scaled":
             loc, scale = self.window_stats(x, lengths)
@@ -351,7 +378,13 @@ class Seq2Seq(nn.Module):
     def hidden_states(
         self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, Optional[torch.Tensor]]]:
-        """The encoder's per-step outputs (N, L, D*H) and final ``(h_n, c_n)``."""
+        """The encoder's per-step outputs (N, L, D*H) and final ``(h_n, c_n)``, for
+        the input as the encoder reads it (standardised and window-scaled as
+        ``standardize`` and ``scaling`` say)."""
+        x = self.standardized(x, lengths)
+        if self.scaling is not None:
+            loc, scale = self.window_stats(x, lengths)
+            x = (x - loc) / scale  # (N, L, F)
         return self.encoder(x, lengths)
 
     def encode(
@@ -578,6 +611,7 @@ class Seq2Seq(nn.Module):
         if target is None and n_steps is None:
             raise ValueError("Give a target or n_steps.")
         steps = target.shape[1] if target is not None else n_steps
+        x = self.standardized(x, lengths)
         stats = self._target_stats(x, lengths)
         base = None
         if self.skip_units == "raw":  # a linear AR on the input's units
@@ -702,7 +736,9 @@ class Seq2Seq(nn.Module):
             return losses.sum(dim=1) / valid
         stats = None
         if self.target_features is not None and "x" in batch:
-            stats = self._target_stats(batch["x"], batch.get("lengths"))
+            lengths = batch.get("lengths")
+            x = self.standardized(batch["x"], lengths)
+            stats = self._target_stats(x, lengths)
         if stats is not None:  # compare in the scaled units: every window weighs 1
             squared = ((logits - target) / stats[1]) ** 2  # (N, T, O)
         else:

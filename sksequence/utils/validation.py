@@ -34,6 +34,7 @@ __all__ = [
     "check_sequences",
     "check_labels",
     "check_target_sequences",
+    "check_window_targets",
     "check_label_sequences",
     "check_consistent_length",
     "check_decode_lengths",
@@ -714,6 +715,19 @@ def check_target_sequences(y, X_batch: SequenceBatch, *, numeric: bool = True):
         return _as_float32(arr, "y")
     check_consistent_length(X_batch, y)
     return y
+
+
+def check_window_targets(
+    scaling, n_targets: int, n_features: int, *, estimator=None
+) -> None:
+    """``scaling="window"`` forecasts the input features: one target per feature."""
+    if scaling == "window" and n_targets != n_features:
+        raise ValueError(
+            f"{_name(estimator)} with scaling='window' forecasts the input features, "
+            f"so y needs one target per input feature ({n_features}), got "
+            f"{n_targets}. Use scaling='standard' for targets that are not the "
+            "input features."
+        )
 
 
 def check_label_sequences(y, X_batch: SequenceBatch, *, estimator=None):
