@@ -53,6 +53,8 @@ DEFAULTS = dict(
     linear_init=False,  # start the skip path at its ridge solution
     linear_alpha=1.0,
     freeze_linear=False,
+    level=None,  # the window's level as an input: None, "linear", "encoder", "both"
+    level_bound=3.0,  # soft bound of the level feature (window units)
 )
 
 
@@ -141,6 +143,8 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         skip=cfg["skip"],
         horizon=h,
         teacher_forcing_ratio=cfg["teacher_forcing"],
+        level=cfg["level"],
+        level_bound=cfg["level_bound"],
     )
     if cfg["linear_init"]:
         model.fit_linear_path(X, Y, alpha=cfg["linear_alpha"])  # (in its units)

@@ -160,6 +160,8 @@ class Seq2Seq(nn.Module):
         skip: bool | str = False,
         horizon: Optional[int] = None,
         standardize: bool = False,
+        level: Optional[str] = None,
+        level_bound: float = 3.0,
     ) -> None:
         super().__init__()
         if scaling not in SCALINGS:
@@ -198,8 +200,17 @@ class Seq2Seq(nn.Module):
         self.input_feeding = input_feeding
         self.categorical = categorical
         self.teacher_forcing_ratio = teacher_forcing_ratio
+        if level not in (None, "linear", "encoder", "both"):
+            raise ValueError(
+                f"level must be None, 'linear', 'encoder' or 'both', got {level!r}."
+            )
+        if level is not None and scaling is None:
+            raise ValueError("level needs scaling.")
+        self.level = level
+        self.level_bound = level_bound
+        level_encoder = level in ("encoder", "both")
         self.encoder = RecurrentEncoder(
-            input_size,
+            input_size * (2 if level_encoder else 1),
             hidden_size,
             num_layers=num_layers,
             cell=cell,
@@ -246,9 +257,8 @@ class Seq2Seq(nn.Module):
         self.skip_units = None if not skip else ("raw" if skip == "raw" else "scaled")
         self.skip_length = max_length if skip else None
         if skip:
-            self.skip = nn.Linear(max_length * input_size, horizon * output_size)
-            nn.init.zeros_(self.skip.weight)
-            nn.init.zeros_(self.skip.bias)
+            extra = input_size if level in ("linear", "both") else 0
+            self.skip = LinearPath(max_length * input_size + extra, horizon * output_size)
         else:
             self.skip = None
 
@@ -312,8 +322,18 @@ class Seq2Seq(nn.Module):
         last = last * (index >= 0)[:, :, None]
         return last.reshape(n, -1)  # (N, K * F)
 
+    def _level(self, loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """Where the (standardised) training mean lies in window units, softly
+        bounded: (N, 1, F)."""
+        b = self.level_bound
+        return b * torch.tanh(-loc / scale / b)
+
     def _linear_path(
-        self, x: torch.Tensor, lengths: Optional[torch.Tensor], steps: int
+        self,
+        x: torch.Tensor,
+        lengths: Optional[torch.Tensor],
+        steps: int,
+        level: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """The skip path (N, steps, O) from the last K valid steps of scaled x."""
         n = x.shape[0]
@@ -322,7 +342,10 @@ class Seq2Seq(nn.Module):
                 f"The linear path (skip=True) predicts {self.horizon} steps, got "
                 f"n_steps={steps}."
             )
-        base = self.skip(self._last_steps(x, lengths))  # (N, T * O)
+        inputs = self._last_steps(x, lengths)  # (N, K * F)
+        if self.level in ("linear", "both"):
+            inputs = torch.cat([inputs, level[:, 0]], dim=-1)  # (N, K * F + F)
+        base = self.skip(inputs)  # (N, T * O)
         return base.view(n, self.horizon, -1)[:, :steps]  # (N, steps, O)
 
     @torch.no_grad()
@@ -385,6 +408,9 @@ class Seq2Seq(nn.Module):
         if self.scaling is not None:
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
+            if self.level in ("encoder", "both"):
+                level = self._level(loc, scale).expand(-1, x.shape[1], -1)
+                x = torch.cat([x, level], dim=-1)  # (N, L, 2F)
         return self.encoder(x, lengths)
 
     def encode(
@@ -618,13 +644,18 @@ class Seq2Seq(nn.Module):
             base = self._linear_path(x, lengths, steps)  # (N, T, O)
             if stats is not None:
                 base = (base - stats[0]) / stats[1]  # in the model's units
+        level = None
         if self.scaling is not None:
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
+            if self.level is not None:
+                level = self._level(loc, scale)  # (N, 1, F)
             if target is not None and stats is not None:
                 target = (target - stats[0]) / stats[1]  # (N, T, O)
         if self.skip_units == "scaled":
-            base = self._linear_path(x, lengths, steps)
+            base = self._linear_path(x, lengths, steps, level)
+        if self.level in ("encoder", "both"):
+            x = torch.cat([x, level.expand(-1, x.shape[1], -1)], dim=-1)  # (N, L, 2F)
         outputs, weights = self._decode(
             x, lengths, target, steps, base, teacher_forcing_ratio, generator
         )
@@ -795,6 +826,28 @@ class Seq2Seq(nn.Module):
             return tokens
         tokens, _ = greedy_decode(step_fn, start, state, n_steps, end_token=end_token)
         return tokens
+
+
+class LinearPath(nn.Module):
+    """A linear map (``F.linear``) whose weights and bias start at zero, and return
+    to zero on ``reset_parameters``: a path added to a model's outputs that starts
+    by adding nothing.
+
+    Shapes: (*, in_features) -> (*, out_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: Optional[torch.Generator] = None) -> None:
+        self.weight.zero_()
+        self.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias)
 
 
 def _plus(outputs: torch.Tensor, base: Optional[torch.Tensor]) -> torch.Tensor:
