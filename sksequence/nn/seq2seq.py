@@ -258,7 +258,8 @@ class Seq2Seq(nn.Module):
         self.skip_length = max_length if skip else None
         if skip:
             extra = input_size if level in ("linear", "both") else 0
-            self.skip = LinearPath(max_length * input_size + extra, horizon * output_size)
+            in_features = max_length * input_size + extra  # K * F (+ F)
+            self.skip = LinearPath(in_features, horizon * output_size)
         else:
             self.skip = None
 
