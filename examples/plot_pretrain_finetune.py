@@ -10,7 +10,12 @@ number of training epochs, for the three).
 The transferred classifier reads the raw input through the autoencoder's encoder, so
 its recurrent layers take the autoencoder's sizes (here one unidirectional LSTM layer
 of 32 units) and the convolutional front end and input scaling are off.
+
+With ``SKSEQUENCE_EXAMPLES_QUICK=1`` (as in the documentation build) the autoencoder
+pre-trains on 500 unlabelled sequences instead of 1,500.
 """
+
+import os
 
 import matplotlib
 
@@ -20,6 +25,10 @@ import numpy as np
 from scipy import signal
 
 from sksequence import LSTMAutoencoderTransformer, SequenceClassifier
+
+# small settings for the documentation build
+QUICK = os.environ.get("SKSEQUENCE_EXAMPLES_QUICK") == "1"
+N_UNLABELLED = 500 if QUICK else 1500
 
 rng = np.random.RandomState(0)
 n, T = 2000, 40
@@ -31,7 +40,7 @@ arg = 2 * np.pi * freq * t + phase
 waves = [np.sin(arg), signal.square(arg), signal.sawtooth(arg)]
 X = (np.choose(y[:, None], waves) + 0.3 * rng.randn(n, T))[:, :, None]
 
-X_unlabelled = X[:1500]  # labels unused
+X_unlabelled = X[:N_UNLABELLED]  # labels unused
 X_few, y_few = X[1500:1540], y[1500:1540]  # 40 labelled sequences
 X_test, y_test = X[1600:], y[1600:]
 
@@ -39,7 +48,8 @@ arch = dict(hidden_size=32, bidirectional=False)
 ae = LSTMAutoencoderTransformer(hidden_size=32, max_epochs=30, random_state=0)
 ae.fit(X_unlabelled)
 print(
-    f"autoencoder: {ae.n_epochs_} epochs, final loss {ae.history_[-1, 'train_loss']:.4f}"
+    f"autoencoder: {len(X_unlabelled)} unlabelled sequences, {ae.n_iter_} epochs, "
+    f"final loss {ae.loss_curve_[-1]:.4f}"
 )
 
 epochs = [5, 10, 20, 40, 80]
@@ -69,6 +79,8 @@ ax.set(
     ylabel="test accuracy",
     title="Autoencoder pre-training, then fine-tuning",
 )
+ax.set_xticks(epochs, [str(e) for e in epochs])
+ax.minorticks_off()
 ax.legend()
 fig.tight_layout()
 fig.savefig("pretrain_finetune.png", dpi=100)

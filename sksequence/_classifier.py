@@ -140,9 +140,21 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
     net_ : SequenceNet
         The trained skorch net (``net_.module_`` is the torch module).
     history_ : skorch History
-        Per-epoch ``train_loss`` (``valid_loss`` with early stopping), ``grad_norm``.
+        Per-epoch ``train_loss`` (``valid_loss`` with validation data),
+        ``grad_norm``, ``grad_norm_max``, ``dur``, scoring callbacks' entries, and
+        ``stopped`` on the epoch a stopping rule ended the fit.
+    loss_curve_ : list of float
+        The training loss of every epoch.
+    best_loss_ : float
+        The lowest training loss.
+    validation_loss_curve_ : list of float or None
+        The validation loss of every epoch (None without validation data).
+    n_iter_ : int
+        The epochs trained (the same as ``n_epochs_``).
     n_epochs_ : int
     diverged_ : bool
+        True if training stopped on a non-finite loss or gradient; a
+        ``DivergenceWarning`` then said so and the last finite weights were kept.
 
     Examples
     --------
@@ -475,9 +487,11 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             Validation data (same conventions as ``X`` and ``y``): its loss is
             recorded every epoch (``history_[:, "valid_loss"]``,
             ``validation_loss_curve_``; skorch scoring callbacks such as
-            ``EpochScoring("accuracy", lower_is_better=False)`` score it too), and
-            with ``early_stopping=True`` it is monitored instead of a held-out
-            fraction of ``X``.
+            ``EpochScoring("accuracy", lower_is_better=False)`` score it too) and
+            monitored: training stops when it has not improved by ``tol`` for
+            ``n_iter_no_change`` epochs, and the best epoch's weights are restored
+            (with ``early_stopping=True`` it replaces the held-out fraction of
+            ``X``).
 
         Returns
         -------

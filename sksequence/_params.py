@@ -127,11 +127,12 @@ SHARED: dict[str, Param] = {
         None,
         [Interval(Integral, 1, None, closed="left"), None],
         "int or None, default={default}",
-        "CPU threads torch may use inside ``fit`` and prediction; the caller's "
-        "setting is restored afterwards. None: 1 for models this small, where more "
-        "threads gain little and, on a busy machine, spin (a small fit ran 10x "
-        "slower with 2 threads than with 1 while another process was busy); up to "
-        "the available cores for larger ones. See :ref:`threads` in the user guide.",
+        "CPU threads torch may use inside ``fit`` and prediction, at most the "
+        "caller's setting (``torch.get_num_threads()``) and a parallel worker's "
+        "share; the caller's setting is restored afterwards. None: 1 for models "
+        "under a million parameters, where more threads gain little and, on a busy "
+        "machine, spin; the caller's setting for larger ones. See :ref:`threads` in "
+        "the user guide.",
     ),
     "random_state": Param(
         None,
