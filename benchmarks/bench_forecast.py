@@ -114,10 +114,25 @@ def load_series(name):
     raise ValueError(f"unknown series {name!r}")
 
 
-DEV_SERIES = ["sunspots", "nile", "elnino", "realgdp", "cpi", "co2", "ShampooSales",
-              "PBS"]
-HELD_OUT_SERIES = ["Airline", "Lynx", "Uschange-Consumption", "Uschange-Income",
-                   "Uschange-Production", "Uschange-Savings", "Uschange-Unemployment"]
+DEV_SERIES = [
+    "sunspots",
+    "nile",
+    "elnino",
+    "realgdp",
+    "cpi",
+    "co2",
+    "ShampooSales",
+    "PBS",
+]
+HELD_OUT_SERIES = [
+    "Airline",
+    "Lynx",
+    "Uschange-Consumption",
+    "Uschange-Income",
+    "Uschange-Production",
+    "Uschange-Savings",
+    "Uschange-Unemployment",
+]
 
 
 def load_collection(name):
@@ -326,8 +341,11 @@ def run_series(name, model, seed, extra=None):
         forecast = MODELS[model](train, h, m, L=L, seed=seed, **(extra or {}))
         seconds.append(time.process_time() - start)
         errors.append(mase(train, truth, forecast, m))
-    return {"mase": float(np.mean(errors)), "fit_cpu_s": float(np.mean(seconds)),
-            "mase_origins": errors}
+    return {
+        "mase": float(np.mean(errors)),
+        "fit_cpu_s": float(np.mean(seconds)),
+        "mase_origins": errors,
+    }
 
 
 def run_collection(name, model, seed, extra=None):
@@ -340,12 +358,56 @@ def run_collection(name, model, seed, extra=None):
         forecasts = GLOBAL_MODELS[model](trains, h, m, L=L, seed=seed, **(extra or {}))
         fit_per_series = (time.process_time() - start) / len(series)
     else:
-        forecasts = [MODELS[model](t, h, m, L=min(L, len(t) - h - 1), seed=seed)
-                     for t in trains]
+        forecasts = [
+            MODELS[model](t, h, m, L=min(L, len(t) - h - 1), seed=seed) for t in trains
+        ]
         fit_per_series = (time.process_time() - start) / len(series)
     errors = [mase(t, tr, f, m) for t, tr, f in zip(trains, truths, forecasts)]
-    return {"mase": float(np.mean(errors)), "mase_median": float(np.median(errors)),
-            "fit_cpu_s": fit_per_series, "n_series": len(series)}
+    return {
+        "mase": float(np.mean(errors)),
+        "mase_median": float(np.median(errors)),
+        "fit_cpu_s": fit_per_series,
+        "n_series": len(series),
+    }
+
+
+def run_intervals(name, seed, levels=(0.8, 0.9)):
+    """Split-conformal intervals of the defaults on the rolling origins: fit on the
+    earlier windows of each training part, ``calibrate`` on its latest ``k``
+    (``max(10, n // 4)`` of ``n`` windows; the ``h - 1`` between left out), forecast
+    the horizon after the origin with ``predict_interval``. Returns the MASE of that
+    forecast, and per level the share of the truth inside the interval (over
+    origins and steps) and the mean width divided by the scale of the MASE; None
+    when a training part has too few windows (fewer than 20 left to fit on)."""
+    import torch
+
+    from sksequence import Seq2SeqRegressor
+    from sksequence.preprocessing import sliding_window
+
+    torch.set_num_threads(1)
+    y, m, h = load_series(name)
+    errors, inside, widths = [], {c: [] for c in levels}, {c: [] for c in levels}
+    for origin in origins(len(y), h):
+        train, truth = y[:origin], y[origin : origin + h]
+        L = window_length(len(train), h, m)
+        X, Y = sliding_window(train, L, h)
+        k = max(10, len(X) // 4)
+        if len(X) - k - (h - 1) < 20:
+            return None
+        reg = Seq2SeqRegressor(random_state=seed)
+        reg.fit(X[: -(k + h - 1)], Y[: -(k + h - 1)]).calibrate(X[-k:], Y[-k:])
+        x = train[-L:][None]
+        errors.append(mase(train, truth, reg.predict(x)[0], m))
+        scale = np.mean(np.abs(train[m:] - train[:-m]))
+        for c in levels:
+            lower, upper = (a[0] for a in reg.predict_interval(x, coverage=c))
+            inside[c] += list((lower <= truth) & (truth <= upper))
+            widths[c].append(float(np.mean(upper - lower)) / scale)
+    out = {"mase": float(np.mean(errors))}
+    for c in levels:
+        out[f"coverage_{c}"] = float(np.mean(inside[c]))
+        out[f"width_{c}"] = float(np.mean(widths[c]))
+    return out
 
 
 def report(paths):
@@ -372,13 +434,23 @@ def report(paths):
                 times.setdefault(model, []).extend(r["fit_cpu_s"] for r in mine)
             rows.append(row)
         if kind == "series":
-            for label, group in (("mean (dev)", DEV_SERIES),
-                                 ("mean (held out)", HELD_OUT_SERIES)):
+            for label, group in (
+                ("mean (dev)", DEV_SERIES),
+                ("mean (held out)", HELD_OUT_SERIES),
+            ):
                 row = [label]
                 for model in models:
-                    vals = [np.mean([r["mase"] for r in rs if r["name"] == n
-                                     and r["model"] == model]) for n in group
-                            if any(r["name"] == n and r["model"] == model for r in rs)]
+                    vals = [
+                        np.mean(
+                            [
+                                r["mase"]
+                                for r in rs
+                                if r["name"] == n and r["model"] == model
+                            ]
+                        )
+                        for n in group
+                        if any(r["name"] == n and r["model"] == model for r in rs)
+                    ]
                     row.append(f"{np.mean(vals):.3f}" if vals else "")
                 rows.append(row)
         rows.append(["fit CPU s (mean)"] + [f"{np.mean(times[m]):.2f}" for m in models])
@@ -397,6 +469,9 @@ def main(argv=None):
     parser.add_argument("--extra", default="{}", help="JSON kwargs for recipe models")
     parser.add_argument("--json", default=os.path.join(HERE, "out", "forecast.json"))
     parser.add_argument("--report", nargs="*", help="print the table of JSON files")
+    parser.add_argument(
+        "--intervals", action="store_true", help="coverage of the defaults' intervals"
+    )
     args = parser.parse_args(argv)
     if args.report:
         print(report(args.report))
@@ -405,6 +480,17 @@ def main(argv=None):
     from _common import machine_line
 
     torch.set_num_threads(1)
+    if args.intervals:
+        rows = {}
+        for name in args.series:
+            for seed in args.seeds:
+                r = run_intervals(name, seed)
+                print(f"intervals {name:<24s} seed {seed}: {r}", flush=True)
+                if r is not None:
+                    rows.setdefault(name, []).append(r)
+        with open(args.json, "w") as fh:
+            json.dump({"machine": machine_line(), "intervals": rows}, fh)
+        return
     extra = json.loads(args.extra)
     results = []
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
@@ -413,20 +499,35 @@ def main(argv=None):
         for seed in seeds:
             for name in args.series if model not in GLOBAL_MODELS else []:
                 r = run_series(name, model, seed, extra)
-                results.append({"kind": "series", "name": name, "model": model,
-                                "seed": seed, **r})
-                print(f"{model:<14s} {name:<24s} seed {seed}: MASE {r['mase']:.3f} "
-                      f"({r['fit_cpu_s']:.2f} s)", flush=True)
+                results.append(
+                    {"kind": "series", "name": name, "model": model, "seed": seed, **r}
+                )
+                print(
+                    f"{model:<14s} {name:<24s} seed {seed}: MASE {r['mase']:.3f} "
+                    f"({r['fit_cpu_s']:.2f} s)",
+                    flush=True,
+                )
             per_series_nn = model in SEEDED  # not run on every series of a collection
             for name in [] if per_series_nn else args.collections:
                 r = run_collection(name, model, seed, extra)
-                results.append({"kind": "collection", "name": name, "model": model,
-                                "seed": seed, **r})
-                print(f"{model:<14s} {name:<24s} seed {seed}: MASE {r['mase']:.3f} "
-                      f"({r['fit_cpu_s']:.3f} s/series)", flush=True)
+                results.append(
+                    {
+                        "kind": "collection",
+                        "name": name,
+                        "model": model,
+                        "seed": seed,
+                        **r,
+                    }
+                )
+                print(
+                    f"{model:<14s} {name:<24s} seed {seed}: MASE {r['mase']:.3f} "
+                    f"({r['fit_cpu_s']:.3f} s/series)",
+                    flush=True,
+                )
             with open(args.json, "w") as fh:
-                json.dump({"machine": machine_line(), "extra": extra,
-                           "results": results}, fh)
+                json.dump(
+                    {"machine": machine_line(), "extra": extra, "results": results}, fh
+                )
     print(report([args.json]))
 
 

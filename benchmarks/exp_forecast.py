@@ -221,8 +221,7 @@ def table(path):
 
 
 def main(argv=None):
-    from bench_forecast import (DEV_COLLECTIONS, DEV_SERIES, run_collection,
-                                run_series)
+    from bench_forecast import DEV_COLLECTIONS, DEV_SERIES, run_collection, run_series
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", nargs="*", default=["{}"])

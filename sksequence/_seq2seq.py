@@ -18,11 +18,13 @@ from ._params import Param
 from ._teacher_forcing import SCHEDULES, TeacherForcingSchedule
 from .nn.seq2seq import Seq2Seq
 from .utils.validation import (
+    check_calibration_targets,
     check_label_sequences,
     check_partial_fit_classes,
     check_positive_int,
     check_target_sequences,
     check_window_targets,
+    conformal_quantile,
     encode_labels,
 )
 
@@ -369,7 +371,13 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
             (forecasting series are often short) and does not over-fit with many
             more (see the user guide's forecasting section).""",
     }
-    _fitted_attributes = ("y_mean_", "y_scale_", "n_targets_", "scaling_")
+    _fitted_attributes = (
+        "y_mean_",
+        "y_scale_",
+        "n_targets_",
+        "scaling_",
+        "interval_scores_",
+    )
     # the budget of max_epochs="auto" (optimizer updates), and the fewest updates
     # before a plateau rule (lr_schedule="constant", early_stopping) may end a fit
     _auto_updates = 500
@@ -587,6 +595,89 @@ n_targets_)
                 x = _shift_in(x, lengths, pred.astype(np.float32))
         out = np.concatenate(parts, axis=1)[:, :n_steps]
         return out[:, :, 0] if self._y_ndim in (1, 2) else out
+
+    def calibrate(self, X, y):
+        """Learn prediction intervals from windows the model was not fitted on.
+
+        Split conformal prediction (Vovk et al. 2005; Lei et al. 2018), one
+        interval per output step and target: the absolute errors of
+        :meth:`predict` on these held-out windows, each divided by its window's
+        standard deviation of the target's input feature (with
+        ``scaling_="window"``; so that a calm window gets a narrow interval and a
+        volatile one a wide one), are kept in ``interval_scores_``;
+        :meth:`predict_interval` turns their quantiles into intervals. If future
+        windows are exchangeable with these, an interval of ``coverage`` c holds
+        the truth with probability at least c, per step.
+
+        For windows cut from series, fit on the earlier windows and calibrate on
+        the latest ones, leaving out the ``n_steps_out_ - 1`` windows between whose
+        targets overlap the training targets (``fit(X[:-(k + h - 1)], ...)``,
+        ``calibrate(X[-k:], y[-k:])`` for ``k`` calibration windows and horizon
+        ``h``). Training on more data later (``warm_start``, ``partial_fit``)
+        discards the calibration.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or list of arrays
+        y : array-like of shape (n_samples, n_steps_out) or (n_samples, \
+n_steps_out, n_targets)
+
+        Returns
+        -------
+        self
+        """
+        batch = self._inputs(X)
+        target = check_target_sequences(y, batch).astype(np.float64)  # (N, T, O)
+        check_calibration_targets(target.shape, self.n_steps_out_, self.n_targets_)
+        pred = self._predict_scaled(batch.inputs(), batch.n_timesteps)  # (N, T, O)
+        scores = np.abs(target - pred) / self._interval_scale(batch)  # (N, T, O)
+        self.interval_scores_ = np.sort(scores, axis=0)
+        return self
+
+    def predict_interval(self, X, coverage=0.9):
+        """Prediction intervals of every output step (after :meth:`calibrate`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or list of arrays
+        coverage : float in (0, 1), default=0.9
+            The probability that each interval holds the truth (see
+            :meth:`calibrate`). It needs at least ``coverage / (1 - coverage)``
+            calibration windows (9 for 0.9, 19 for 0.95).
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_samples, n_steps_out_) or (n_samples, \
+n_steps_out_, n_targets_)
+            The layout of :meth:`predict`, whose answer lies between them.
+        """
+        check_is_fitted(self, "net_")
+        scores = getattr(self, "interval_scores_", None)
+        q = conformal_quantile(scores, coverage, estimator=self)  # (T, O)
+        batch = self._inputs(X)
+        pred = self._predict_scaled(batch.inputs(), batch.n_timesteps)  # (N, T, O)
+        width = q * self._interval_scale(batch)  # (N, T, O)
+        return self._layout(pred - width), self._layout(pred + width)
+
+    def _interval_scale(self, batch) -> np.ndarray:
+        """The unit of each window's errors (N, 1, O): the standard deviation of the
+        target's input feature over the window's valid steps (scaling_="window",
+        at least the model's floor), else the target scale."""
+        if self.scaling_ != "window":
+            return np.broadcast_to(self.y_scale_, (batch.n_samples, 1, self.n_targets_))
+        mask = (np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None])[
+            :, :, None
+        ]  # (N, L, 1)
+        x = batch.X.astype(np.float64)
+        count = batch.lengths[:, None, None]
+        mean = (x * mask).sum(axis=1, keepdims=True) / count  # (N, 1, F)
+        var = (((x - mean) * mask) ** 2).sum(axis=1, keepdims=True) / count
+        return np.maximum(np.sqrt(var), _MIN_WINDOW_SCALE * self.y_scale_)
+
+    def _commit(self, plan, net, outcome) -> None:
+        super()._commit(plan, net, outcome)
+        # the calibration belongs to the weights it measured
+        self.__dict__.pop("interval_scores_", None)
 
     def score(self, X, y, sample_weight=None):
         """R^2 over all output values (every step and target an output).

@@ -482,3 +482,43 @@ def test_sliding_window_errors():
         sliding_window(np.zeros((4, 4, 4)), 1)
     with pytest.raises(ValueError, match="needs a 2-D series"):
         sliding_window(np.arange(5), 2, targets=0)
+
+
+def test_prediction_intervals_cover_at_their_level():
+    """Split conformal intervals from held-out windows hold the truth of new
+    windows of the same series about as often as asked (per step)."""
+    rng = np.random.RandomState(0)
+    t = np.arange(1400)
+    series = 10 + 3 * np.sin(2 * np.pi * t / 12) + rng.randn(1400).cumsum() * 0.3
+    X, y = sliding_window(series, 24, 6)
+    fit, cal, test = slice(0, 600), slice(605, 905), slice(910, None)
+    reg = Seq2SeqRegressor(hidden_size=16, random_state=0).fit(X[fit], y[fit])
+    reg.calibrate(X[cal], y[cal])
+    assert reg.interval_scores_.shape == (300, 6, 1)
+    for coverage in (0.8, 0.95):
+        lower, upper = reg.predict_interval(X[test], coverage=coverage)
+        assert lower.shape == upper.shape == y[test].shape
+        pred = reg.predict(X[test])
+        assert (lower <= pred).all() and (pred <= upper).all()
+        held = ((lower <= y[test]) & (y[test] <= upper)).mean()
+        assert abs(held - coverage) < 0.06, (coverage, held)
+    narrow = reg.predict_interval(X[test], coverage=0.5)
+    assert (narrow[1] - narrow[0]).mean() < (upper - lower).mean()
+
+
+def test_prediction_interval_errors_and_refits():
+    X, y = sines(n=60)
+    reg = Seq2SeqRegressor(hidden_size=4, max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="call calibrate"):
+        reg.predict_interval(X)
+    reg.calibrate(X[:5], y[:5])
+    with pytest.raises(ValueError, match="at least 9 calibration windows"):
+        reg.predict_interval(X, coverage=0.9)
+    with pytest.raises(ValueError, match="coverage must be a number in"):
+        reg.predict_interval(X, coverage=1.0)
+    with pytest.raises(ValueError, match="calibrate needs targets of the fitted"):
+        reg.calibrate(X, y[:, :2])
+    reg.calibrate(X[:9], y[:9])
+    assert reg.predict_interval(X, coverage=0.9)[0].shape == (60, 4)
+    reg.set_params(warm_start=True).fit(X, y)  # new weights: the calibration goes
+    assert not hasattr(reg, "interval_scores_")
