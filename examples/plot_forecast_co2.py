@@ -11,15 +11,20 @@ deviation inside the model and answer in ppm, so levels above every training val
 Rolling origins: from several forecast origins in the last six years, every method
 is fitted on the months before the origin only and forecasts the next 12 months:
 
-- ``Seq2SeqRegressor`` (defaults);
+- ``Seq2SeqRegressor`` (defaults), with prediction intervals: at each origin the
+  model is fitted on the earlier windows and calibrated on the latest 36
+  (``calibrate``, split conformal prediction; the 11 windows between, whose targets
+  overlap the training targets, are left out), and ``predict_interval`` gives 80%
+  and 95% intervals. (So it trains without the last four years before the origin,
+  which the other methods see.)
 - seasonal naive: each month as it was a year before;
 - statsmodels' Holt-Winters exponential smoothing (ETS: additive damped trend,
   additive yearly season).
 
-The script prints the mean absolute error of each over the origins and horizons,
-and plots the forecasts from every origin, the error by horizon, and a 24-month
-forecast from the last origin (``forecast`` goes past the 12 trained steps by
-feeding its predictions back).
+The script prints the mean absolute error of each over the origins and horizons and
+how often the intervals held the truth, and plots the forecasts and intervals from
+every origin, the error by horizon, and a 24-month forecast from the last origin
+(``forecast`` goes past the 12 trained steps by feeding its predictions back).
 
 Run:  python examples/plot_forecast_co2.py   (saves forecast_co2.png; needs the
 ``examples`` extra for statsmodels). With ``SKSEQUENCE_EXAMPLES_QUICK=1`` it uses 2
@@ -43,7 +48,9 @@ from sksequence.preprocessing import sliding_window
 QUICK = os.environ.get("SKSEQUENCE_EXAMPLES_QUICK") == "1"
 N_IN, HORIZON, SEASON = 24, 12, 12
 TEST_MONTHS = 72  # origins lie in the last six years
-EVERY = 60 if QUICK else 6  # months between origins
+EVERY = 48 if QUICK else 6  # months between origins (one of them 24 before the end)
+CALIBRATION = 36  # the latest windows before an origin calibrate the intervals
+COVERAGES = (0.95, 0.8)
 
 
 def seasonal_naive(train, steps):
@@ -65,11 +72,19 @@ def ets(train, steps):
 
 
 def seq2seq(train, steps):
-    """Fit on the windows of ``train`` (raw levels); the fitted model and its
-    forecast of the ``steps`` months after it."""
+    """Fit on the earlier windows of ``train`` (raw levels), calibrate on the latest
+    ones; the forecast of the ``steps`` months after ``train`` and the intervals of
+    its first HORIZON months, {coverage: (lower, upper)}."""
     X, y = sliding_window(train, N_IN, HORIZON)
-    reg = Seq2SeqRegressor(random_state=0).fit(X, y)
-    return reg, reg.forecast(train[-N_IN:][None], n_steps=steps)[0]
+    gap = CALIBRATION + HORIZON - 1  # calibration windows and the overlapping ones
+    reg = Seq2SeqRegressor(random_state=0).fit(X[:-gap], y[:-gap])
+    reg.calibrate(X[-CALIBRATION:], y[-CALIBRATION:])
+    last = train[-N_IN:][None]
+    intervals = {
+        c: tuple(a[0] for a in reg.predict_interval(last, coverage=c))
+        for c in COVERAGES
+    }
+    return reg.forecast(last, n_steps=steps)[0], intervals
 
 
 def main(out="forecast_co2.png"):
@@ -78,22 +93,26 @@ def main(out="forecast_co2.png"):
     levels, dates = monthly.to_numpy(), monthly.index
     origins = np.arange(len(levels) - TEST_MONTHS, len(levels) - HORIZON + 1, EVERY)
 
-    methods = {"Seq2SeqRegressor": None, "seasonal naive": seasonal_naive, "ETS": ets}
-    forecasts = {name: [] for name in methods}
+    forecasts = {"Seq2SeqRegressor": [], "seasonal naive": [], "ETS": []}
+    intervals, longer = [], {}
     for origin in origins:
         train = levels[:origin]  # only the months before the origin
-        reg, f = seq2seq(train, HORIZON)
-        forecasts["Seq2SeqRegressor"].append(f)
-        for name in ("seasonal naive", "ETS"):
-            forecasts[name].append(methods[name](train, HORIZON))
+        longer[origin], bands = seq2seq(train, 2 * HORIZON)
+        forecasts["Seq2SeqRegressor"].append(longer[origin][:HORIZON])
+        intervals.append(bands)
+        forecasts["seasonal naive"].append(seasonal_naive(train, HORIZON))
+        forecasts["ETS"].append(ets(train, HORIZON))
     truth = np.stack([levels[o : o + HORIZON] for o in origins])  # (origins, 12)
     errors = {name: np.abs(np.stack(f) - truth) for name, f in forecasts.items()}
-    print(
-        f"Mean absolute error (ppm), {len(origins)} origins x {HORIZON} months "
-        f"(trained {reg.n_epochs_} epochs on {len(levels) - TEST_MONTHS}+ months):"
-    )
+    print(f"Mean absolute error (ppm), {len(origins)} origins x {HORIZON} months:")
     for name, err in errors.items():
         print(f"  {name:<18s} {err.mean():.3f}")
+    for c in COVERAGES:
+        held = np.mean(
+            [(b[c][0] <= t) & (t <= b[c][1]) for b, t in zip(intervals, truth)]
+        )
+        width = np.mean([b[c][1] - b[c][0] for b in intervals])
+        print(f"  {c:.0%} intervals held {held:.0%} of the months (width {width:.2f})")
 
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.5))
     ax = axes[0]
@@ -101,6 +120,16 @@ def main(out="forecast_co2.png"):
     ax.plot(dates[shown], levels[shown], color="k", lw=1, label="observed")
     for i, origin in enumerate(origins):
         span = dates[origin : origin + HORIZON]
+        lower, upper = intervals[i][0.95]
+        ax.fill_between(
+            span,
+            lower,
+            upper,
+            color="C0",
+            alpha=0.2,
+            lw=0,
+            label="95% interval" if i == 0 else None,
+        )
         for name, color in (("Seq2SeqRegressor", "C0"), ("ETS", "C2")):
             ax.plot(
                 span,
@@ -123,16 +152,22 @@ def main(out="forecast_co2.png"):
     )
     ax.legend(fontsize=8)
 
-    # Past the trained horizon: 12 learnt steps, then 12 more fed back.
-    origin = len(levels) - 24
-    _, long = seq2seq(levels[:origin], 24)
+    # Past the trained horizon, from the last origin: 12 learnt steps, 12 fed back.
+    origin = len(levels) - 2 * HORIZON
+    train, long = levels[:origin], longer[origin]
+    bands = intervals[list(origins).index(origin)]
     ax = axes[2]
     shown = slice(origin - 48, None)
     ax.plot(dates[shown], levels[shown], color="k", lw=1, label="observed")
+    span = dates[origin : origin + HORIZON]
+    for c, alpha in zip(COVERAGES, (0.2, 0.35)):
+        ax.fill_between(
+            span, *bands[c], color="C0", alpha=alpha, lw=0, label=f"{c:.0%} interval"
+        )
     ax.plot(dates[origin:], long, color="C0", lw=2, label="Seq2SeqRegressor.forecast")
     ax.plot(
         dates[origin:],
-        seasonal_naive(levels[:origin], 24),
+        seasonal_naive(train, 24),
         "--",
         color="C3",
         label="seasonal naive",

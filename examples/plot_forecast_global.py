@@ -17,6 +17,12 @@ years divided by the in-sample mean absolute yearly change), per series, average
 over series and origins. The plot shows four countries' forecasts and the
 distribution of the errors.
 
+Per-series ETS is hard to beat here: smooth declines that flatten out are what a
+damped trend describes. In the repository's benchmarks (all 191 series, 3 seeds)
+the global model scored a MASE of 1.24 against 1.08 for ETS, 2.67 for Theta and
+3.08 for drift; on the 181 yearly series of the M1 competition, which were never
+used for tuning, it beat all three (3.38 against 3.44, 4.19 and 3.49).
+
 Run:  python examples/plot_forecast_global.py   (saves forecast_global.png; needs
 the ``examples`` extra for statsmodels). With ``SKSEQUENCE_EXAMPLES_QUICK=1`` it
 uses 40 series and one origin (about 15 s).
@@ -53,8 +59,9 @@ def load():
             names.append(name)
             series.append(row[kept])
             years.append(np.array(columns, dtype=int)[kept])
-    step = 5 if QUICK else 1  # quick: 40 of the series
-    return names[::step][: 40 if QUICK else None], series[::step], years[::step]
+    if QUICK:  # every fifth series, 40 in all
+        names, series, years = names[::5][:40], series[::5][:40], years[::5][:40]
+    return names, series, years
 
 
 def drift(train):
@@ -92,7 +99,6 @@ def mase(train, truth, forecast):
 
 def main(out="forecast_global.png"):
     names, series, years = load()
-    series, years = series[: len(names)], years[: len(names)]
     errors = {"global Seq2SeqRegressor": [], "ETS": [], "Theta": [], "drift": []}
     shown = {}  # the last origin's forecasts, for the plot
     for back in ORIGINS:
