@@ -43,6 +43,12 @@ Usage (from the repository root, benchmark environment)::
         --models naive drift ridge ets theta --json benchmarks/out/forecast_anchors.json
     PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/bench_forecast.py \
         --models est-raw est-std --seeds 0 --json benchmarks/out/forecast_before.json
+    PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/bench_forecast.py \
+        --models naive drift ridge ets theta ours global-ours --seeds 0 1 2 \
+        --collections fertility macrodata m1_yearly \
+        --json benchmarks/out/forecast_defaults.json     # the defaults' table
+    PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/bench_forecast.py \
+        --intervals --seeds 0 --json benchmarks/out/forecast_intervals.json
     benchmarks/.venv/bin/python benchmarks/bench_forecast.py --report \
         benchmarks/out/forecast_anchors.json benchmarks/out/forecast_before.json
 """
