@@ -221,6 +221,15 @@ class BaseSequenceEstimator(BaseEstimator):
     ):
         """validate -> plan -> net -> train -> commit (see the module docstring)."""
         self._validate_params()
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn(
+                f"dropout={self.dropout} has no effect with num_layers=1: "
+                f"{type(self).__name__} applies dropout between stacked recurrent "
+                "layers, as torch.nn.LSTM does. Use num_layers >= 2, or dropout=0.0 "
+                "to silence this warning.",
+                UserWarning,
+                stacklevel=3,
+            )
         device = self._resolve_device()
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
         batch = check_sequences(X, estimator=self, reset=not continuing)

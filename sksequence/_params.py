@@ -64,13 +64,14 @@ SHARED: dict[str, Param] = {
         0.0,
         [Interval(Real, 0, 1, closed="left")],
         "float, default={default}",
-        "Dropout between stacked recurrent layers (``num_layers > 1``).",
+        "Dropout between stacked recurrent layers (``num_layers > 1``); with "
+        "``num_layers=1`` it has no effect, and fit warns.",
     ),
     "max_epochs": Param(
         100,
         [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         'int or "auto", default={default}',
-        "Upper bound on the passes over the training data. \"auto\": the "
+        'Upper bound on the passes over the training data. "auto": the '
         "estimator's budget of optimizer updates (see its description) turned into "
         "epochs for the data at hand, so that a small data set gets as many "
         "updates as a large one (at least one epoch).",

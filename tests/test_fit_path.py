@@ -485,3 +485,21 @@ def test_every_parameter_is_drawn_from_the_generator(module_cls, kwargs):
         reset_parameters(module, torch.Generator().manual_seed(0))
         states.append(module.state_dict())
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+@pytest.mark.parametrize(
+    "make", [SequenceClassifier, LSTMAutoencoderTransformer, Seq2SeqRegressor]
+)
+def test_dropout_with_one_layer_warns(make):
+    """dropout acts between stacked layers only: with one layer fit says so."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 5, 1))
+    y = np.arange(8) % 2 if make is SequenceClassifier else None
+    if make is Seq2SeqRegressor:
+        y = rng.normal(size=(8, 2, 1))
+    params = dict(hidden_size=4, max_epochs=1)
+    with pytest.warns(UserWarning, match="no effect with num_layers=1"):
+        make(dropout=0.2, **params).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        make(dropout=0.2, num_layers=2, **params).fit(X, y)
