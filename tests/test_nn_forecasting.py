@@ -113,8 +113,9 @@ def test_skip_learns_a_trend_that_leaves_the_training_range():
     errors = {}
     for name, kw in {"scaled": dict(scaling="last", skip=True), "plain": {}}.items():
         torch.manual_seed(0)
-        model = Seq2Seq(1, 1, hidden_size=16, pattern="direct", max_length=n_in,
-                        horizon=h, **kw)
+        model = Seq2Seq(
+            1, 1, hidden_size=16, pattern="direct", max_length=n_in, horizon=h, **kw
+        )
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
         for _ in range(150):
             loss = model.loss(model(x, target=y), y, x=x)
@@ -136,8 +137,9 @@ def test_fit_linear_path_is_the_least_squares_forecast(skip):
     series = 50.0 + np.sin(0.5 * np.arange(300)) + 0.01 * rng.normal(size=300)
     starts = np.arange(0, 290)
     x = torch.tensor(np.stack([series[s : s + 6] for s in starts]), dtype=torch.float32)
-    y = torch.tensor(np.stack([series[s + 6 : s + 10] for s in starts]),
-                     dtype=torch.float32)
+    y = torch.tensor(
+        np.stack([series[s + 6 : s + 10] for s in starts]), dtype=torch.float32
+    )
     model = _model(scaling="mean", skip=skip, max_length=6, horizon=4)
     torch.nn.init.zeros_(model.out.weight)
     torch.nn.init.zeros_(model.out.bias)
