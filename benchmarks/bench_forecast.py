@@ -25,12 +25,15 @@ Protocol (BENCHMARKS.md, "Forecasting"):
   the last ``h`` values of every series; anchors are fitted per series. MASE per
   series, mean over series (one origin: the last ``h`` values).
 
-Contenders "est-raw" and "est-std" are ``Seq2SeqRegressor`` with its defaults
-(``random_state`` only) on raw windows and on windows of the series standardised by
-its training mean and standard deviation: the "before" figures. "recipe" is the
-forecasting design and training recipe of issue 12 (``exp_forecast.py``: window
-scaling, linear skip, direct decoder) run as a plain torch loop, until the estimator
-uses it by default.
+Contenders: "ours" is ``Seq2SeqRegressor(random_state=seed)`` (its defaults) on the
+raw windows, forecasting from the last window in the series' units; "est-std" the
+same on windows of the series standardised by its training mean and standard
+deviation ("est-raw", the same as "ours", and "est-std" at commit 964fa86 gave the
+"before" figures of RESULTS.md). "recipe" is the forecasting design and training
+recipe of issue 12 (``exp_forecast.py``) run as a plain torch loop (the research
+vehicle). "global-ours" (``--collections``) is one ``Seq2SeqRegressor(random_state=
+seed)`` on the windows of ``SeriesWindows(L, h)`` (each series standardised by its
+own mean and std) and ``SeriesWindows.forecast``.
 
 Fit time: CPU seconds (``time.process_time``, 1 torch thread) per fit, mean over fits.
 
@@ -40,6 +43,12 @@ Usage (from the repository root, benchmark environment)::
         --models naive drift ridge ets theta --json benchmarks/out/forecast_anchors.json
     PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/bench_forecast.py \
         --models est-raw est-std --seeds 0 --json benchmarks/out/forecast_before.json
+    PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/bench_forecast.py \
+        --models naive drift ridge ets theta ours global-ours --seeds 0 1 2 \
+        --collections fertility macrodata m1_yearly \
+        --json benchmarks/out/forecast_defaults.json     # the defaults' table
+    PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/bench_forecast.py \
+        --intervals --seeds 0 --json benchmarks/out/forecast_intervals.json
     benchmarks/.venv/bin/python benchmarks/bench_forecast.py --report \
         benchmarks/out/forecast_anchors.json benchmarks/out/forecast_before.json
 """
@@ -111,10 +120,25 @@ def load_series(name):
     raise ValueError(f"unknown series {name!r}")
 
 
-DEV_SERIES = ["sunspots", "nile", "elnino", "realgdp", "cpi", "co2", "ShampooSales",
-              "PBS"]
-HELD_OUT_SERIES = ["Airline", "Lynx", "Uschange-Consumption", "Uschange-Income",
-                   "Uschange-Production", "Uschange-Savings", "Uschange-Unemployment"]
+DEV_SERIES = [
+    "sunspots",
+    "nile",
+    "elnino",
+    "realgdp",
+    "cpi",
+    "co2",
+    "ShampooSales",
+    "PBS",
+]
+HELD_OUT_SERIES = [
+    "Airline",
+    "Lynx",
+    "Uschange-Consumption",
+    "Uschange-Income",
+    "Uschange-Production",
+    "Uschange-Savings",
+    "Uschange-Unemployment",
+]
 
 
 def load_collection(name):
@@ -246,11 +270,12 @@ MODELS = {
     "ridge": ridge,
     "ets": ets,
     "theta": theta,
+    "ours": estimator,
     "est-raw": estimator,
     "est-std": lambda *a, **k: estimator(*a, standardise=True, **k),
     "recipe": recipe,
 }
-SEEDED = {"est-raw", "est-std", "recipe"}
+SEEDED = {"ours", "est-raw", "est-std", "recipe"}
 
 
 # -- global models ---------------------------------------------------------------------
@@ -288,7 +313,25 @@ def global_ridge(trains, h, m, L, **_):
     return np.array(out)
 
 
-GLOBAL_MODELS = {"global-recipe": global_recipe, "global-ridge": global_ridge}
+def global_ours(trains, h, m, L, seed, **_):
+    """One Seq2SeqRegressor (defaults) on the windows of every series."""
+    import torch
+
+    from sksequence import Seq2SeqRegressor
+    from sksequence.preprocessing import SeriesWindows
+
+    torch.set_num_threads(1)
+    windows = SeriesWindows(n_steps_in=L, n_steps_out=h)
+    X, y = windows.fit_windows(trains)
+    reg = Seq2SeqRegressor(random_state=seed).fit(X, y)
+    return windows.forecast(reg)
+
+
+GLOBAL_MODELS = {
+    "global-recipe": global_recipe,
+    "global-ridge": global_ridge,
+    "global-ours": global_ours,
+}
 
 
 # -- runners ---------------------------------------------------------------------------
@@ -304,8 +347,11 @@ def run_series(name, model, seed, extra=None):
         forecast = MODELS[model](train, h, m, L=L, seed=seed, **(extra or {}))
         seconds.append(time.process_time() - start)
         errors.append(mase(train, truth, forecast, m))
-    return {"mase": float(np.mean(errors)), "fit_cpu_s": float(np.mean(seconds)),
-            "mase_origins": errors}
+    return {
+        "mase": float(np.mean(errors)),
+        "fit_cpu_s": float(np.mean(seconds)),
+        "mase_origins": errors,
+    }
 
 
 def run_collection(name, model, seed, extra=None):
@@ -318,12 +364,56 @@ def run_collection(name, model, seed, extra=None):
         forecasts = GLOBAL_MODELS[model](trains, h, m, L=L, seed=seed, **(extra or {}))
         fit_per_series = (time.process_time() - start) / len(series)
     else:
-        forecasts = [MODELS[model](t, h, m, L=min(L, len(t) - h - 1), seed=seed)
-                     for t in trains]
+        forecasts = [
+            MODELS[model](t, h, m, L=min(L, len(t) - h - 1), seed=seed) for t in trains
+        ]
         fit_per_series = (time.process_time() - start) / len(series)
     errors = [mase(t, tr, f, m) for t, tr, f in zip(trains, truths, forecasts)]
-    return {"mase": float(np.mean(errors)), "mase_median": float(np.median(errors)),
-            "fit_cpu_s": fit_per_series, "n_series": len(series)}
+    return {
+        "mase": float(np.mean(errors)),
+        "mase_median": float(np.median(errors)),
+        "fit_cpu_s": fit_per_series,
+        "n_series": len(series),
+    }
+
+
+def run_intervals(name, seed, levels=(0.8, 0.9)):
+    """Split-conformal intervals of the defaults on the rolling origins: fit on the
+    earlier windows of each training part, ``calibrate`` on its latest ``k``
+    (``max(10, n // 4)`` of ``n`` windows; the ``h - 1`` between left out), forecast
+    the horizon after the origin with ``predict_interval``. Returns the MASE of that
+    forecast, and per level the share of the truth inside the interval (over
+    origins and steps) and the mean width divided by the scale of the MASE; None
+    when a training part has too few windows (fewer than 20 left to fit on)."""
+    import torch
+
+    from sksequence import Seq2SeqRegressor
+    from sksequence.preprocessing import sliding_window
+
+    torch.set_num_threads(1)
+    y, m, h = load_series(name)
+    errors, inside, widths = [], {c: [] for c in levels}, {c: [] for c in levels}
+    for origin in origins(len(y), h):
+        train, truth = y[:origin], y[origin : origin + h]
+        L = window_length(len(train), h, m)
+        X, Y = sliding_window(train, L, h)
+        k = max(10, len(X) // 4)
+        if len(X) - k - (h - 1) < 20:
+            return None
+        reg = Seq2SeqRegressor(random_state=seed)
+        reg.fit(X[: -(k + h - 1)], Y[: -(k + h - 1)]).calibrate(X[-k:], Y[-k:])
+        x = train[-L:][None]
+        errors.append(mase(train, truth, reg.predict(x)[0], m))
+        scale = np.mean(np.abs(train[m:] - train[:-m]))
+        for c in levels:
+            lower, upper = (a[0] for a in reg.predict_interval(x, coverage=c))
+            inside[c] += list((lower <= truth) & (truth <= upper))
+            widths[c].append(float(np.mean(upper - lower)) / scale)
+    out = {"mase": float(np.mean(errors))}
+    for c in levels:
+        out[f"coverage_{c}"] = float(np.mean(inside[c]))
+        out[f"width_{c}"] = float(np.mean(widths[c]))
+    return out
 
 
 def report(paths):
@@ -350,13 +440,23 @@ def report(paths):
                 times.setdefault(model, []).extend(r["fit_cpu_s"] for r in mine)
             rows.append(row)
         if kind == "series":
-            for label, group in (("mean (dev)", DEV_SERIES),
-                                 ("mean (held out)", HELD_OUT_SERIES)):
+            for label, group in (
+                ("mean (dev)", DEV_SERIES),
+                ("mean (held out)", HELD_OUT_SERIES),
+            ):
                 row = [label]
                 for model in models:
-                    vals = [np.mean([r["mase"] for r in rs if r["name"] == n
-                                     and r["model"] == model]) for n in group
-                            if any(r["name"] == n and r["model"] == model for r in rs)]
+                    vals = [
+                        np.mean(
+                            [
+                                r["mase"]
+                                for r in rs
+                                if r["name"] == n and r["model"] == model
+                            ]
+                        )
+                        for n in group
+                        if any(r["name"] == n and r["model"] == model for r in rs)
+                    ]
                     row.append(f"{np.mean(vals):.3f}" if vals else "")
                 rows.append(row)
         rows.append(["fit CPU s (mean)"] + [f"{np.mean(times[m]):.2f}" for m in models])
@@ -375,15 +475,28 @@ def main(argv=None):
     parser.add_argument("--extra", default="{}", help="JSON kwargs for recipe models")
     parser.add_argument("--json", default=os.path.join(HERE, "out", "forecast.json"))
     parser.add_argument("--report", nargs="*", help="print the table of JSON files")
+    parser.add_argument(
+        "--intervals", action="store_true", help="coverage of the defaults' intervals"
+    )
     args = parser.parse_args(argv)
     if args.report:
         print(report(args.report))
         return
     import torch
-
     from _common import machine_line
 
     torch.set_num_threads(1)
+    if args.intervals:
+        rows = {}
+        for name in args.series:
+            for seed in args.seeds:
+                r = run_intervals(name, seed)
+                print(f"intervals {name:<24s} seed {seed}: {r}", flush=True)
+                if r is not None:
+                    rows.setdefault(name, []).append(r)
+        with open(args.json, "w") as fh:
+            json.dump({"machine": machine_line(), "intervals": rows}, fh)
+        return
     extra = json.loads(args.extra)
     results = []
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
@@ -392,20 +505,35 @@ def main(argv=None):
         for seed in seeds:
             for name in args.series if model not in GLOBAL_MODELS else []:
                 r = run_series(name, model, seed, extra)
-                results.append({"kind": "series", "name": name, "model": model,
-                                "seed": seed, **r})
-                print(f"{model:<14s} {name:<24s} seed {seed}: MASE {r['mase']:.3f} "
-                      f"({r['fit_cpu_s']:.2f} s)", flush=True)
+                results.append(
+                    {"kind": "series", "name": name, "model": model, "seed": seed, **r}
+                )
+                print(
+                    f"{model:<14s} {name:<24s} seed {seed}: MASE {r['mase']:.3f} "
+                    f"({r['fit_cpu_s']:.2f} s)",
+                    flush=True,
+                )
             per_series_nn = model in SEEDED  # not run on every series of a collection
             for name in [] if per_series_nn else args.collections:
                 r = run_collection(name, model, seed, extra)
-                results.append({"kind": "collection", "name": name, "model": model,
-                                "seed": seed, **r})
-                print(f"{model:<14s} {name:<24s} seed {seed}: MASE {r['mase']:.3f} "
-                      f"({r['fit_cpu_s']:.3f} s/series)", flush=True)
+                results.append(
+                    {
+                        "kind": "collection",
+                        "name": name,
+                        "model": model,
+                        "seed": seed,
+                        **r,
+                    }
+                )
+                print(
+                    f"{model:<14s} {name:<24s} seed {seed}: MASE {r['mase']:.3f} "
+                    f"({r['fit_cpu_s']:.3f} s/series)",
+                    flush=True,
+                )
             with open(args.json, "w") as fh:
-                json.dump({"machine": machine_line(), "extra": extra,
-                           "results": results}, fh)
+                json.dump(
+                    {"machine": machine_line(), "extra": extra, "results": results}, fh
+                )
     print(report([args.json]))
 
 

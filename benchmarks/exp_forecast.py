@@ -53,6 +53,8 @@ DEFAULTS = dict(
     linear_init=False,  # start the skip path at its ridge solution
     linear_alpha=1.0,
     freeze_linear=False,
+    level=None,  # the window's level as an input: None, "linear", "encoder", "both"
+    level_bound=3.0,  # soft bound of the level feature (window units)
 )
 
 
@@ -67,8 +69,10 @@ def windows(series_list, L, h):
             Xs.append(X)
             ys.append(y)
     X, y = np.concatenate(Xs), np.concatenate(ys)
-    return (torch.tensor(X, dtype=torch.float32)[:, :, None],
-            torch.tensor(y, dtype=torch.float32)[:, :, None])
+    return (
+        torch.tensor(X, dtype=torch.float32)[:, :, None],
+        torch.tensor(y, dtype=torch.float32)[:, :, None],
+    )
 
 
 def last_windows(series_list, L):
@@ -82,7 +86,7 @@ def last_windows(series_list, L):
 
 
 def choose_linear_path(X, Y, L, h, cfg, one_series):
-    """"raw" or "scaled": the closed-form linear path with the lower MSE (in window
+    """ "raw" or "scaled": the closed-form linear path with the lower MSE (in window
     units) on held-out windows (the latest 20% of one series, else every 5th)."""
     from sksequence.nn.seq2seq import Seq2Seq
 
@@ -93,9 +97,17 @@ def choose_linear_path(X, Y, L, h, cfg, one_series):
         held = torch.arange(n) % 5 == 4
     errors = {}
     for units in ("scaled", "raw"):
-        model = Seq2Seq(1, 1, hidden_size=1, pattern="direct", max_length=L,
-                        scaling=cfg["scaling"], min_scale=cfg["min_scale"],
-                        skip=units, horizon=h)
+        model = Seq2Seq(
+            1,
+            1,
+            hidden_size=1,
+            pattern="direct",
+            max_length=L,
+            scaling=cfg["scaling"],
+            min_scale=cfg["min_scale"],
+            skip=units,
+            horizon=h,
+        )
         torch.nn.init.zeros_(model.out.weight)
         torch.nn.init.zeros_(model.out.bias)
         model.fit_linear_path(X[~held], Y[~held], alpha=cfg["linear_alpha"])
@@ -141,6 +153,8 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         skip=cfg["skip"],
         horizon=h,
         teacher_forcing_ratio=cfg["teacher_forcing"],
+        level=cfg["level"],
+        level_bound=cfg["level_bound"],
     )
     if cfg["linear_init"]:
         model.fit_linear_path(X, Y, alpha=cfg["linear_alpha"])  # (in its units)
@@ -150,8 +164,7 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         torch.nn.init.zeros_(model.out.weight)
         torch.nn.init.zeros_(model.out.bias)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg["lr"],
-                           weight_decay=cfg["weight_decay"])
+    opt = torch.optim.Adam(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     n, bs = len(X), cfg["batch_size"]
     per_epoch = math.ceil(n / bs)
     total = max(cfg["updates"], cfg["min_epochs"] * per_epoch)
@@ -209,16 +222,17 @@ def table(path):
     for line in lines:
         cfg = {k: v for k, v in line["config"].items()}
         rows.append(
-            [json.dumps(cfg) or "{}", "" if line["mean"] is None else
-             f"{line['mean']:.3f}"]
+            [
+                json.dumps(cfg) or "{}",
+                "" if line["mean"] is None else f"{line['mean']:.3f}",
+            ]
             + [f"{line['per'][n]:.3f}" if n in line["per"] else "" for n in names]
         )
     return markdown_table(["config (DEFAULTS + ...)", "mean"] + names, rows)
 
 
 def main(argv=None):
-    from bench_forecast import (DEV_COLLECTIONS, DEV_SERIES, run_collection,
-                                run_series)
+    from bench_forecast import DEV_COLLECTIONS, DEV_SERIES, run_collection, run_series
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", nargs="*", default=["{}"])
@@ -248,9 +262,14 @@ def main(argv=None):
                 rows.setdefault(name, []).append(r["mase"])
         means = {k: float(np.mean(v)) for k, v in rows.items()}
         dev = [means[k] for k in args.series]
-        line = {"config": extra, "mean": float(np.mean(dev)) if dev else None,
-                "fit_s": float(np.mean(secs)) if secs else None, "per": means,
-                "seeds": args.seeds, "time": time.strftime("%H:%M:%S")}
+        line = {
+            "config": extra,
+            "mean": float(np.mean(dev)) if dev else None,
+            "fit_s": float(np.mean(secs)) if secs else None,
+            "per": means,
+            "seeds": args.seeds,
+            "time": time.strftime("%H:%M:%S"),
+        }
         with open(args.log, "a") as fh:
             fh.write(json.dumps(line) + "\n")
         per = " ".join(f"{k[:6]}={v:.3f}" for k, v in means.items())

@@ -18,10 +18,13 @@ from ._params import Param
 from ._teacher_forcing import SCHEDULES, TeacherForcingSchedule
 from .nn.seq2seq import Seq2Seq
 from .utils.validation import (
+    check_calibration_targets,
     check_label_sequences,
     check_partial_fit_classes,
     check_positive_int,
     check_target_sequences,
+    check_window_targets,
+    conformal_quantile,
     encode_labels,
 )
 
@@ -146,8 +149,12 @@ class _Seq2SeqBase(BaseSequenceEstimator):
         sample_weight,
         valid_inputs=None,
         output_fn=None,
+        module_options=None,
+        buffers=None,
+        schedule=None,
     ):
-        """The plan shared by both estimators, once X and y are validated."""
+        """The plan shared by both estimators, once X and y are validated
+        (``module_options``: the module's arguments beyond the shared ones)."""
         max_length = batch.n_timesteps
         if continuing:  # location attention has one weight per training position
             self._check_inference_batch(batch)
@@ -169,6 +176,7 @@ class _Seq2SeqBase(BaseSequenceEstimator):
             categorical=categorical,
             max_length=max_length,
             teacher_forcing_ratio=self.teacher_forcing_ratio,
+            **(module_options or {}),
         )
         inputs = {**batch.inputs(), "target": target}
         inputs["sample_weight"] = sample_weight
@@ -181,6 +189,8 @@ class _Seq2SeqBase(BaseSequenceEstimator):
             continuing=continuing,
             incremental=incremental,
             valid_inputs=valid_inputs,
+            schedule=schedule,
+            buffers=buffers or {},
             policies=self._sampling_schedule(batch.n_samples),
             output_fn=output_fn,
         )
@@ -238,6 +248,15 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
     :meth:`forecast` goes further than the trained horizon by feeding predictions
     back as inputs (the recursive strategy), next to the direct multi-step
     prediction the model learns.
+
+    The defaults are a forecasting model: on windows cut from a series (the
+    targets are the input features), each window is scaled by its own statistics
+    and a linear autoregression, corrected by the network, predicts the whole
+    horizon at once (``scaling="window"``, ``decoder="direct"``), trained for a
+    fixed budget of optimizer updates with a cosine learning rate
+    (``max_epochs="auto"``). Pass raw values in your units: no scaler is needed.
+    :meth:`calibrate` and :meth:`predict_interval` add prediction intervals. The
+    user guide's forecasting section says why these defaults and how they compare.
 """
         + _COMMON_DOC
         + """
@@ -252,12 +271,20 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
         + """
     n_targets_ : int
         Values per output step.
+    scaling_ : {"window", "standard"} or None
+        The scaling used (what ``scaling="auto"`` resolved to).
     y_mean_, y_scale_ : ndarray of shape (n_targets_,)
-        The target standardisation (0 and 1 when ``normalize_y=False``).
+        The target standardisation: the input features' statistics with
+        ``scaling_="window"``, else the targets' own (0 and 1 when
+        ``normalize_y=False``).
+    interval_scores_ : ndarray of shape (n_calibration, n_steps_out_, n_targets_)
+        The sorted scores of :meth:`calibrate` (absent before it is called, and
+        after training goes on).
 
     See Also
     --------
     sksequence.preprocessing.sliding_window : cut a series into (X, y) windows.
+    sksequence.preprocessing.SeriesWindows : windows of many series for one model.
 
     Examples
     --------
@@ -276,15 +303,91 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
 
     _own_params = {
         **_Seq2SeqBase._own_params,
+        "decoder": Param(
+            "direct",
+            [StrOptions({"recursive", "direct"})],
+            '{{"recursive", "direct"}}, default={default}',
+            """
+            The decoder pattern (see above). "direct" forecasts every step from the
+            encoding at once, so training and prediction behave alike and errors
+            do not compound along the horizon; it forecast real series better than
+            the recursive decoder, teacher-forced or free-running (see the user
+            guide's forecasting section).""",
+        ),
         "normalize_y": Param(
             True,
             ["boolean"],
             "bool, default={default}",
-            "Standardise each target (mean 0, variance 1 over samples and steps) "
-            "for training; predictions are returned in the original units.",
+            """
+            Standardise each target (mean 0, variance 1 over samples and steps)
+            for training; predictions are returned in the original units. With
+            ``scaling="window"`` the targets are input features and always take
+            their feature's statistics instead.""",
+        ),
+        "scaling": Param(
+            "auto",
+            [StrOptions({"auto", "window", "standard"}), None],
+            '{{"auto", "window", "standard"}} or None, default={default}',
+            """
+            How the network sees inputs and targets (predictions, forecasts and
+            scores are always in your units):
+
+            - "standard": each input feature standardised by its mean and
+              standard deviation over the training timesteps (the model's input
+              statistics), each target as ``normalize_y`` says.
+            - "window", for forecasting: the targets are the input features, in
+              their order (``n_targets == n_features``, the layout of
+              :func:`~sksequence.preprocessing.sliding_window` and
+              :class:`~sksequence.preprocessing.SeriesWindows`). After
+              "standard", every input window is scaled by its own mean and
+              standard deviation (per feature, at least 0.01 in standardised
+              units), the targets by their feature's statistics in the same
+              window, and a linear path from the window to the horizon is added
+              to the decoder's outputs (a linear autoregression that the network
+              corrects). The model learns the shapes of a series, not its
+              levels: a level or trend beyond the training range (a rising
+              series forecast from its end) costs nothing, and one model serves
+              series of different scales. The price: it does not see the level
+              itself, so it cannot pull a stationary series back to its long-run
+              mean as a linear regression on raw windows does.
+            - "auto": "window" when ``y`` has steps (2-D or 3-D) with as many
+              targets as ``X`` has features per timestep, else "standard". Set
+              "standard" when such targets are not the input features.
+            - None: the inputs as given (targets as ``normalize_y`` says).""",
+        ),
+        "lr_schedule": Param(
+            "cosine",
+            [StrOptions({"onecycle", "cosine", "constant"})],
+            '{{"onecycle", "cosine", "constant"}}, default={default}',
+            """
+            Learning rate over training: cosine annealing from ``lr`` to zero at
+            the end of the budget, one-cycle (warm-up to ``lr``, then annealed), or
+            constant. A schedule runs its whole budget unless ``early_stopping``
+            (or ``X_val``) watches a validation loss; "constant" stops on a
+            training-loss plateau.""",
         ),
     }
-    _fitted_attributes = ("y_mean_", "y_scale_", "n_targets_")
+    _shared_defaults = {"max_epochs": "auto"}
+    _shared_docs = {
+        **_Seq2SeqBase._shared_docs,
+        "max_epochs": """
+            Passes over the training data. "auto": 500 optimizer updates (at least
+            one epoch), e.g. 125 epochs of 100 windows in batches of 32, one epoch
+            of 16,000: a small data set gets as many updates as a large one
+            (forecasting series are often short) and does not over-fit with many
+            more (see the user guide's forecasting section).""",
+    }
+    _fitted_attributes = (
+        "y_mean_",
+        "y_scale_",
+        "n_targets_",
+        "scaling_",
+        "interval_scores_",
+    )
+    # the budget of max_epochs="auto" (optimizer updates), and the fewest updates
+    # before a plateau rule (lr_schedule="constant", early_stopping) may end a fit
+    _auto_updates = 500
+    _min_updates = 100
     _target_key = "target"
 
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
@@ -339,30 +442,46 @@ n_steps_out, n_targets)
     def _plan(self, data, *, continuing, incremental, seed):
         batch, y = data.batch, data.y
         target = check_target_sequences(y, batch)  # (N, T, O) float32
+        y_ndim = np.asarray(y).ndim
+        n_steps, n_targets = target.shape[1:]
         if continuing:
-            if target.shape[1:] != (self.n_steps_out_, self.n_targets_):
+            if (n_steps, n_targets) != (self.n_steps_out_, self.n_targets_):
                 raise ValueError(
-                    f"y has {target.shape[1]} step(s) of {target.shape[2]} target(s), "
+                    f"y has {n_steps} step(s) of {n_targets} target(s), "
                     f"but {type(self).__name__} was fitted on {self.n_steps_out_} "
                     f"step(s) of {self.n_targets_}; training that goes on (warm_start "
                     "or partial_fit) needs targets of the same shape."
                 )
+        scaling = self.scaling
+        if scaling == "auto":  # what the first fit resolved stays
+            scaling = (
+                self.scaling_ if continuing else _auto_scaling(y_ndim, target, batch)
+            )
+        check_window_targets(scaling, n_targets, batch.n_features, estimator=self)
+        buffers = {}
+        if continuing:  # (the input statistics come with the fitted weights)
             mean, scale, fitted = self.y_mean_, self.y_scale_, {}
         else:
-            if self.normalize_y:
+            if scaling is not None:
+                x_mean, x_scale = _input_statistics(batch)
+                buffers = {"input_mean": x_mean, "input_scale": x_scale}
+            if scaling == "window":  # the targets are the input features
+                mean, scale = x_mean, x_scale
+            elif self.normalize_y:
                 # float64 statistics: float32 ones overflow for |y| > ~1e19 (y=1e30)
                 mean = target.mean(axis=(0, 1), dtype=np.float64)
                 scale = target.std(axis=(0, 1), dtype=np.float64)
                 scale[~(scale > 1e-12)] = 1.0
             else:
-                mean = np.zeros(target.shape[2])
-                scale = np.ones(target.shape[2])
+                mean = np.zeros(n_targets)
+                scale = np.ones(n_targets)
             fitted = dict(
                 y_mean_=mean.astype(np.float64),
                 y_scale_=scale.astype(np.float64),
-                n_steps_out_=target.shape[1],
-                n_targets_=target.shape[2],
-                _y_ndim=np.asarray(y).ndim,  # the layout predict answers in
+                n_steps_out_=n_steps,
+                n_targets_=n_targets,
+                scaling_=scaling,
+                _y_ndim=y_ndim,  # the layout predict answers in
             )
         valid_inputs = None
         if data.valid is not None:
@@ -371,17 +490,25 @@ n_steps_out, n_targets)
             if valid_target.shape[1:] != target.shape[1:]:
                 raise ValueError(
                     f"y_val has {valid_target.shape[1]} step(s) of "
-                    f"{valid_target.shape[2]} target(s), but y has {target.shape[1]} "
-                    f"of {target.shape[2]}."
+                    f"{valid_target.shape[2]} target(s), but y has {n_steps} "
+                    f"of {n_targets}."
                 )
             valid_inputs = {
                 **valid.inputs(),
                 "target": ((valid_target - mean) / scale).astype(np.float32),
             }
+        window = scaling == "window"
+        module_options = dict(
+            standardize=scaling is not None,
+            scaling="mean" if window else None,
+            min_scale=_MIN_WINDOW_SCALE,
+            skip=window,
+            horizon=n_steps if window else None,
+        )
         return self._seq2seq_plan(
             batch,
             ((target - mean) / scale).astype(np.float32),
-            target.shape[2],
+            n_targets,
             False,
             fitted,
             continuing=continuing,
@@ -390,6 +517,9 @@ n_steps_out, n_targets)
             sample_weight=data.sample_weight,
             valid_inputs=valid_inputs,
             output_fn=_flat_values,
+            module_options=module_options,
+            buffers=buffers,
+            schedule=None if self.lr_schedule == "constant" else self.lr_schedule,
         )
 
     def _predict_scaled(self, arrays, n_timesteps):
@@ -472,6 +602,89 @@ n_targets_)
         out = np.concatenate(parts, axis=1)[:, :n_steps]
         return out[:, :, 0] if self._y_ndim in (1, 2) else out
 
+    def calibrate(self, X, y):
+        """Learn prediction intervals from windows the model was not fitted on.
+
+        Split conformal prediction (Vovk et al. 2005; Lei et al. 2018), one
+        interval per output step and target: the absolute errors of
+        :meth:`predict` on these held-out windows, each divided by its window's
+        standard deviation of the target's input feature (with
+        ``scaling_="window"``; so that a calm window gets a narrow interval and a
+        volatile one a wide one), are kept in ``interval_scores_``;
+        :meth:`predict_interval` turns their quantiles into intervals. If future
+        windows are exchangeable with these, an interval of ``coverage`` c holds
+        the truth with probability at least c, per step.
+
+        For windows cut from series, fit on the earlier windows and calibrate on
+        the latest ones, leaving out the ``n_steps_out_ - 1`` windows between whose
+        targets overlap the training targets (``fit(X[:-(k + h - 1)], ...)``,
+        ``calibrate(X[-k:], y[-k:])`` for ``k`` calibration windows and horizon
+        ``h``). Training on more data later (``warm_start``, ``partial_fit``)
+        discards the calibration.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or list of arrays
+        y : array-like of shape (n_samples, n_steps_out) or (n_samples, \
+n_steps_out, n_targets)
+
+        Returns
+        -------
+        self
+        """
+        batch = self._inputs(X)
+        target = check_target_sequences(y, batch).astype(np.float64)  # (N, T, O)
+        check_calibration_targets(target.shape, self.n_steps_out_, self.n_targets_)
+        pred = self._predict_scaled(batch.inputs(), batch.n_timesteps)  # (N, T, O)
+        scores = np.abs(target - pred) / self._interval_scale(batch)  # (N, T, O)
+        self.interval_scores_ = np.sort(scores, axis=0)
+        return self
+
+    def predict_interval(self, X, coverage=0.9):
+        """Prediction intervals of every output step (after :meth:`calibrate`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or list of arrays
+        coverage : float in (0, 1), default=0.9
+            The probability that each interval holds the truth (see
+            :meth:`calibrate`). It needs at least ``coverage / (1 - coverage)``
+            calibration windows (9 for 0.9, 19 for 0.95).
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_samples, n_steps_out_) or (n_samples, \
+n_steps_out_, n_targets_)
+            The layout of :meth:`predict`, whose answer lies between them.
+        """
+        check_is_fitted(self, "net_")
+        scores = getattr(self, "interval_scores_", None)
+        q = conformal_quantile(scores, coverage, estimator=self)  # (T, O)
+        batch = self._inputs(X)
+        pred = self._predict_scaled(batch.inputs(), batch.n_timesteps)  # (N, T, O)
+        width = q * self._interval_scale(batch)  # (N, T, O)
+        return self._layout(pred - width), self._layout(pred + width)
+
+    def _interval_scale(self, batch) -> np.ndarray:
+        """The unit of each window's errors (N, 1, O): the standard deviation of the
+        target's input feature over the window's valid steps (scaling_="window",
+        at least the model's floor), else the target scale."""
+        if self.scaling_ != "window":
+            return np.broadcast_to(self.y_scale_, (batch.n_samples, 1, self.n_targets_))
+        mask = (np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None])[
+            :, :, None
+        ]  # (N, L, 1)
+        x = batch.X.astype(np.float64)
+        count = batch.lengths[:, None, None]
+        mean = (x * mask).sum(axis=1, keepdims=True) / count  # (N, 1, F)
+        var = (((x - mean) * mask) ** 2).sum(axis=1, keepdims=True) / count
+        return np.maximum(np.sqrt(var), _MIN_WINDOW_SCALE * self.y_scale_)
+
+    def _commit(self, plan, net, outcome) -> None:
+        super()._commit(plan, net, outcome)
+        # the calibration belongs to the weights it measured
+        self.__dict__.pop("interval_scores_", None)
+
     def score(self, X, y, sample_weight=None):
         """R^2 over all output values (every step and target an output).
 
@@ -494,6 +707,30 @@ n_targets_)
             return module(x, lengths, n_steps=steps)[1]  # (N, T, L)
 
         return run
+
+
+# The floor of a window's scale, in standardised units (scaling="window"): a flat
+# window is scaled by this, so its forecast stays near its level.
+_MIN_WINDOW_SCALE = 1e-2
+
+
+def _auto_scaling(y_ndim: int, target: np.ndarray, batch) -> str:
+    """scaling="auto": "window" when y has steps of as many targets as X has
+    features (the forecasting layout), else "standard"."""
+    if y_ndim >= 2 and target.shape[2] == batch.n_features:
+        return "window"
+    return "standard"
+
+
+def _input_statistics(batch) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and standard deviation (F,) of every input feature over the valid
+    timesteps (a constant feature gets scale 1)."""
+    mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
+    valid = batch.X[mask]  # (total valid steps, F)
+    # float64 statistics: float32 ones overflow for |X| > ~1e19
+    mean = valid.mean(axis=0, dtype=np.float64)
+    std = valid.std(axis=0, dtype=np.float64)
+    return mean, np.where(std > 1e-8 * (1 + abs(mean)), std, 1.0)
 
 
 def _flat_values(outputs) -> np.ndarray:

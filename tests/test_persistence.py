@@ -696,3 +696,15 @@ def test_module_arguments_longer_than_the_weights_are_fine(tmp_path):
     est.save(tmp_path / "c.st")
     loaded = sksequence.load(tmp_path / "c.st")
     np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+
+
+def test_calibrated_regressor_keeps_its_intervals(data, tmp_path):
+    """The calibration (interval_scores_) is fitted state: a loaded model gives
+    the same intervals."""
+    X, y = data["X"], data["y_seq"]
+    reg = Seq2SeqRegressor(**FAST).fit(X[:12], y[:12]).calibrate(X[12:], y[12:])
+    path = tmp_path / "model.safetensors"
+    reg.save(path)
+    loaded = sksequence.load(path)
+    for a, b in zip(loaded.predict_interval(X, 0.9), reg.predict_interval(X, 0.9)):
+        np.testing.assert_array_equal(a, b)

@@ -153,3 +153,31 @@ def test_with_seq2seq_regressor_forecasts_come_back_in_each_series_units():
         for s, f in zip(series, out):
             spread = s.max() - s.min()
             assert (np.abs(f - s.mean()) < 3 * spread).all()
+
+
+def test_global_defaults_learn_many_series_and_answer_in_each_ones_units():
+    """One Seq2SeqRegressor with its defaults on the windows of 12 seasonal series
+    with trends, of lengths 40 to 62 and levels from 1e-2 to 1e4: the next 6 values
+    of every series, in its units, beat the seasonal naive forecast by far, and a
+    series multiplied by 1000 gets its forecast multiplied by 1000."""
+    from sksequence import Seq2SeqRegressor
+
+    rng = np.random.default_rng(0)
+    series = []
+    for i in range(12):
+        t = np.arange(40 + 2 * i)
+        shape = (
+            np.sin(2 * np.pi * t / 6 + i) + 0.05 * t + 0.05 * rng.normal(size=len(t))
+        )
+        series.append(10.0 ** (i % 7 - 2) * shape + 10.0 ** (i % 5))
+    train, test = [s[:-6] for s in series], [s[-6:] for s in series]
+    windows = SeriesWindows(n_steps_in=12, n_steps_out=6)
+    X, y = windows.fit_windows(train)
+    reg = Seq2SeqRegressor(random_state=0).fit(X, y)
+    out = windows.forecast(reg)
+    for s, truth, f in zip(train, test, out):
+        naive = np.abs(s[-6:] - truth).mean()  # seasonal naive: a season of trend
+        assert np.abs(f - truth).mean() < 0.35 * naive
+    scaled = [1e3 * s if i == 3 else s for i, s in enumerate(train)]
+    windows.fit_windows(scaled)
+    np.testing.assert_allclose(windows.forecast(reg)[3], 1e3 * out[3], rtol=1e-5)

@@ -51,6 +51,11 @@ class Seq2Seq(nn.Module):
 
     Forecasting options (values only, not ``categorical``):
 
+    - ``standardize``: every input feature is first standardised by the buffers
+      ``input_mean`` and ``input_scale`` (set by the caller from the training data;
+      0 and 1 until then). Outputs and targets are then in the standardised units:
+      a caller standardises a target that is an input feature by that feature's
+      statistics, and inverts the outputs the same way.
     - ``scaling``: every input window is scaled by its own statistics, per feature:
       ``(x - loc) / scale`` with ``loc`` the window's last valid value (``"last"``)
       or mean (``"mean"``) and ``scale`` its standard deviation over the valid steps
@@ -112,6 +117,9 @@ class Seq2Seq(nn.Module):
     min_scale : float
         Floor of the window scale, in input units (a constant window gets
         ``min_scale``, so its forecast stays near its last value).
+    standardize : bool
+        Standardise the inputs by the buffers ``input_mean`` and ``input_scale``
+        (F,) before anything else (see above).
     skip : {False, True, "scaled", "raw"}
         Add the linear path, on the scaled window (True, "scaled") or on the
         input's units ("raw"); needs ``max_length``, the steps it reads, and
@@ -124,9 +132,9 @@ class Seq2Seq(nn.Module):
     -------
     ``forward(x, lengths=None, target=None, n_steps=None)`` returns ``(outputs,
     weights)``: ``outputs`` (N, T, O) logits or values (in the input's units with
-    ``scaling``), ``weights`` (N, T, L) attention weights or None. :meth:`loss`
-    scores them against ``target``; :meth:`decode` runs greedy, beam or sampled
-    decoding of class ids.
+    ``scaling``, standardised ones with ``standardize``), ``weights`` (N, T, L)
+    attention weights or None. :meth:`loss` scores them against ``target``;
+    :meth:`decode` runs greedy, beam or sampled decoding of class ids.
     """
 
     def __init__(
@@ -151,6 +159,9 @@ class Seq2Seq(nn.Module):
         min_scale: float = 1e-2,
         skip: bool | str = False,
         horizon: Optional[int] = None,
+        standardize: bool = False,
+        level: Optional[str] = None,
+        level_bound: float = 3.0,
     ) -> None:
         super().__init__()
         if scaling not in SCALINGS:
@@ -189,8 +200,17 @@ class Seq2Seq(nn.Module):
         self.input_feeding = input_feeding
         self.categorical = categorical
         self.teacher_forcing_ratio = teacher_forcing_ratio
+        if level not in (None, "linear", "encoder", "both"):
+            raise ValueError(
+                f"level must be None, 'linear', 'encoder' or 'both', got {level!r}."
+            )
+        if level is not None and scaling is None:
+            raise ValueError("level needs scaling.")
+        self.level = level
+        self.level_bound = level_bound
+        level_encoder = level in ("encoder", "both")
         self.encoder = RecurrentEncoder(
-            input_size,
+            input_size * (2 if level_encoder else 1),
             hidden_size,
             num_layers=num_layers,
             cell=cell,
@@ -222,6 +242,10 @@ class Seq2Seq(nn.Module):
             )
         self.combine = nn.Linear(2 * size, size) if attention else None
         self.out = nn.Linear(size, output_size)
+        self.standardize = bool(standardize)
+        if self.standardize:
+            self.register_buffer("input_mean", torch.zeros(input_size))
+            self.register_buffer("input_scale", torch.ones(input_size))
         self.scaling = scaling
         self.target_features = target_features if scaling else None
         self.min_scale = min_scale
@@ -233,13 +257,26 @@ class Seq2Seq(nn.Module):
         self.skip_units = None if not skip else ("raw" if skip == "raw" else "scaled")
         self.skip_length = max_length if skip else None
         if skip:
-            self.skip = nn.Linear(max_length * input_size, horizon * output_size)
-            nn.init.zeros_(self.skip.weight)
-            nn.init.zeros_(self.skip.bias)
+            extra = input_size if level in ("linear", "both") else 0
+            in_features = max_length * input_size + extra  # K * F (+ F)
+            self.skip = LinearPath(in_features, horizon * output_size)
         else:
             self.skip = None
 
-    # -- per-window scaling and the linear path ---------------------------------------
+    # -- input standardisation, per-window scaling and the linear path -----------------
+
+    def standardized(
+        self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        """x (N, L, F) standardised by the input statistics (``standardize``), zero
+        on padding; x itself without ``standardize``."""
+        if not self.standardize:
+            return x
+        x = (x - self.input_mean) / self.input_scale  # (N, L, F)
+        if lengths is not None:
+            mask = length_mask(lengths.to(x.device), x.shape[1])  # (N, L)
+            x = x * mask[:, :, None]
+        return x
 
     def window_stats(
         self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
@@ -286,8 +323,18 @@ class Seq2Seq(nn.Module):
         last = last * (index >= 0)[:, :, None]
         return last.reshape(n, -1)  # (N, K * F)
 
+    def _level(self, loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """Where the (standardised) training mean lies in window units, softly
+        bounded: (N, 1, F)."""
+        b = self.level_bound
+        return b * torch.tanh(-loc / scale / b)
+
     def _linear_path(
-        self, x: torch.Tensor, lengths: Optional[torch.Tensor], steps: int
+        self,
+        x: torch.Tensor,
+        lengths: Optional[torch.Tensor],
+        steps: int,
+        level: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """The skip path (N, steps, O) from the last K valid steps of scaled x."""
         n = x.shape[0]
@@ -296,7 +343,10 @@ class Seq2Seq(nn.Module):
                 f"The linear path (skip=True) predicts {self.horizon} steps, got "
                 f"n_steps={steps}."
             )
-        base = self.skip(self._last_steps(x, lengths))  # (N, T * O)
+        inputs = self._last_steps(x, lengths)  # (N, K * F)
+        if self.level in ("linear", "both"):
+            inputs = torch.cat([inputs, level[:, 0]], dim=-1)  # (N, K * F + F)
+        base = self.skip(inputs)  # (N, T * O)
         return base.view(n, self.horizon, -1)[:, :steps]  # (N, steps, O)
 
     @torch.no_grad()
@@ -331,6 +381,7 @@ class Seq2Seq(nn.Module):
                 f"target has {target.shape[1]} steps, but the linear path predicts "
                 f"horizon={self.horizon}."
             )
+        x = self.standardized(x, lengths)
         stats = self._target_stats(x, lengths)
         if self.scaling is not None and self.skip_units == "scaled":
             loc, scale = self.window_stats(x, lengths)
@@ -351,7 +402,16 @@ class Seq2Seq(nn.Module):
     def hidden_states(
         self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, Optional[torch.Tensor]]]:
-        """The encoder's per-step outputs (N, L, D*H) and final ``(h_n, c_n)``."""
+        """The encoder's per-step outputs (N, L, D*H) and final ``(h_n, c_n)``, for
+        the input as the encoder reads it (standardised and window-scaled as
+        ``standardize`` and ``scaling`` say)."""
+        x = self.standardized(x, lengths)
+        if self.scaling is not None:
+            loc, scale = self.window_stats(x, lengths)
+            x = (x - loc) / scale  # (N, L, F)
+            if self.level in ("encoder", "both"):
+                level = self._level(loc, scale).expand(-1, x.shape[1], -1)
+                x = torch.cat([x, level], dim=-1)  # (N, L, 2F)
         return self.encoder(x, lengths)
 
     def encode(
@@ -578,19 +638,25 @@ class Seq2Seq(nn.Module):
         if target is None and n_steps is None:
             raise ValueError("Give a target or n_steps.")
         steps = target.shape[1] if target is not None else n_steps
+        x = self.standardized(x, lengths)
         stats = self._target_stats(x, lengths)
         base = None
         if self.skip_units == "raw":  # a linear AR on the input's units
             base = self._linear_path(x, lengths, steps)  # (N, T, O)
             if stats is not None:
                 base = (base - stats[0]) / stats[1]  # in the model's units
+        level = None
         if self.scaling is not None:
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
+            if self.level is not None:
+                level = self._level(loc, scale)  # (N, 1, F)
             if target is not None and stats is not None:
                 target = (target - stats[0]) / stats[1]  # (N, T, O)
         if self.skip_units == "scaled":
-            base = self._linear_path(x, lengths, steps)
+            base = self._linear_path(x, lengths, steps, level)
+        if self.level in ("encoder", "both"):
+            x = torch.cat([x, level.expand(-1, x.shape[1], -1)], dim=-1)  # (N, L, 2F)
         outputs, weights = self._decode(
             x, lengths, target, steps, base, teacher_forcing_ratio, generator
         )
@@ -702,7 +768,9 @@ class Seq2Seq(nn.Module):
             return losses.sum(dim=1) / valid
         stats = None
         if self.target_features is not None and "x" in batch:
-            stats = self._target_stats(batch["x"], batch.get("lengths"))
+            lengths = batch.get("lengths")
+            x = self.standardized(batch["x"], lengths)
+            stats = self._target_stats(x, lengths)
         if stats is not None:  # compare in the scaled units: every window weighs 1
             squared = ((logits - target) / stats[1]) ** 2  # (N, T, O)
         else:
@@ -759,6 +827,28 @@ class Seq2Seq(nn.Module):
             return tokens
         tokens, _ = greedy_decode(step_fn, start, state, n_steps, end_token=end_token)
         return tokens
+
+
+class LinearPath(nn.Module):
+    """A linear map (``F.linear``) whose weights and bias start at zero, and return
+    to zero on ``reset_parameters``: a path added to a model's outputs that starts
+    by adding nothing.
+
+    Shapes: (*, in_features) -> (*, out_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: Optional[torch.Generator] = None) -> None:
+        self.weight.zero_()
+        self.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias)
 
 
 def _plus(outputs: torch.Tensor, base: Optional[torch.Tensor]) -> torch.Tensor:

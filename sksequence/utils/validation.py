@@ -34,6 +34,9 @@ __all__ = [
     "check_sequences",
     "check_labels",
     "check_target_sequences",
+    "check_window_targets",
+    "check_calibration_targets",
+    "conformal_quantile",
     "check_label_sequences",
     "check_consistent_length",
     "check_decode_lengths",
@@ -714,6 +717,55 @@ def check_target_sequences(y, X_batch: SequenceBatch, *, numeric: bool = True):
         return _as_float32(arr, "y")
     check_consistent_length(X_batch, y)
     return y
+
+
+def check_window_targets(
+    scaling, n_targets: int, n_features: int, *, estimator=None
+) -> None:
+    """``scaling="window"`` forecasts the input features: one target per feature."""
+    if scaling == "window" and n_targets != n_features:
+        raise ValueError(
+            f"{_name(estimator)} with scaling='window' forecasts the input features, "
+            f"so y needs one target per input feature ({n_features}), got "
+            f"{n_targets}. Use scaling='standard' for targets that are not the "
+            "input features."
+        )
+
+
+def check_calibration_targets(shape, n_steps_out: int, n_targets: int) -> None:
+    """Calibration targets (N, T, O) of the fitted shape."""
+    if tuple(shape[1:]) != (n_steps_out, n_targets):
+        raise ValueError(
+            f"y has {shape[1]} step(s) of {shape[2]} target(s), but the model was "
+            f"fitted on {n_steps_out} step(s) of {n_targets}; calibrate needs "
+            "targets of the fitted shape."
+        )
+
+
+def conformal_quantile(scores, coverage, *, estimator=None) -> np.ndarray:
+    """The split-conformal quantile of sorted calibration ``scores`` (N, ...):
+    the ceil((N + 1) * coverage)-th smallest, per column."""
+    if scores is None:
+        raise ValueError(
+            f"{_name(estimator)} has no calibration: call calibrate(X, y) with "
+            "windows it was not fitted on before predict_interval."
+        )
+    if (
+        not isinstance(coverage, numbers.Real)
+        or isinstance(coverage, bool)
+        or not 0 < coverage < 1
+    ):
+        raise ValueError(f"coverage must be a number in (0, 1), got {coverage!r}.")
+    n = len(scores)
+    k = int(np.ceil((n + 1) * coverage - 1e-9))  # (tolerant of 0.9 * 10 > 9)
+    if k > n:
+        need = int(np.ceil(coverage / (1 - coverage) - 1e-9))
+        raise ValueError(
+            f"coverage={coverage} needs at least {need} calibration windows, but "
+            f"{_name(estimator)} was calibrated on {n}. Calibrate on more windows "
+            "or ask for a lower coverage."
+        )
+    return scores[k - 1]
 
 
 def check_label_sequences(y, X_batch: SequenceBatch, *, estimator=None):
