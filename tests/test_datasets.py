@@ -81,3 +81,15 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_load_gunpoint_is_the_archive_problem():
+    from sksequence.datasets import load_gunpoint
+
+    data = load_gunpoint()
+    assert data.X_train.shape == (50, 150) and data.X_test.shape == (150, 150)
+    assert data.X_train.dtype == np.float32
+    assert set(data.y_train) == set(data.y_test) == {1, 2}
+    # z-normalised series
+    np.testing.assert_allclose(data.X_train.mean(axis=1), 0, atol=1e-4)
+    np.testing.assert_allclose(data.X_train.std(axis=1), 1, atol=1e-2)
