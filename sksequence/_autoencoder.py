@@ -10,8 +10,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSequenceEstimator
+from ._classifier import _DEFAULT_CONV, _DEFAULT_KERNELS, _auto_strides
 from ._params import Param
 from .nn.autoencoder import SequenceAutoencoder
+from .nn.functional import masked_mse
+from .nn.pooling import POOLINGS
 from .utils.validation import (
     check_decode_lengths,
     check_decode_memory,
@@ -22,15 +25,42 @@ from .utils.validation import (
 
 __all__ = ["LSTMAutoencoderTransformer"]
 
+# The recipe's front end shortens series like the classifier's "auto" strides, with
+# stride 4 already above 128 steps (the classifier's 256 cost the autoencoder's
+# features on the longest archive series; see benchmarks/RESULTS.md).
+_AUTO_MAX_STEPS = 64
+_AUTO_MAX_STEPS_STRIDE4 = 128
+# With n_components=None the decoders read a linear bottleneck of this size.
+_CODE_SIZE = 16
+# what a first fit resolves from its data, kept by a fit that goes on
+_RESOLVED = ("conv_strides_",)
+
 
 class LSTMAutoencoderTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseSequenceEstimator
 ):
     """Recurrent autoencoder that encodes each sequence as a fixed-length vector.
 
-    An encoder LSTM (or GRU) reads each sequence; its final hidden state, optionally
-    projected to ``n_components``, is the encoding. During ``fit`` one or two decoders
-    learn to unroll the encoding (Srivastava et al. 2015):
+    The defaults are a recipe measured on time-series archive problems (see
+    ``benchmarks/RESULTS.md`` and the user guide): each feature is standardised with
+    the training data's mean and standard deviation; three length-aware convolution
+    blocks (64 channels, kernels 7, 5, 3, strided on long series) feed a
+    bidirectional LSTM encoder; its outputs' mean and maximum over the valid steps,
+    next to the front end's pooled features, are the encoder's features; a linear
+    bottleneck (with batch normalisation) turns them into a short code, from which
+    a decoder LSTM rebuilds the sequence (in reverse order, Srivastava et al. 2015).
+    Training: AdamW with a one-cycle learning rate over a budget of 1000 optimizer
+    updates (``max_epochs="auto"``), so that small data sets train as long as
+    large ones.
+
+    ``transform`` gives the encodings for any downstream scikit-learn model: by
+    default (``n_components=None``) the encoder's pooled features, a strong input
+    for a linear model; with ``n_components=k`` the k-value bottleneck code.
+    ``inverse_transform`` decodes encodings back into sequences, and
+    ``score_samples`` (negative reconstruction or forecast error) is an anomaly
+    score. Every output is in the input's units.
+
+    The decoders learn to unroll the code:
 
     - ``objective="reconstruct"``: rebuild the input sequence (by default in reverse
       order, which makes the first decoded step depend on the last encoded one);
@@ -38,9 +68,9 @@ class LSTMAutoencoderTransformer(
       sequence and a decoder forecasts its last ``n_future`` steps;
     - ``objective="composite"``: both decoders on one encoder.
 
-    ``transform`` gives the encodings for any downstream scikit-learn model,
-    ``inverse_transform`` decodes encodings back into sequences, and
-    ``score_samples`` (negative reconstruction or forecast error) is an anomaly score.
+    The classic LSTM autoencoder (an LSTM reads the raw input, its final state is
+    the code) is ``conv_channels=None, pooling="last", bidirectional=False,
+    code_norm="none", scaling="none"``.
 
     Parameters
     ----------
@@ -51,7 +81,10 @@ class LSTMAutoencoderTransformer(
     n_features_in_ : int
         Features per timestep seen in fit.
     n_components_ : int
-        Size of the encodings.
+        Size of the encodings ``transform`` returns (with ``n_components=None``, the
+        number of pooled encoder features).
+    conv_strides_ : tuple of int
+        The front end's strides (resolved from "auto"; empty without a front end).
     n_timesteps_ : int
         Length of the longest (observed part of a) training sequence; the length
         ``inverse_transform`` decodes to.
@@ -85,9 +118,11 @@ class LSTMAutoencoderTransformer(
             [Interval(Integral, 1, None, closed="left"), None],
             "int or None, default={default}",
             """
-            Size of the encoding. None: the encoder's final hidden size
-            (``hidden_size``, twice that if ``bidirectional``); an int adds a linear
-            bottleneck.""",
+            What ``transform`` returns. None: the encoder's pooled features (the
+            recurrent outputs' pooling, and with a front end and ``conv_skip`` its
+            pooled features), a rich input for a downstream model, while the
+            decoders read a 16-value bottleneck code of them. An int: the decoders
+            read a bottleneck code of this size, and ``transform`` returns it.""",
         ),
         "objective": Param(
             "reconstruct",
@@ -106,7 +141,7 @@ class LSTMAutoencoderTransformer(
             ["boolean"],
             "bool, default={default}",
             """
-            False: unconditioned decoders that receive the encoding at every step.
+            False: unconditioned decoders that receive the code at every step.
             True: decoders fed their previous output (the true previous value in
             training, i.e. teacher forcing; their own prediction at inference).""",
         ),
@@ -117,18 +152,119 @@ class LSTMAutoencoderTransformer(
             "Steps of each training sequence that the 'predict'/'composite' "
             "objectives forecast. None: the second half of each sequence.",
         ),
+        "scaling": Param(
+            "standard",
+            [StrOptions({"standard", "none"})],
+            '{{"standard", "none"}}, default={default}',
+            """
+            Input standardisation inside the model: "standard" subtracts each
+            feature's mean and divides by its standard deviation over the valid
+            training timesteps (fitted by ``fit``, kept by ``partial_fit`` and
+            warm starts); the loss is computed in these standardised units, and
+            every output (``inverse_transform``, ``forecast``, ``score_samples``)
+            is in the input's units. "none": the model reads the input as it
+            is.""",
+        ),
+        "conv_channels": Param(
+            "auto",
+            [StrOptions({"auto"}), tuple, list, None],
+            '"auto", tuple of int or None, default={default}',
+            """
+            Channels of each convolution block before the recurrent encoder (the
+            front end of :class:`~sksequence.SequenceClassifier`); None (or ``()``)
+            reads the input directly. "auto": ``(64, 64, 64)``.""",
+        ),
+        "conv_kernel_sizes": Param(
+            _DEFAULT_KERNELS,
+            [tuple, list],
+            "tuple of int, default={default}",
+            "Odd kernel width of each block (one entry per entry of "
+            "``conv_channels``).",
+        ),
+        "conv_strides": Param(
+            "auto",
+            [StrOptions({"auto"}), tuple, list],
+            '"auto" or tuple of int, default={default}',
+            """
+            Stride of each block; the decoders then emit one patch of as many
+            timesteps as the strides' product per step. "auto": shorten the
+            longest training sequence towards 64 steps with stride 2 in the
+            blocks from the last one backwards; if that leaves more than 128
+            steps, stride 4 from the first block on (where the kernel is at least
+            4 wide) until at most 128 remain.""",
+        ),
+        "conv_skip": Param(
+            True,
+            ["boolean"],
+            "bool, default={default}",
+            """
+            Also pool the front end's features into the encoder's features: the
+            mean and maximum over the valid steps of the last block's features,
+            and the share of valid steps at which each channel of every block is
+            positive (MiniRocket's "proportion of positive values", Dempster et
+            al. 2021). Ignored without a front end.""",
+        ),
+        "pooling": Param(
+            "mean_max",
+            [StrOptions(set(POOLINGS))],
+            '{{"mean_max", "last", "mean", "max", "last_max", "attention"}}, '
+            "default={default}",
+            """
+            How the recurrent encoder's per-step outputs become one vector: the
+            mean and maximum over each sequence's valid steps ("mean_max"), the
+            final recurrent state ("last"; both directions when bidirectional),
+            the mean, the maximum, the final state and the maximum, or attention
+            pooling (a learned weighted mean).""",
+        ),
+        "code_norm": Param(
+            "batch",
+            [StrOptions({"batch", "layer", "none"})],
+            '{{"batch", "layer", "none"}}, default={default}',
+            """
+            Normalisation of the bottleneck code, without learned scale or shift:
+            per component over the training batch, with running statistics at
+            inference ("batch"), or per sequence over the components ("layer").
+            It keeps the code well scaled, which the decoders need to tell
+            sequences apart.""",
+        ),
+        "lr_schedule": Param(
+            "onecycle",
+            [StrOptions({"onecycle", "cosine", "constant"})],
+            '{{"onecycle", "cosine", "constant"}}, default={default}',
+            """
+            Learning rate over training: one-cycle (warm-up to ``lr``, then annealed
+            towards zero at the end of the budget), cosine annealing from ``lr``,
+            or constant (only then does a training-loss plateau stop the fit, and
+            never before 500 optimizer updates).""",
+        ),
     }
     _positional_first = True
     _supports_truncate_bptt = True
     _module_class = SequenceAutoencoder
-    _fitted_attributes = ("n_components_", "n_timesteps_", "n_future_")
+    _fitted_attributes = ("n_components_", "n_timesteps_", "n_future_", "conv_strides_")
     # An autoencoder first sits on a plateau (it outputs the mean): the plateau rule
     # may end a fit only after this many optimizer updates.
     _min_updates = 500
+    # the budget of max_epochs="auto", in optimizer updates
+    _auto_updates = 1000
     _shared_defaults = {
-        "max_epochs": 200,
-        "lr": 5e-3,
+        "bidirectional": True,
+        "max_epochs": "auto",
+        "batch_size": 16,
+        "lr": 3e-3,
+        "optimizer": "adamw",
+        "weight_decay": 1e-2,
         "n_iter_no_change": 20,
+    }
+    _shared_docs = {
+        "max_epochs": """
+            Passes over the training data; the learning-rate schedule ends here.
+            "auto": the epochs that give 1000 optimizer updates for the data at
+            hand (at least one epoch). With ``early_stopping=True`` (or ``X_val``)
+            training stops earlier when the validation loss has not improved by
+            ``tol`` (relative) for ``n_iter_no_change`` epochs; without it, only
+            ``lr_schedule="constant"`` stops on a training-loss plateau.""",
+        "lr": "Peak learning rate (of the one-cycle schedule by default).",
     }
 
     # -- fitting --------------------------------------------------------------------
@@ -187,6 +323,78 @@ class LSTMAutoencoderTransformer(
         """
         return self._fit(X, incremental=True, sample_weight=sample_weight)
 
+    def _architecture(self, n_timesteps: int) -> dict:
+        """The front end's module arguments ("auto" resolved for ``n_timesteps``)."""
+        channels = self.conv_channels
+        if isinstance(channels, str):  # "auto"
+            channels = _DEFAULT_CONV
+        channels = tuple(int(c) for c in channels or ())
+        if any(c < 1 for c in channels):
+            raise ValueError(
+                f"conv_channels must hold positive integers, got {self.conv_channels!r}."
+            )
+        kernels = tuple(int(k) for k in self.conv_kernel_sizes)
+        if channels and (
+            len(kernels) != len(channels) or any(k < 1 or k % 2 == 0 for k in kernels)
+        ):
+            raise ValueError(
+                "conv_kernel_sizes needs one odd positive width per convolution block: "
+                f"conv_channels={channels} has {len(channels)} blocks, but got "
+                f"conv_kernel_sizes={self.conv_kernel_sizes!r}."
+            )
+        if not channels:
+            return dict(conv_channels=(), conv_kernel_sizes=(), conv_strides=())
+        if isinstance(self.conv_strides, str):  # "auto"
+            strides = _auto_strides(
+                n_timesteps, kernels, _AUTO_MAX_STEPS, _AUTO_MAX_STEPS_STRIDE4
+            )
+        else:
+            strides = tuple(int(s) for s in self.conv_strides)
+            if len(strides) != len(channels) or min(strides) < 1:
+                raise ValueError(
+                    "conv_strides needs one positive stride per convolution block: "
+                    f"conv_channels={channels} has {len(channels)} blocks, but got "
+                    f"conv_strides={self.conv_strides!r}."
+                )
+        return dict(
+            conv_channels=channels, conv_kernel_sizes=kernels, conv_strides=strides
+        )
+
+    def _module_kwargs(self, n_features: int, conv_strides: tuple) -> dict:
+        arch = self._architecture(0)
+        if arch["conv_channels"]:
+            arch["conv_strides"] = tuple(conv_strides)
+        front = bool(arch["conv_channels"])
+        if self.truncate_bptt and (
+            front or self.pooling != "last" or self.bidirectional
+        ):
+            raise ValueError(
+                "truncate_bptt needs the classic encoder, which reads the input "
+                "directly, in one direction, and encodes it by its final state: set "
+                "conv_channels=None, pooling='last' and bidirectional=False (got "
+                f"conv_channels={self.conv_channels!r}, pooling={self.pooling!r}, "
+                f"bidirectional={self.bidirectional!r})."
+            )
+        return dict(
+            input_size=n_features,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            cell=self.cell,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            n_components=_CODE_SIZE if self.n_components is None else self.n_components,
+            encoding="pooled" if self.n_components is None else "code",
+            objective=self.objective,
+            conditional=self.conditional,
+            reverse_target=self.reverse_target,
+            pooling=self.pooling,
+            conv_skip=bool(self.conv_skip and front),
+            conv_ppv=bool(self.conv_skip and front),
+            scaling=self.scaling,
+            code_norm=self.code_norm,
+            **arch,
+        )
+
     def _plan(self, data, *, continuing, incremental, seed):
         batch = data.batch
         inputs = self._module_inputs(batch)
@@ -194,26 +402,23 @@ class LSTMAutoencoderTransformer(
         valid_inputs = None
         if data.valid is not None:
             valid_inputs = self._module_inputs(data.valid)
-        module_kwargs = dict(
-            input_size=batch.n_features,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            cell=self.cell,
-            bidirectional=self.bidirectional,
-            dropout=self.dropout,
-            n_components=self.n_components,
-            objective=self.objective,
-            conditional=self.conditional,
-            reverse_target=self.reverse_target,
-        )
         n_timesteps = inputs["x"].shape[1]
         n_future = inputs["future"].shape[1] if "future" in inputs else None
+        buffers = {}
         if continuing:  # the longest seen over every fit (partial_fit chunks too)
             n_timesteps = max(n_timesteps, self.n_timesteps_)
             if n_future is not None and self.n_future_ is not None:
                 n_future = max(n_future, self.n_future_)
-        fitted = {} if continuing else batch.input_attributes()
+            strides = self.conv_strides_
+            fitted = {}
+        else:
+            strides = self._architecture(batch.n_timesteps)["conv_strides"]
+            fitted = batch.input_attributes()
+            fitted["conv_strides_"] = strides
+            if self.scaling == "standard":
+                buffers = _input_statistics(batch)
         fitted.update(n_timesteps_=n_timesteps, n_future_=n_future)
+        module_kwargs = self._module_kwargs(batch.n_features, strides)
         return self._make_plan(
             SequenceAutoencoder,
             module_kwargs,
@@ -223,6 +428,8 @@ class LSTMAutoencoderTransformer(
             continuing=continuing,
             incremental=incremental,
             valid_inputs=valid_inputs,
+            schedule=None if self.lr_schedule == "constant" else self.lr_schedule,
+            buffers=buffers,
         )
 
     def _commit(self, plan, net, outcome) -> None:
@@ -334,10 +541,10 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
     def score_samples(self, X):
         """Negative reconstruction (or forecast) error of each sequence.
 
-        The mean squared error over each sequence's valid steps and features, of the
-        objective the model was trained on (sum of both for "composite"), with the
-        decoders feeding back their own outputs. Higher means more normal: use it as
-        an anomaly score.
+        The mean squared error, in the input's units, over each sequence's valid
+        steps and features, of the objective the model was trained on (sum of both
+        for "composite"), with the decoders feeding back their own outputs. Higher
+        means more normal: use it as an anomaly score.
 
         Returns
         -------
@@ -350,7 +557,16 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
             # in float64: float32 squared errors overflow for |X| > ~1e19 (X=1e30)
             out = {k: None if v is None else v.double() for k, v in module(**b).items()}
             b = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
-            return module.loss(out, **b, reduction="none")
+            total = 0.0
+            if out["reconstruction"] is not None:
+                total = total + masked_mse(
+                    out["reconstruction"], b["x"], b.get("lengths"), "none"
+                )
+            if out["forecast"] is not None:
+                total = total + masked_mse(
+                    out["forecast"], b["future"], b.get("future_lengths"), "none"
+                )
+            return total
 
         return -self._batched(err, arrays, batch.n_timesteps).astype(np.float64)
 
@@ -362,3 +578,16 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _input_statistics(batch) -> dict:
+    """Each feature's mean and standard deviation over the valid training steps
+    (the ``input_mean`` / ``input_scale`` buffers; a scale of 1 for a constant
+    feature)."""
+    mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
+    valid = batch.X[mask]  # (total valid steps, F)
+    # float64 statistics: float32 ones overflow for |X| > ~1e19
+    mean = valid.mean(axis=0, dtype=np.float64)
+    std = valid.std(axis=0, dtype=np.float64)
+    scale = np.where(std > 1e-8 * (1 + abs(mean)), std, 1.0)
+    return {"input_mean": mean, "input_scale": scale}

@@ -193,9 +193,9 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             '"auto", tuple of int or None, default={default}',
             """
             Channels of each convolution block before the recurrent encoder; None
-            (or ``()``) reads the input directly. "auto": ``(64, 64, 64)``, or None
-            when ``encoder`` is given (the transferred encoder reads the raw
-            features).""",
+            (or ``()``) reads the input directly. "auto": ``(64, 64, 64)``, or the
+            front end of the autoencoder given as ``encoder`` (its weights are
+            transferred with the recurrent encoder's).""",
         ),
         "conv_kernel_sizes": Param(
             _DEFAULT_KERNELS,
@@ -234,8 +234,9 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             "standard": per feature, with the mean and standard deviation of the
             training timesteps; "series": z-normalise each sequence and feature over
             its own valid steps (amplitude and offset then carry no information);
-            "auto": "standard", or "none" when ``encoder`` is given and its
-            autoencoder does not scale its input itself.""",
+            "auto": "standard", or with ``encoder`` the autoencoder's own scaling
+            (and its fitted statistics), so that the transferred layers read the
+            input in the units they learnt in.""",
         ),
         "crop": Param(
             "auto",
@@ -281,10 +282,12 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             "no_validation",
             "LSTMAutoencoderTransformer or None, default={default}",
             """
-            A fitted autoencoder whose encoder weights initialise this classifier's
-            recurrent encoder (Srivastava et al. 2015); it is read, never modified.
+            A fitted autoencoder whose encoder weights (its convolutional front end
+            and recurrent encoder, with its input scaling) initialise this
+            classifier's (Srivastava et al. 2015); it is read, never modified.
             ``hidden_size``, ``num_layers``, ``cell`` and ``bidirectional`` must
-            match it, and the input must have its ``n_features_in_``. An unfitted
+            match it (the defaults of both do), and the input must have its
+            ``n_features_in_``. An unfitted
             autoencoder is cloned and fitted on ``X`` first (unsupervised
             pre-training on the training sequences; this is what grid search passes
             on, since it clones parameter values). Wrap autoencoders in
@@ -351,20 +354,17 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
         return new
 
     # -- fitting --------------------------------------------------------------------
-    def _resolve_architecture(self, n_timesteps: int) -> dict:
-        """Module keyword arguments for the front end and scaling ("auto" resolved)."""
+    def _resolve_architecture(self, n_timesteps: int, encoder=None) -> dict:
+        """Module keyword arguments for the front end and scaling ("auto" resolved);
+        with a fitted autoencoder ``encoder`` to transfer from, its front end and
+        scaling."""
+        if encoder is not None:
+            return self._encoder_architecture(encoder)
         transfer = self.encoder is not None
         channels = self.conv_channels
         if isinstance(channels, str):  # "auto"
-            channels = None if transfer else _DEFAULT_CONV
+            channels = _DEFAULT_CONV
         channels = tuple(int(c) for c in channels or ())
-        if transfer and channels:
-            raise ValueError(
-                "encoder= initialises the recurrent encoder that reads the input "
-                f"features, so it cannot follow a convolutional front end, but "
-                f"conv_channels={self.conv_channels!r}. Use conv_channels='auto' or "
-                "None with an encoder."
-            )
         if any(c < 1 for c in channels):
             raise ValueError(
                 f"conv_channels must hold positive integers, got {self.conv_channels!r}."
@@ -392,7 +392,8 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
                 )
         scaling = self.scaling
         if scaling == "auto":
-            scaling = "none" if transfer else "standard"
+            scaling = "standard"
+        del transfer
         if not channels:
             kernels, strides = (), ()
         return dict(
@@ -401,6 +402,41 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             conv_strides=strides,
             conv_skip=self.conv_skip,
             scaling=scaling,
+        )
+
+    def _encoder_architecture(self, encoder) -> dict:
+        """The front end and scaling of the fitted autoencoder ``encoder``: the
+        classifier reads the input as the transferred encoder learnt to."""
+        module = encoder.net_.module_
+        front = module.front
+        if front is None:
+            channels, kernels, strides = (), (), ()
+        else:
+            channels = tuple(int(c.out_channels) for c in front.convs)
+            kernels = tuple(int(k) for k in front.kernel_sizes)
+            strides = tuple(int(s) for s in front.strides)
+        if not isinstance(self.conv_channels, str):  # explicit: must match
+            mine = tuple(int(c) for c in self.conv_channels or ())
+            if mine != channels:
+                raise ValueError(
+                    "encoder= transfers the autoencoder's front end and recurrent "
+                    f"encoder, whose conv_channels are {channels or None}, but "
+                    f"conv_channels={self.conv_channels!r}. Use conv_channels='auto' "
+                    "with an encoder (it takes the encoder's)."
+                )
+        theirs = getattr(module, "scaling", "none")
+        if self.scaling not in ("auto", theirs):
+            raise ValueError(
+                f"The encoder's autoencoder was fitted with scaling={theirs!r}, but "
+                f"scaling={self.scaling!r}; the transferred encoder must read its "
+                "input in the same units. Use scaling='auto'."
+            )
+        return dict(
+            conv_channels=channels,
+            conv_kernel_sizes=kernels,
+            conv_strides=strides,
+            conv_skip=self.conv_skip,
+            scaling=theirs,
         )
 
     def _class_weights(self, ids: np.ndarray, classes: np.ndarray):
@@ -455,10 +491,11 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             cell=src.cell,
             bidirectional=src.num_directions == 2,
         )
-        if src.input_size != batch.n_features:
+        n_in = getattr(encoder.net_.module_, "input_size", src.input_size)
+        if n_in != batch.n_features:
             raise ValueError(
                 f"X has {batch.n_features} features per timestep, but the encoder was "
-                f"fitted with {src.input_size}."
+                f"fitted with {n_in}."
             )
         diff = [k for k in mine if mine[k] != theirs[k]]
         if diff:
@@ -578,7 +615,7 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             schedule=None if self.lr_schedule == "constant" else self.lr_schedule,
             buffers=buffers,
             transfer=transfer,
-            frozen=("encoder.",) if self.freeze_encoder else (),
+            frozen=("encoder.", "front.") if self.freeze_encoder else (),
             output_fn=_predicted_ids,
         )
         if not check_warp:
@@ -602,7 +639,9 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             warp = _AUTO_WARP if small and not incremental else None
             check_warp = warp is not None
         resolved = dict(
-            conv_strides_=self._resolve_architecture(batch.n_timesteps)["conv_strides"],
+            conv_strides_=self._resolve_architecture(batch.n_timesteps, encoder)[
+                "conv_strides"
+            ],
             pooling_=pooling,
             crop_=None if crop is None or crop >= 1.0 else float(crop),
             window_warp_=float(warp) if warp else None,
@@ -619,14 +658,27 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
         buffers = {"input_mean": mean, "input_scale": scale}
         transfer = {}
         if encoder is not None:
-            source = encoder.net_.module_.encoder.state_dict()
-            transfer = {f"encoder.{k}": v.detach().clone() for k, v in source.items()}
+            module = encoder.net_.module_
+            parts = {"encoder": module.encoder, "front": module.front}
+            transfer = {
+                f"{name}.{k}": v.detach().clone()
+                for name, part in parts.items()
+                if part is not None
+                for k, v in part.state_dict().items()
+            }
+            if getattr(module, "scaling", "none") == "standard":
+                # the units the transferred layers learnt in
+                buffers = {
+                    k: getattr(module, k).detach().double().cpu().numpy()
+                    for k in ("input_mean", "input_scale")
+                }
         return resolved, buffers, transfer, check_warp
 
     def _module_kwargs(self, n_features: int, n_classes: int, resolved: dict) -> dict:
         """The module's arguments: the parameters, with what a first fit resolved
         from its data (``resolved``: the fitted attributes of ``_RESOLVED``)."""
-        arch = self._resolve_architecture(0)
+        encoder = resolved.get("encoder_", getattr(self, "encoder_", None))
+        arch = self._resolve_architecture(0, encoder)
         if arch["conv_channels"]:
             arch["conv_strides"] = tuple(resolved["conv_strides_"])
         class_weight = resolved["class_weight_"]

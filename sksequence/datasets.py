@@ -1,8 +1,9 @@
-"""Generators for the classic sequence teaching problems, and one small real series.
+"""Generators for the classic sequence teaching problems, and two small real data sets.
 
 Each generator takes ``random_state`` (the same value gives the same data) and
-returns ``(X, y)`` in the layouts sksequence estimators take. :func:`load_ecg_anomaly`
-loads a real ECG excerpt with a labelled anomaly that ships with the package.
+returns ``(X, y)`` in the layouts sksequence estimators take. :func:`load_gunpoint`
+returns a small real time-series classification problem and :func:`load_ecg_anomaly` a
+real ECG excerpt with a labelled anomaly; both ship with the package.
 """
 
 from __future__ import annotations
@@ -12,7 +13,45 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["load_ecg_anomaly", "make_echo", "make_reversal", "make_sine_waves"]
+__all__ = [
+    "load_ecg_anomaly",
+    "load_gunpoint",
+    "make_echo",
+    "make_reversal",
+    "make_sine_waves",
+]
+
+
+def load_gunpoint():
+    """The GunPoint problem of the UCR time-series classification archive.
+
+    One actor's hand movement, tracked as the x-coordinate of the hand's centroid
+    over 150 video frames: drawing a gun from a holster and pointing it (class 1)
+    or pointing a finger without a gun (class 2). 50 training and 150 test series,
+    each z-normalised (the archive's copy, as shipped with aeon; Ratanamahatana and
+    Keogh 2005; Dau et al. 2019, "The UCR time series archive").
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``X_train`` (50, 150) and ``X_test`` (150, 150), float32 (univariate
+        series: one row per series); ``y_train`` (50,) and ``y_test`` (150,), int
+        labels 1 and 2.
+
+    Examples
+    --------
+    >>> from sksequence.datasets import load_gunpoint
+    >>> data = load_gunpoint()
+    >>> data.X_train.shape, data.X_test.shape
+    ((50, 150), (150, 150))
+    """
+    from importlib import resources
+
+    from sklearn.utils import Bunch
+
+    with resources.files("sksequence").joinpath("data/gunpoint.npz").open("rb") as f:
+        arrays = dict(np.load(f))
+    return Bunch(**arrays)
 
 
 def _check_int(name, value, low=1):

@@ -18,7 +18,15 @@ from sksequence import DivergenceWarning, LSTMAutoencoderTransformer
 
 from .conftest import make_waves
 
-TUTORIAL = dict(hidden_size=32, lr=1e-2, max_epochs=100, n_iter_no_change=1000)
+TUTORIAL = dict(hidden_size=32, lr=1e-2, max_epochs=300)
+# the classic LSTM autoencoder: the raw input into one LSTM, its final state the code
+CLASSIC = dict(
+    conv_channels=None,
+    pooling="last",
+    bidirectional=False,
+    code_norm="none",
+    scaling="none",
+)
 
 
 # -- the classic tutorial trio --------------------------------------------------------
@@ -173,7 +181,9 @@ def test_padding_never_changes_an_encoding_or_score(ragged):
 
 
 def test_ragged_input_is_not_truncated(ragged):
-    ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=1, random_state=0)
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=8, max_epochs=1, random_state=0, **CLASSIC
+    )
     ae.fit(ragged)
     assert ae.n_timesteps_ == 12
     out = ae.hidden_states(ragged)
@@ -184,7 +194,9 @@ def test_ragged_input_is_not_truncated(ragged):
 
 def test_hidden_states_and_final_states(waves):
     X, _ = waves
-    ae = LSTMAutoencoderTransformer(hidden_size=6, num_layers=2, max_epochs=1)
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=6, num_layers=2, max_epochs=1, **CLASSIC
+    )
     ae.fit(X)
     out, h_n, c_n = ae.hidden_states(X, return_state=True)
     assert out.shape == (80, 24, 6)
@@ -196,7 +208,12 @@ def test_hidden_states_and_final_states(waves):
 def test_bidirectional_gru_encoding_size(waves):
     X, _ = waves
     ae = LSTMAutoencoderTransformer(
-        hidden_size=5, cell="gru", bidirectional=True, max_epochs=1
+        hidden_size=5,
+        cell="gru",
+        bidirectional=True,
+        conv_channels=None,
+        pooling="last",
+        max_epochs=1,
     ).fit(X)
     assert ae.transform(X).shape == (80, 10)
     _, h_n, c_n = ae.hidden_states(X, return_state=True)
@@ -232,6 +249,7 @@ def test_early_stopping_uses_a_validation_split(waves):
         early_stopping=True,
         n_iter_no_change=2,
         lr=0.05,
+        batch_size=32,
         random_state=0,
     ).fit(X)
     assert "valid_loss" in ae.history_[-1]
@@ -323,7 +341,12 @@ def test_truncated_bptt_trains_long_sequences():
     t = np.linspace(0, 20, 300)
     X = np.sin(t[None, :] * rng.uniform(0.5, 1.5, size=(16, 1)))[:, :, None]
     ae = LSTMAutoencoderTransformer(
-        hidden_size=16, max_epochs=8, truncate_bptt=50, lr=1e-2, random_state=0
+        hidden_size=16,
+        max_epochs=8,
+        truncate_bptt=50,
+        lr=1e-2,
+        random_state=0,
+        **CLASSIC,
     ).fit(X)
     losses = ae.history_[:, "train_loss"]
     assert losses[-1] < losses[0]
@@ -444,3 +467,72 @@ def test_inverse_transform_refuses_a_decode_that_cannot_fit_in_memory(waves):
     ):
         ae.inverse_transform(Z, n_timesteps=10**9)
     assert ae.inverse_transform(Z, n_timesteps=1000).shape == (3, 1000, 2)
+
+
+# -- the defaults: scaling in the estimator, features for a linear model --------------
+def test_scaling_round_trip_in_user_units():
+    """Raw-unit series far from zero (offset 1000, amplitude 50): the model reads
+    them standardised, and inverse_transform, forecast and score_samples answer in
+    the input's units."""
+    rng = np.random.RandomState(0)
+    t = np.linspace(0, 2 * np.pi, 24)
+    amp = rng.uniform(20, 80, size=(48, 1))
+    X = (1000 + amp * np.sin(t + rng.uniform(0, np.pi, size=(48, 1))))[:, :, None]
+    ae = LSTMAutoencoderTransformer(hidden_size=16, random_state=0).fit(X)
+    module = ae.net_.module_
+    np.testing.assert_allclose(module.input_mean.numpy(), [X.mean()], rtol=1e-5)
+    np.testing.assert_allclose(module.input_scale.numpy(), [X.std()], rtol=1e-4)
+    recon = ae.inverse_transform(ae.transform(X))
+    assert np.abs(recon - X).mean() < 0.1 * X.std()  # not rebuilt around 0
+    # score_samples: the mean squared reconstruction error in the input's units
+    mse = ((recon - X) ** 2).mean(axis=(1, 2))
+    np.testing.assert_allclose(-ae.score_samples(X), mse, rtol=1e-3)
+
+
+def test_unscaled_model_reads_raw_input():
+    X = 1000 + make_waves(n=20, n_timesteps=10, n_features=1, seed=0)[0]
+    ae = LSTMAutoencoderTransformer(scaling="none", hidden_size=4, max_epochs=1).fit(X)
+    assert not hasattr(ae.net_.module_, "input_mean")
+
+
+def test_default_features_beat_pca_on_shape_classes():
+    """Two shapes (a bump vs a step) at random positions, with noise: the default
+    transform feeds a linear model well; PCA of the raw series cannot."""
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.RandomState(0)
+    n, steps = 120, 48
+    y = rng.randint(0, 2, n)
+    X = 0.3 * rng.randn(n, steps)
+    t = np.arange(steps)
+    for i in range(n):
+        at = rng.randint(4, steps - 12)
+        if y[i]:
+            X[i] += np.where((t >= at) & (t < at + 8), 2.0, 0.0)  # a step
+        else:
+            X[i] += 2.0 * np.exp(-0.5 * ((t - at - 4) / 2.0) ** 2)  # a bump
+    train, test = slice(0, 60), slice(60, None)
+
+    def accuracy(first):
+        pipe = make_pipeline(first, StandardScaler(), LogisticRegression(max_iter=2000))
+        return pipe.fit(X[train], y[train]).score(X[test], y[test])
+
+    ae = LSTMAutoencoderTransformer(hidden_size=16, random_state=0)
+    ae_acc = accuracy(ae)
+    assert ae_acc >= 0.85
+    assert ae_acc > accuracy(PCA(8, random_state=0)) + 0.1
+
+
+def test_truncate_bptt_needs_the_classic_encoder():
+    X = make_waves(n=8, n_timesteps=10, n_features=1, seed=0)[0]
+    with pytest.raises(ValueError, match="truncate_bptt needs the classic encoder"):
+        LSTMAutoencoderTransformer(truncate_bptt=5, max_epochs=1).fit(X)
+    LSTMAutoencoderTransformer(
+        truncate_bptt=5,
+        conv_channels=None,
+        pooling="last",
+        bidirectional=False,
+        max_epochs=1,
+    ).fit(X)

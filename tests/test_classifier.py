@@ -167,7 +167,7 @@ def test_encoder_transfer_initialises_weights_and_leaves_autoencoder(autoencoder
     X, y = make_waves(n=60, n_timesteps=20, n_features=2, seed=6)
     ae_state = _state(autoencoder.net_.module_)
     ae_out = autoencoder.transform(X)
-    kw = dict(hidden_size=16, bidirectional=False, random_state=0)
+    kw = dict(hidden_size=16, random_state=0)
     # max_epochs=1 with lr ~ 0: the classifier's encoder is what it started from
     tiny = dict(max_epochs=1, lr=1e-12, lr_schedule="constant")
     scratch = SequenceClassifier(**kw, **tiny).fit(X, y)
@@ -184,9 +184,16 @@ def test_encoder_transfer_initialises_weights_and_leaves_autoencoder(autoencoder
     for name, value in autoencoder.net_.module_.state_dict().items():
         assert torch.equal(value, ae_state[name]), name
     np.testing.assert_array_equal(autoencoder.transform(X), ae_out)
-    # "auto" front end and scaling give way to the autoencoder's view of the input
-    assert transfer.net_.module_.front is None
-    assert transfer.net_.module_.scaling == "none"
+    # "auto" front end and scaling are the autoencoder's: its front end's weights
+    # and its input statistics are transferred too
+    source = autoencoder.net_.module_
+    front = dict(transfer.net_.module_.front.named_parameters())
+    for name, value in source.front.named_parameters():  # (batch-norm statistics
+        torch.testing.assert_close(front[name], value)  # move in training)
+    assert transfer.net_.module_.scaling == "standard"
+    torch.testing.assert_close(transfer.net_.module_.input_mean, source.input_mean)
+    torch.testing.assert_close(transfer.net_.module_.input_scale, source.input_scale)
+    assert transfer.conv_strides_ == autoencoder.conv_strides_
 
 
 def test_frozen_encoder_stays_fixed(autoencoder):
@@ -195,7 +202,6 @@ def test_frozen_encoder_stays_fixed(autoencoder):
         encoder=autoencoder,
         freeze_encoder=True,
         hidden_size=16,
-        bidirectional=False,
         max_epochs=3,
         random_state=0,
     ).fit(X, y)
@@ -204,6 +210,7 @@ def test_frozen_encoder_stays_fixed(autoencoder):
         assert torch.equal(value, src[name])
     module = clf.net_.module_
     assert not any(p.requires_grad for p in module.encoder.parameters())
+    assert not any(p.requires_grad for p in module.front.parameters())
     assert all(p.requires_grad for p in module.head.parameters())
     assert clf.history_[-1, "train_loss"] < clf.history_[0, "train_loss"]
     with pytest.raises(ValueError, match="freeze_encoder=True needs an encoder"):
@@ -213,19 +220,18 @@ def test_frozen_encoder_stays_fixed(autoencoder):
 def test_encoder_incompatible_sizes_are_clear_errors(autoencoder):
     X, y = make_waves(n=30, n_timesteps=20, n_features=2, seed=6)
     with pytest.raises(ValueError, match=r"hidden_size=16.*hidden_size=64"):
-        SequenceClassifier(encoder=autoencoder, bidirectional=False).fit(X, y)
-    with pytest.raises(ValueError, match="set bidirectional=False"):
-        SequenceClassifier(encoder=autoencoder, hidden_size=16).fit(X, y)
-    X3 = np.concatenate([X, X[:, :, :1]], axis=2)
-    with pytest.raises(ValueError, match="X has 3 features per timestep, but the enc"):
+        SequenceClassifier(encoder=autoencoder).fit(X, y)
+    with pytest.raises(ValueError, match="set bidirectional=True"):
         SequenceClassifier(
             encoder=autoencoder, hidden_size=16, bidirectional=False
-        ).fit(X3, y)
-    with pytest.raises(ValueError, match="convolutional front end"):
+        ).fit(X, y)
+    X3 = np.concatenate([X, X[:, :, :1]], axis=2)
+    with pytest.raises(ValueError, match="X has 3 features per timestep, but the enc"):
+        SequenceClassifier(encoder=autoencoder, hidden_size=16).fit(X3, y)
+    with pytest.raises(ValueError, match="transfers the autoencoder's front end"):
         SequenceClassifier(
             encoder=autoencoder,
             hidden_size=16,
-            bidirectional=False,
             conv_channels=(8,),
             conv_kernel_sizes=(3,),
         ).fit(X, y)
@@ -235,16 +241,14 @@ def test_encoder_incompatible_sizes_are_clear_errors(autoencoder):
 
 def test_clone_and_grid_search_keep_the_fitted_encoder(autoencoder):
     X, y = make_waves(n=48, n_timesteps=20, n_features=2, seed=7)
-    clf = SequenceClassifier(
-        encoder=autoencoder, hidden_size=16, bidirectional=False, max_epochs=2
-    )
+    clf = SequenceClassifier(encoder=autoencoder, hidden_size=16, max_epochs=2)
     assert clone(clf).encoder is autoencoder
     grid = GridSearchCV(clf, {"pooling": ["last", "mean"]}, cv=2).fit(X, y)
     assert grid.best_estimator_.encoder_ is autoencoder
     # candidates given as parameter values are cloned by the search: FrozenEstimator
     # keeps them fitted
     grid = GridSearchCV(
-        SequenceClassifier(hidden_size=16, bidirectional=False, max_epochs=2),
+        SequenceClassifier(hidden_size=16, max_epochs=2),
         {"encoder": [None, FrozenEstimator(autoencoder)]},
         cv=2,
     ).fit(X, y)
@@ -255,7 +259,7 @@ def test_unfitted_encoder_is_pretrained_on_X():
     X, y = make_waves(n=40, n_timesteps=16, n_features=2, seed=8)
     ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=2, random_state=0)
     clf = SequenceClassifier(
-        encoder=ae, hidden_size=8, bidirectional=False, max_epochs=2, random_state=0
+        encoder=ae, hidden_size=8, max_epochs=2, random_state=0
     ).fit(X, y)
     assert not hasattr(ae, "net_")  # the given object is not modified
     assert clf.encoder_ is not ae and hasattr(clf.encoder_, "net_")

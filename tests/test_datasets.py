@@ -95,3 +95,15 @@ def test_the_ecg_excerpt_ships_with_its_labels():
     # one labelled stretch, at the end
     assert np.flatnonzero(np.diff(y) != 0).tolist() == [6935, 7287]
     assert np.isfinite(x).all() and -1 < x.min() < x.max() < 2
+
+
+def test_load_gunpoint_is_the_archive_problem():
+    from sksequence.datasets import load_gunpoint
+
+    data = load_gunpoint()
+    assert data.X_train.shape == (50, 150) and data.X_test.shape == (150, 150)
+    assert data.X_train.dtype == np.float32
+    assert set(data.y_train) == set(data.y_test) == {1, 2}
+    # z-normalised series
+    np.testing.assert_allclose(data.X_train.mean(axis=1), 0, atol=1e-4)
+    np.testing.assert_allclose(data.X_train.std(axis=1), 1, atol=1e-2)

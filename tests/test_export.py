@@ -17,13 +17,31 @@ def X():
     return np.random.RandomState(0).rand(30, 7, 3)
 
 
-def test_autoencoder_transform_matches_onnxruntime(X, tmp_path):
+@pytest.mark.parametrize("n_components", [4, None])
+def test_autoencoder_transform_matches_onnxruntime(X, tmp_path, n_components):
+    # the default model: scaling, front end, pooled features (n_components=None)
     ae = LSTMAutoencoderTransformer(
-        n_components=4, hidden_size=6, num_layers=2, max_epochs=2, random_state=0
+        n_components=n_components,
+        hidden_size=6,
+        num_layers=2,
+        max_epochs=2,
+        random_state=0,
     ).fit(X)
     export_onnx(ae, tmp_path / "ae.onnx")
     session = ort.InferenceSession(str(tmp_path / "ae.onnx"))
     for batch in (X[:5], X[:1, :4]):  # another batch size and length than exported
+        (z,) = session.run(None, {"x": batch.astype(np.float32)})
+        np.testing.assert_allclose(z, ae.transform(batch), atol=1e-5)
+
+
+def test_strided_autoencoder_matches_onnxruntime(tmp_path):
+    X = np.random.RandomState(1).randn(12, 150, 1)
+    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1, random_state=0)
+    ae.fit(X)
+    assert ae.conv_strides_ == (1, 2, 2)
+    export_onnx(ae, tmp_path / "ae.onnx")
+    session = ort.InferenceSession(str(tmp_path / "ae.onnx"))
+    for batch in (X, X[:3, :101]):
         (z,) = session.run(None, {"x": batch.astype(np.float32)})
         np.testing.assert_allclose(z, ae.transform(batch), atol=1e-5)
 

@@ -113,9 +113,7 @@ def test_every_public_method_validates_X_exactly_once(est_X_y, validations):
 def test_an_unfitted_encoder_is_pretrained_on_the_validated_batch(validations):
     X, y = _data()
     ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=2, random_state=0)
-    clf = SequenceClassifier(
-        encoder=ae, bidirectional=False, **{**TINY, "hidden_size": 4}
-    )
+    clf = SequenceClassifier(encoder=ae, **{**TINY, "hidden_size": 4})
     clf.fit(X, y)
     assert validations == [True]
     assert clf.encoder_.n_epochs_ == 2
@@ -260,13 +258,28 @@ def test_a_fit_on_its_plateau_keeps_training():
         hidden_size=8,
         n_iter_no_change=3,
         tol=0.05,
-        max_epochs=300,
+        max_epochs=600,
+        lr_schedule="constant",  # (a schedule runs its whole budget anyway)
         random_state=0,
         lr=1e-3,
     )
     ae.fit(X)
-    assert ae.n_epochs_ >= min(300, ae._min_updates)  # one batch per epoch here
+    assert ae.n_epochs_ >= ae._min_updates  # one batch per epoch here
     assert ae.loss_curve_[-1] < 0.5 * ae.loss_curve_[0]
+
+
+def test_autoencoder_default_budget_is_counted_in_updates():
+    """max_epochs="auto": 1000 optimizer updates, however few the sequences, and
+    the one-cycle schedule runs all of them (no plateau rule)."""
+    X = (
+        np.sin(np.linspace(0, 3, 12))[None, :, None]
+        * np.linspace(-1, 1, 40)[:, None, None]
+    )
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=4, conv_channels=(4,), conv_kernel_sizes=(3,), random_state=0
+    ).fit(X)
+    assert ae.n_epochs_ == 1000 // 3 + 1  # 3 batches of 16 per epoch
+    assert "stopping" not in dict(ae.net_.callbacks_)
 
 
 # -- seeding per fit ---------------------------------------------------------------------
@@ -420,7 +433,8 @@ def test_fitting_inside_inference_mode_and_float64_default_dtype():
     X, _ = _data()
     with torch.inference_mode():
         ae = LSTMAutoencoderTransformer(**TINY).fit(X)
-    assert ae.transform(X).shape == (len(X), 4)
+    assert ae.transform(X).shape == (len(X), ae.n_components_)
+    assert ae.n_components_ == ae.net_.module_.pooled_size  # n_components=None
     before = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:

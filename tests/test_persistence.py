@@ -520,7 +520,7 @@ def test_encoder_parameter_saves_and_loads(data, tmp_path):
 
     X, y = data["X"], data["labels"]
     ae = LSTMAutoencoderTransformer(**FAST).fit(X)
-    FAST_BI = {**FAST, "bidirectional": False}  # as the autoencoder's
+    FAST_BI = FAST  # (both default to a bidirectional encoder)
     clf = SequenceClassifier(encoder=ae, freeze_encoder=True, **FAST_BI).fit(X, y)
     clf.save(tmp_path / "c.st")
     loaded = sksequence.load(tmp_path / "c.st")

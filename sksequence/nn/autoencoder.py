@@ -64,12 +64,21 @@ def _pad_steps(y: Tensor | None, n_steps: int) -> Tensor | None:
 
 class _CodeBatchNorm(MaskedBatchNorm1d):
     """Batch norm of (N, C) encodings without scale or shift, which (unlike
-    ``nn.BatchNorm1d``) accepts a training batch of one sequence."""
+    ``nn.BatchNorm1d``) accepts a training batch of one sequence (normalised with
+    the running statistics)."""
 
     def __init__(self, num_features: int) -> None:
         super().__init__(num_features, affine=False)
 
     def forward(self, z: Tensor) -> Tensor:
+        if self.training and z.shape[0] == 1:
+            # one sequence has no spread to normalise by (its code would be 0 in
+            # training and the running variance would decay to 0): normalise it
+            # with the running statistics, as at evaluation, and leave them as
+            # they are
+            return nn.functional.batch_norm(
+                z, self.running_mean, self.running_var, training=False, eps=self.eps
+            )  # (N, C)
         return super().forward(z[:, :, None])[:, :, 0]  # (N, C)
 
 
