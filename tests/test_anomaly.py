@@ -9,7 +9,7 @@ import sksequence
 from sksequence import LSTMAutoencoderTransformer, SlidingWindowAnomalyDetector
 from sksequence.anomaly import _steps, sliding_windows
 
-AE = dict(hidden_size=16, lr=1e-2, max_epochs=40, n_iter_no_change=1000)
+AE = dict(hidden_size=16)
 
 
 def _series(n=400, period=20, seed=0):
