@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSequenceEstimator
-from ._classifier import _DEFAULT_CONV, _DEFAULT_KERNELS, _auto_strides
+from ._classifier import _DEFAULT_KERNELS, _front_end
 from ._params import Param
 from .nn.autoencoder import SequenceAutoencoder
 from .nn.functional import masked_mse
@@ -28,7 +28,6 @@ __all__ = ["LSTMAutoencoderTransformer"]
 # The recipe's front end shortens series like the classifier's "auto" strides, with
 # stride 4 already above 128 steps (the classifier's 256 cost the autoencoder's
 # features on the longest archive series; see benchmarks/RESULTS.md).
-_AUTO_MAX_STEPS = 64
 _AUTO_MAX_STEPS_STRIDE4 = 128
 # With n_components=None the decoders read a linear bottleneck of this size.
 _CODE_SIZE = 16
@@ -325,37 +324,9 @@ class LSTMAutoencoderTransformer(
 
     def _architecture(self, n_timesteps: int) -> dict:
         """The front end's module arguments ("auto" resolved for ``n_timesteps``)."""
-        channels = self.conv_channels
-        if isinstance(channels, str):  # "auto"
-            channels = _DEFAULT_CONV
-        channels = tuple(int(c) for c in channels or ())
-        if any(c < 1 for c in channels):
-            raise ValueError(
-                f"conv_channels must hold positive integers, got {self.conv_channels!r}."
-            )
-        kernels = tuple(int(k) for k in self.conv_kernel_sizes)
-        if channels and (
-            len(kernels) != len(channels) or any(k < 1 or k % 2 == 0 for k in kernels)
-        ):
-            raise ValueError(
-                "conv_kernel_sizes needs one odd positive width per convolution block: "
-                f"conv_channels={channels} has {len(channels)} blocks, but got "
-                f"conv_kernel_sizes={self.conv_kernel_sizes!r}."
-            )
-        if not channels:
-            return dict(conv_channels=(), conv_kernel_sizes=(), conv_strides=())
-        if isinstance(self.conv_strides, str):  # "auto"
-            strides = _auto_strides(
-                n_timesteps, kernels, _AUTO_MAX_STEPS, _AUTO_MAX_STEPS_STRIDE4
-            )
-        else:
-            strides = tuple(int(s) for s in self.conv_strides)
-            if len(strides) != len(channels) or min(strides) < 1:
-                raise ValueError(
-                    "conv_strides needs one positive stride per convolution block: "
-                    f"conv_channels={channels} has {len(channels)} blocks, but got "
-                    f"conv_strides={self.conv_strides!r}."
-                )
+        channels, kernels, strides = _front_end(
+            self, n_timesteps, _AUTO_MAX_STEPS_STRIDE4
+        )
         return dict(
             conv_channels=channels, conv_kernel_sizes=kernels, conv_strides=strides
         )

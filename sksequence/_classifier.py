@@ -84,6 +84,42 @@ def _auto_strides(
     return tuple(strides)
 
 
+def _front_end(est, n_timesteps: int, max_steps_stride4: int) -> tuple:
+    """``(conv_channels, conv_kernel_sizes, conv_strides)`` of ``est``'s convolutional
+    front end, checked, with "auto" resolved for sequences of ``n_timesteps`` steps
+    (three empty tuples without a front end)."""
+    channels = est.conv_channels
+    if isinstance(channels, str):  # "auto"
+        channels = _DEFAULT_CONV
+    channels = tuple(int(c) for c in channels or ())
+    if any(c < 1 for c in channels):
+        raise ValueError(
+            f"conv_channels must hold positive integers, got {est.conv_channels!r}."
+        )
+    if not channels:
+        return (), (), ()
+    kernels = tuple(int(k) for k in est.conv_kernel_sizes)
+    if len(kernels) != len(channels) or any(k < 1 or k % 2 == 0 for k in kernels):
+        raise ValueError(
+            "conv_kernel_sizes needs one odd positive width per convolution block: "
+            f"conv_channels={channels} has {len(channels)} blocks, but got "
+            f"conv_kernel_sizes={est.conv_kernel_sizes!r}."
+        )
+    if isinstance(est.conv_strides, str):  # "auto"
+        strides = _auto_strides(
+            n_timesteps, kernels, _AUTO_MAX_STEPS, max_steps_stride4
+        )
+    else:
+        strides = tuple(int(s) for s in est.conv_strides)
+        if len(strides) != len(channels) or min(strides) < 1:
+            raise ValueError(
+                "conv_strides needs one positive stride per convolution block: "
+                f"conv_channels={channels} has {len(channels)} blocks, but got "
+                f"conv_strides={est.conv_strides!r}."
+            )
+    return channels, kernels, strides
+
+
 def _unwrap(encoder):
     return encoder.estimator if isinstance(encoder, FrozenEstimator) else encoder
 
@@ -360,45 +396,15 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
         scaling."""
         if encoder is not None:
             return self._encoder_architecture(encoder)
-        transfer = self.encoder is not None
-        channels = self.conv_channels
-        if isinstance(channels, str):  # "auto"
-            channels = _DEFAULT_CONV
-        channels = tuple(int(c) for c in channels or ())
-        if any(c < 1 for c in channels):
-            raise ValueError(
-                f"conv_channels must hold positive integers, got {self.conv_channels!r}."
-            )
-        kernels = tuple(int(k) for k in self.conv_kernel_sizes)
-        if channels and (
-            len(kernels) != len(channels) or any(k < 1 or k % 2 == 0 for k in kernels)
-        ):
-            raise ValueError(
-                "conv_kernel_sizes needs one odd positive width per convolution block: "
-                f"conv_channels={channels} has {len(channels)} blocks, but got "
-                f"conv_kernel_sizes={self.conv_kernel_sizes!r}."
-            )
-        if isinstance(self.conv_strides, str):  # "auto"
-            strides = _auto_strides(
-                n_timesteps, kernels[: len(channels)], _AUTO_MAX_STEPS
-            )
-        else:
-            strides = tuple(int(s) for s in self.conv_strides)
-            if channels and (len(strides) != len(channels) or min(strides) < 1):
-                raise ValueError(
-                    "conv_strides needs one positive stride per convolution block: "
-                    f"conv_channels={channels} has {len(channels)} blocks, but got "
-                    f"conv_strides={self.conv_strides!r}."
-                )
+        channels, kernels, strides = _front_end(
+            self, n_timesteps, _AUTO_MAX_STEPS_STRIDE4
+        )
         scaling = self.scaling
         if scaling == "auto":
             scaling = "standard"
-        del transfer
-        if not channels:
-            kernels, strides = (), ()
         return dict(
             conv_channels=channels,
-            conv_kernel_sizes=kernels[: len(channels)],
+            conv_kernel_sizes=kernels,
             conv_strides=strides,
             conv_skip=self.conv_skip,
             scaling=scaling,
