@@ -53,7 +53,7 @@ DEFAULTS = dict(
     linear_init=False,  # start the skip path at its ridge solution
     linear_alpha=1.0,
     freeze_linear=False,
-    level=None,  # the window's level as an input: None, "linear", "encoder", "both"
+    level=True,  # the linear path also reads the window's bounded level
     level_bound=3.0,  # soft bound of the level feature (window units)
 )
 

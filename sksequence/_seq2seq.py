@@ -347,9 +347,11 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
               corrects). The model learns the shapes of a series, not its
               levels: a level or trend beyond the training range (a rising
               series forecast from its end) costs nothing, and one model serves
-              series of different scales. The price: it does not see the level
-              itself, so it cannot pull a stationary series back to its long-run
-              mean as a linear regression on raw windows does.
+              series of different scales. The linear path also reads where the
+              training mean lies in the window's units (softly bounded to 3
+              window standard deviations), so it can pull a stationary series
+              back to its long-run mean, as a linear regression on raw windows
+              does, while a level far outside the training range stays bounded.
             - "auto": "window" when ``y`` has steps (2-D or 3-D) with as many
               targets as ``X`` has features per timestep, else "standard". Set
               "standard" when such targets are not the input features.
@@ -503,6 +505,7 @@ n_steps_out, n_targets)
             scaling="mean" if window else None,
             min_scale=_MIN_WINDOW_SCALE,
             skip=window,
+            level=window,  # the linear path also reads the window's bounded level
             horizon=n_steps if window else None,
         )
         return self._seq2seq_plan(

@@ -162,6 +162,44 @@ def test_raw_skip_keeps_the_level():
     torch.testing.assert_close(out, torch.full_like(out, 5.0), rtol=1e-4, atol=1e-4)
 
 
+def _level_model(**kw):
+    """The linear path reads only the level, with weight 1: its forecast in window
+    units is the level, -loc / scale, so loc - loc = 0 in standardised units (the
+    outputs' units under ``standardize``): the input mean, as far as the bound lets
+    it."""
+    model = _model(scaling="mean", skip=True, level=True, standardize=True, **kw)
+    torch.nn.init.zeros_(model.out.weight)
+    torch.nn.init.zeros_(model.out.bias)
+    with torch.no_grad():
+        model.input_mean.fill_(50.0)
+        model.input_scale.fill_(10.0)
+        model.skip.weight[:, -1] = 1.0  # the level's column
+    return model
+
+
+def test_level_pulls_the_forecast_to_the_input_mean():
+    """Windows 2-3 window standard deviations from the input mean: with the level
+    read by the linear path (unit weight, wide bound) the forecast is the mean;
+    with a weight 0 (no level) it is the window's mean."""
+    x = 50.0 + _windows(n=4) * 0.5 + torch.tensor([-8.0, -4.0, 4.0, 8.0])[:, None, None]
+    with torch.no_grad():
+        out = _level_model(level_bound=1e3)(x, n_steps=4)[0]
+    torch.testing.assert_close(out, torch.zeros_like(out), rtol=0, atol=1e-4)
+
+
+def test_level_is_bounded_far_from_the_mean():
+    """A constant window 1e3 input units above the mean (scale min_scale, so
+    -loc / scale = -1e4 window units): the level moves the forecast by at most
+    level_bound window scales, not back to the mean (standardised units: the
+    window is at 100, its scale min_scale)."""
+    with torch.no_grad():
+        out = _level_model(min_scale=1e-2)(torch.full((2, 10, 1), 1050.0), n_steps=4)
+    shift = out[0] - 100.0
+    bound = 3.0 * 1e-2  # level_bound * min_scale
+    assert (shift < 0).all() and (shift.abs() <= bound + 1e-3).all()
+    assert (shift.abs() > 0.9 * bound).all()
+
+
 def test_option_errors():
     with pytest.raises(ValueError, match="needs max_length"):
         Seq2Seq(1, 1, skip=True, horizon=3)
@@ -169,6 +207,8 @@ def test_option_errors():
         Seq2Seq(4, 4, categorical=True, scaling="last")
     with pytest.raises(ValueError, match="skip must be False, True"):
         Seq2Seq(1, 1, skip="window", max_length=3, horizon=2)
+    with pytest.raises(ValueError, match="level=True is an input of the linear"):
+        Seq2Seq(1, 1, scaling="mean", skip="raw", level=True, max_length=3, horizon=2)
     with pytest.raises(ValueError, match="scaling must be one of"):
         Seq2Seq(1, 1, scaling="window")
     with pytest.raises(ValueError, match="target_features"):

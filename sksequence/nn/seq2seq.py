@@ -73,6 +73,14 @@ class Seq2Seq(nn.Module):
       predicts in them, as a ridge regression on the windows does, so it keeps
       the level information that scaling removes (mean reversion of stationary
       series). :meth:`fit_linear_path` sets it to its least-squares solution.
+    - ``level`` (with ``scaling`` and a scaled ``skip``): the linear path also reads
+      the window's level, where the input mean lies in the window's units,
+      ``-loc / scale``, softly bounded to ``(-level_bound, level_bound)`` by a
+      tanh (0 is the mean of the training inputs under ``standardize``). A
+      weight ``w`` on it moves the forecast by about ``w * (mean - loc)`` in the
+      input's units: the pull back to the mean of a stationary series that
+      per-window scaling hides, bounded for windows far from it (a trend that
+      leaves the training range).
 
     Teacher-forced training without input feeding, Bahdanau attention or sampled
     inputs runs the decoder as one RNN call over all T steps, and Luong attention as
@@ -127,6 +135,11 @@ class Seq2Seq(nn.Module):
     horizon : int, optional
         T, the output steps of the linear path; ``forward`` then decodes at most T
         steps.
+    level : bool
+        The linear path also reads the window's bounded level (see above); needs
+        ``scaling`` and ``skip`` True or "scaled".
+    level_bound : float
+        The level's soft bound, in window units.
 
     Forward
     -------
@@ -160,7 +173,7 @@ class Seq2Seq(nn.Module):
         skip: bool | str = False,
         horizon: Optional[int] = None,
         standardize: bool = False,
-        level: Optional[str] = None,
+        level: bool = False,
         level_bound: float = 3.0,
     ) -> None:
         super().__init__()
@@ -200,17 +213,16 @@ class Seq2Seq(nn.Module):
         self.input_feeding = input_feeding
         self.categorical = categorical
         self.teacher_forcing_ratio = teacher_forcing_ratio
-        if level not in (None, "linear", "encoder", "both"):
+        if level and (scaling is None or skip not in (True, "scaled")):
             raise ValueError(
-                f"level must be None, 'linear', 'encoder' or 'both', got {level!r}."
+                "level=True is an input of the linear path on the scaled window: it "
+                f"needs scaling and skip=True, got scaling={scaling!r} and "
+                f"skip={skip!r}."
             )
-        if level is not None and scaling is None:
-            raise ValueError("level needs scaling.")
-        self.level = level
+        self.level = bool(level)
         self.level_bound = level_bound
-        level_encoder = level in ("encoder", "both")
         self.encoder = RecurrentEncoder(
-            input_size * (2 if level_encoder else 1),
+            input_size,
             hidden_size,
             num_layers=num_layers,
             cell=cell,
@@ -257,7 +269,7 @@ class Seq2Seq(nn.Module):
         self.skip_units = None if not skip else ("raw" if skip == "raw" else "scaled")
         self.skip_length = max_length if skip else None
         if skip:
-            extra = input_size if level in ("linear", "both") else 0
+            extra = input_size if self.level else 0
             in_features = max_length * input_size + extra  # K * F (+ F)
             self.skip = LinearPath(in_features, horizon * output_size)
         else:
@@ -324,8 +336,8 @@ class Seq2Seq(nn.Module):
         return last.reshape(n, -1)  # (N, K * F)
 
     def _level(self, loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-        """Where the (standardised) training mean lies in window units, softly
-        bounded: (N, 1, F)."""
+        """Where the input mean (0 in standardised units) lies in window units,
+        softly bounded: (N, 1, F)."""
         b = self.level_bound
         return b * torch.tanh(-loc / scale / b)
 
@@ -344,7 +356,7 @@ class Seq2Seq(nn.Module):
                 f"n_steps={steps}."
             )
         inputs = self._last_steps(x, lengths)  # (N, K * F)
-        if self.level in ("linear", "both"):
+        if self.level:
             inputs = torch.cat([inputs, level[:, 0]], dim=-1)  # (N, K * F + F)
         base = self.skip(inputs)  # (N, T * O)
         return base.view(n, self.horizon, -1)[:, :steps]  # (N, steps, O)
@@ -383,12 +395,18 @@ class Seq2Seq(nn.Module):
             )
         x = self.standardized(x, lengths)
         stats = self._target_stats(x, lengths)
+        level = None
         if self.scaling is not None and self.skip_units == "scaled":
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
+            if self.level:
+                level = self._level(loc, scale)[:, 0]  # (N, F)
             if stats is not None:
                 target = (target - stats[0]) / stats[1]  # (N, T, O)
-        a = self._last_steps(x, lengths).double()  # (N, K * F)
+        a = self._last_steps(x, lengths)  # (N, K * F)
+        if level is not None:
+            a = torch.cat([a, level], dim=-1)  # (N, K * F + F)
+        a = a.double()
         b = target.reshape(target.shape[0], -1).double()  # (N, T * O)
         a_mean, b_mean = a.mean(dim=0), b.mean(dim=0)
         a, b = a - a_mean, b - b_mean
@@ -409,9 +427,6 @@ class Seq2Seq(nn.Module):
         if self.scaling is not None:
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
-            if self.level in ("encoder", "both"):
-                level = self._level(loc, scale).expand(-1, x.shape[1], -1)
-                x = torch.cat([x, level], dim=-1)  # (N, L, 2F)
         return self.encoder(x, lengths)
 
     def encode(
@@ -649,14 +664,12 @@ class Seq2Seq(nn.Module):
         if self.scaling is not None:
             loc, scale = self.window_stats(x, lengths)
             x = (x - loc) / scale  # (N, L, F)
-            if self.level is not None:
+            if self.level:
                 level = self._level(loc, scale)  # (N, 1, F)
             if target is not None and stats is not None:
                 target = (target - stats[0]) / stats[1]  # (N, T, O)
         if self.skip_units == "scaled":
             base = self._linear_path(x, lengths, steps, level)
-        if self.level in ("encoder", "both"):
-            x = torch.cat([x, level.expand(-1, x.shape[1], -1)], dim=-1)  # (N, L, 2F)
         outputs, weights = self._decode(
             x, lengths, target, steps, base, teacher_forcing_ratio, generator
         )
