@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSequenceEstimator
-from ._classifier import _DEFAULT_KERNELS, _front_end
+from ._classifier import SequenceClassifier, _front_end
 from ._params import Param
 from .nn.autoencoder import SequenceAutoencoder
 from .nn.functional import masked_mse
@@ -173,13 +173,7 @@ class LSTMAutoencoderTransformer(
             front end of :class:`~sksequence.SequenceClassifier`); None (or ``()``)
             reads the input directly. "auto": ``(64, 64, 64)``.""",
         ),
-        "conv_kernel_sizes": Param(
-            _DEFAULT_KERNELS,
-            [tuple, list],
-            "tuple of int, default={default}",
-            "Odd kernel width of each block (one entry per entry of "
-            "``conv_channels``).",
-        ),
+        "conv_kernel_sizes": SequenceClassifier._own_params["conv_kernel_sizes"],
         "conv_strides": Param(
             "auto",
             [StrOptions({"auto"}), tuple, list],
@@ -387,7 +381,8 @@ class LSTMAutoencoderTransformer(
             fitted = batch.input_attributes()
             fitted["conv_strides_"] = strides
             if self.scaling == "standard":
-                buffers = _input_statistics(batch)
+                mean, scale = batch.feature_statistics()
+                buffers = {"input_mean": mean, "input_scale": scale}
         fitted.update(n_timesteps_=n_timesteps, n_future_=n_future)
         module_kwargs = self._module_kwargs(batch.n_features, strides)
         return self._make_plan(
@@ -549,16 +544,3 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
-
-
-def _input_statistics(batch) -> dict:
-    """Each feature's mean and standard deviation over the valid training steps
-    (the ``input_mean`` / ``input_scale`` buffers; a scale of 1 for a constant
-    feature)."""
-    mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
-    valid = batch.X[mask]  # (total valid steps, F)
-    # float64 statistics: float32 ones overflow for |X| > ~1e19
-    mean = valid.mean(axis=0, dtype=np.float64)
-    std = valid.std(axis=0, dtype=np.float64)
-    scale = np.where(std > 1e-8 * (1 + abs(mean)), std, 1.0)
-    return {"input_mean": mean, "input_scale": scale}

@@ -655,12 +655,7 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             class_weight_=self._class_weights(ids, classes),
             encoder_=encoder,
         )
-        mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
-        valid = batch.X[mask]  # (total valid steps, F)
-        # float64 statistics: float32 ones overflow for |X| > ~1e19 (X=-3e38)
-        mean = valid.mean(axis=0, dtype=np.float64)
-        std = valid.std(axis=0, dtype=np.float64)
-        scale = np.where(std > 1e-8 * (1 + abs(mean)), std, 1.0)
+        mean, scale = batch.feature_statistics()
         buffers = {"input_mean": mean, "input_scale": scale}
         transfer = {}
         if encoder is not None:

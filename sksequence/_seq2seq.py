@@ -465,7 +465,7 @@ n_steps_out, n_targets)
             mean, scale, fitted = self.y_mean_, self.y_scale_, {}
         else:
             if scaling is not None:
-                x_mean, x_scale = _input_statistics(batch)
+                x_mean, x_scale = batch.feature_statistics()
                 buffers = {"input_mean": x_mean, "input_scale": x_scale}
             if scaling == "window":  # the targets are the input features
                 mean, scale = x_mean, x_scale
@@ -723,17 +723,6 @@ def _auto_scaling(y_ndim: int, target: np.ndarray, batch) -> str:
     if y_ndim >= 2 and target.shape[2] == batch.n_features:
         return "window"
     return "standard"
-
-
-def _input_statistics(batch) -> tuple[np.ndarray, np.ndarray]:
-    """The mean and standard deviation (F,) of every input feature over the valid
-    timesteps (a constant feature gets scale 1)."""
-    mask = np.arange(batch.n_timesteps)[None, :] < batch.lengths[:, None]
-    valid = batch.X[mask]  # (total valid steps, F)
-    # float64 statistics: float32 ones overflow for |X| > ~1e19
-    mean = valid.mean(axis=0, dtype=np.float64)
-    std = valid.std(axis=0, dtype=np.float64)
-    return mean, np.where(std > 1e-8 * (1 + abs(mean)), std, 1.0)
 
 
 def _flat_values(outputs) -> np.ndarray:

@@ -362,3 +362,14 @@ def test_saving_a_pipeline_says_what_can_be_saved_and_points_to_joblib(tmp_path)
     save(pipe.named_steps["sequenceclassifier"], tmp_path / "clf.safetensors")
     assert (tmp_path / "clf.safetensors").stat().st_size > 0
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_feature_statistics_leave_padding_out():
+    from sksequence.utils.validation import check_sequences
+
+    batch = check_sequences(
+        [np.array([[1.0, 5.0], [3.0, 5.0]]), np.array([[8.0, 5.0]])]
+    )
+    mean, scale = batch.feature_statistics()
+    np.testing.assert_allclose(mean, [4.0, 5.0])  # the zero padding is not counted
+    np.testing.assert_allclose(scale, [np.std([1.0, 3.0, 8.0]), 1.0])  # constant -> 1

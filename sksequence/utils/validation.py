@@ -140,6 +140,16 @@ class SequenceBatch:
             out["feature_names_in_"] = self.feature_names
         return out
 
+    def feature_statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each feature's mean and standard deviation (F,), float64, over the valid
+        timesteps (padding left out); a constant feature gets a scale of 1."""
+        mask = np.arange(self.n_timesteps)[None, :] < self.lengths[:, None]
+        valid = self.X[mask]  # (total valid steps, F)
+        # float64 statistics: float32 ones overflow for |X| > ~1e19
+        mean = valid.mean(axis=0, dtype=np.float64)
+        std = valid.std(axis=0, dtype=np.float64)
+        return mean, np.where(std > 1e-8 * (1 + abs(mean)), std, 1.0)
+
     def take(self, indices) -> SequenceBatch:
         """The sub-batch of the given sample indices (padding trimmed)."""
         lengths = self.lengths[indices]
