@@ -54,7 +54,10 @@ DEFAULTS = dict(
     linear_alpha=1.0,
     freeze_linear=False,
     level=True,  # the linear path also reads the window's bounded level
-    level_bound=3.0,  # soft bound of the level feature (window units)
+    level_bound=1.0,  # soft bound of the level feature (window units; 3.0 until fc3)
+    linear_decay=0.0,  # L2 (Adam weight_decay) on the linear path's weights only
+    window_loss=True,  # loss in window units (every window weighs 1); False: in the
+    # series' standardised units (windows weigh by their variance, as Ridge's MSE)
 )
 
 
@@ -164,7 +167,14 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         torch.nn.init.zeros_(model.out.weight)
         torch.nn.init.zeros_(model.out.bias)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    linear = [model.skip.weight] if model.skip is not None else []
+    linear = [p for p in linear if p.requires_grad]
+    others = [p for p in params if all(p is not q for q in linear)]
+    groups = [{"params": others}]
+    if linear:
+        decay = cfg["linear_decay"] or cfg["weight_decay"]
+        groups.append({"params": linear, "weight_decay": decay})
+    opt = torch.optim.Adam(groups, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     n, bs = len(X), cfg["batch_size"]
     per_epoch = math.ceil(n / bs)
     total = max(cfg["updates"], cfg["min_epochs"] * per_epoch)
@@ -183,7 +193,10 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
                 for g in opt.param_groups:
                     g["lr"] = lr
             out = model(x, target=y)
-            loss = model.loss(out, y, x=x)
+            if cfg["window_loss"]:
+                loss = model.loss(out, y, x=x)
+            else:
+                loss = ((out[0] - y) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -348,10 +348,12 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
               levels: a level or trend beyond the training range (a rising
               series forecast from its end) costs nothing, and one model serves
               series of different scales. The linear path also reads where the
-              training mean lies in the window's units (softly bounded to 3
-              window standard deviations), so it can pull a stationary series
+              training mean lies in the window's units (softly bounded to one
+              window standard deviation), so it can pull a stationary series
               back to its long-run mean, as a linear regression on raw windows
-              does, while a level far outside the training range stays bounded.
+              does, while a level far outside the training range (a trend, or a
+              short series' end in a global model) moves a forecast by at most
+              about one window standard deviation per unit of its weight.
             - "auto": "window" when ``y`` has steps (2-D or 3-D) with as many
               targets as ``X`` has features per timestep, else "standard". Set
               "standard" when such targets are not the input features.
@@ -506,6 +508,7 @@ n_steps_out, n_targets)
             min_scale=_MIN_WINDOW_SCALE,
             skip=window,
             level=window,  # the linear path also reads the window's bounded level
+            level_bound=_LEVEL_BOUND,
             horizon=n_steps if window else None,
         )
         return self._seq2seq_plan(
@@ -715,6 +718,10 @@ n_steps_out_, n_targets_)
 # The floor of a window's scale, in standardised units (scaling="window"): a flat
 # window is scaled by this, so its forecast stays near its level.
 _MIN_WINDOW_SCALE = 1e-2
+# The soft bound of the level input (scaling="window"), in window standard
+# deviations: 1 kept the single-series gain of the level and, unlike 3, did not cost
+# one model over many short trending series (benchmarks/RESULTS.md, issue 12).
+_LEVEL_BOUND = 1.0
 
 
 def _auto_scaling(y_ndim: int, target: np.ndarray, batch) -> str:

@@ -395,6 +395,30 @@ def test_regressor_window_scaling_is_in_the_users_units():
     np.testing.assert_allclose(b.y_scale_, 1e3 * a.y_scale_, rtol=1e-5)
 
 
+def test_regressor_level_input_is_bounded_by_one_window_scale():
+    """The defaults' level input (where the training mean lies in window units)
+    is softly bounded to one window standard deviation: with the linear path
+    reading only the level (weight 1) and the network silenced, a flat window far
+    above the training data is forecast about one window scale (min_scale input
+    standard deviations) below itself, not 3 (the bound before: it cost the
+    global models on short trending series) and not back at the mean."""
+    series = trending_series(n=100)
+    X, y = sliding_window(series, 12, 4)
+    reg = Seq2SeqRegressor(hidden_size=4, max_epochs=1, random_state=0).fit(X, y)
+    module = reg.net_.module_
+    assert module.level
+    with torch.no_grad():
+        module.out.weight.zero_()
+        module.out.bias.zero_()
+        module.skip.weight.zero_()
+        module.skip.bias.zero_()
+        module.skip.weight[:, -1] = 1.0  # the level's column
+    far = series.max() + 100 * series.std()
+    shift = reg.predict(np.full((1, 12), far))[0] - far  # (4,)
+    window_scale = 1e-2 * reg.y_scale_[0]  # min_scale, in standardised units
+    np.testing.assert_allclose(shift, -window_scale, rtol=1e-3)
+
+
 def test_regressor_default_budget_is_500_updates_under_a_cosine_schedule():
     """max_epochs="auto": 100 windows in batches of 32 are 4 updates an epoch, so
     125 epochs; the learning rate decays to zero at the end, with no early stop."""
