@@ -502,13 +502,17 @@ n_steps_out, n_targets)
                 "target": ((valid_target - mean) / scale).astype(np.float32),
             }
         window = scaling == "window"
+        if continuing:  # the fitted module's bound stays
+            level_bound = getattr(self.net_.module_, "level_bound", _LEVEL_BOUND)
+        else:
+            level_bound = _LEVEL_BOUND_ONE_SERIES if _one_series(batch) else _LEVEL_BOUND
         module_options = dict(
             standardize=scaling is not None,
             scaling="mean" if window else None,
             min_scale=_MIN_WINDOW_SCALE,
             skip=window,
             level=window,  # the linear path also reads the window's bounded level
-            level_bound=_LEVEL_BOUND,
+            level_bound=level_bound,
             horizon=n_steps if window else None,
         )
         return self._seq2seq_plan(
@@ -719,9 +723,29 @@ n_steps_out_, n_targets_)
 # window is scaled by this, so its forecast stays near its level.
 _MIN_WINDOW_SCALE = 1e-2
 # The soft bound of the level input (scaling="window"), in window standard
-# deviations: 1 kept the single-series gain of the level and, unlike 3, did not cost
-# one model over many short trending series (benchmarks/RESULTS.md, issue 12).
+# deviations: 3 when the windows are those of one series (it measured better than 1
+# there, airline passengers most), 1 otherwise: windows of many series (a global
+# model), where each series' own mean, seen from the end of a short trending
+# series, is several window scales away and a bound of 3 cost the fit
+# (benchmarks/RESULTS.md, issue 12).
+_LEVEL_BOUND_ONE_SERIES = 3.0
 _LEVEL_BOUND = 1.0
+
+
+def _one_series(batch) -> bool:
+    """Whether the windows are consecutive windows of one series, in order (as
+    ``sliding_window`` cuts them): every window is the one before it shifted by the
+    same number of steps (fewer than its length), with equal values where they
+    overlap. Windows of many series (``SeriesWindows``), shuffled or of different
+    lengths are not."""
+    x = batch.X  # (N, L, F)
+    n, length = x.shape[:2]
+    if batch.ragged or n < 2:
+        return not batch.ragged
+    for shift in range(1, length):
+        if np.array_equal(x[1, :-shift], x[0, shift:]):
+            return bool(np.array_equal(x[1:, :-shift], x[:-1, shift:]))
+    return False
 
 
 def _auto_scaling(y_ndim: int, target: np.ndarray, batch) -> str:

@@ -12,7 +12,7 @@ from sksequence import Seq2SeqClassifier, Seq2SeqRegressor
 from sksequence._teacher_forcing import teacher_forcing_schedule
 from sksequence.nn.attention import BahdanauAttention, LuongAttention
 from sksequence.nn.seq2seq import Seq2Seq
-from sksequence.preprocessing import sliding_window
+from sksequence.preprocessing import SeriesWindows, sliding_window
 
 KINDS = ["dot", "general", "concat", "location", "bahdanau"]
 
@@ -395,16 +395,10 @@ def test_regressor_window_scaling_is_in_the_users_units():
     np.testing.assert_allclose(b.y_scale_, 1e3 * a.y_scale_, rtol=1e-5)
 
 
-def test_regressor_level_input_is_bounded_by_one_window_scale():
-    """The defaults' level input (where the training mean lies in window units)
-    is softly bounded to one window standard deviation: with the linear path
-    reading only the level (weight 1) and the network silenced, a flat window far
-    above the training data is forecast about one window scale (min_scale input
-    standard deviations) below itself, not 3 (the bound before: it cost the
-    global models on short trending series) and not back at the mean."""
-    series = trending_series(n=100)
-    X, y = sliding_window(series, 12, 4)
-    reg = Seq2SeqRegressor(hidden_size=4, max_epochs=1, random_state=0).fit(X, y)
+def _level_shift(reg, X):
+    """How far the level alone moves the forecast of a flat window far above the
+    training data, in window scales: the linear path reads only the level (weight
+    1), the network is silenced."""
     module = reg.net_.module_
     assert module.level
     with torch.no_grad():
@@ -413,10 +407,32 @@ def test_regressor_level_input_is_bounded_by_one_window_scale():
         module.skip.weight.zero_()
         module.skip.bias.zero_()
         module.skip.weight[:, -1] = 1.0  # the level's column
-    far = series.max() + 100 * series.std()
-    shift = reg.predict(np.full((1, 12), far))[0] - far  # (4,)
-    window_scale = 1e-2 * reg.y_scale_[0]  # min_scale, in standardised units
-    np.testing.assert_allclose(shift, -window_scale, rtol=1e-3)
+    far = np.max(X) + 100 * np.std(X)
+    shift = reg.predict(np.full((1, X.shape[1]), far))[0] - far  # (T,)
+    return shift / (1e-2 * reg.y_scale_[0])  # window scale: min_scale, standardised
+
+
+def test_regressor_level_bound_three_for_one_series_one_for_many():
+    """The level input is softly bounded to 3 window standard deviations when the
+    windows are consecutive windows of one series (sliding_window, any step), and
+    to 1 for windows of many series (SeriesWindows: a bound of 3 cost the global
+    models on short trending series) or windows out of order; training that goes
+    on keeps the fitted bound."""
+    kw = dict(hidden_size=4, max_epochs=1, random_state=0)
+    series = trending_series(n=100)
+    for step in (1, 3):
+        X, y = sliding_window(series, 12, 4, step=step)
+        reg = Seq2SeqRegressor(**kw).fit(X, y)
+        np.testing.assert_allclose(_level_shift(reg, X), -3.0, rtol=1e-3)
+    order = np.random.RandomState(0).permutation(len(X))
+    reg = Seq2SeqRegressor(**kw).fit(X[order], y[order])
+    np.testing.assert_allclose(_level_shift(reg, X), -1.0, rtol=1e-3)
+    windows = SeriesWindows(n_steps_in=12, n_steps_out=4)
+    Xg, yg = windows.fit_windows([series, trending_series(n=80, seed=1)[::-1]])
+    reg = Seq2SeqRegressor(**kw).fit(Xg, yg)
+    assert reg.net_.module_.level_bound == 1.0
+    reg.partial_fit(Xg[:20], yg[:20])  # one chain of one series: the bound stays
+    np.testing.assert_allclose(_level_shift(reg, Xg), -1.0, rtol=1e-3)
 
 
 def test_regressor_default_budget_is_500_updates_under_a_cosine_schedule():
