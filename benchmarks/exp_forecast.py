@@ -54,7 +54,8 @@ DEFAULTS = dict(
     linear_alpha=1.0,
     freeze_linear=False,
     level=True,  # the linear path also reads the window's bounded level
-    level_bound=1.0,  # soft bound of the level feature (window units; 3.0 until fc3)
+    level_bound=None,  # soft bound of the level feature (window units); None: as the
+    # estimator, 3 for one series, 1 for many (3 everywhere until fc3)
     linear_decay=0.0,  # L2 (Adam weight_decay) on the linear path's weights only
     window_loss=True,  # loss in window units (every window weighs 1); False: in the
     # series' standardised units (windows weigh by their variance, as Ridge's MSE)
@@ -157,7 +158,7 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         horizon=h,
         teacher_forcing_ratio=cfg["teacher_forcing"],
         level=cfg["level"],
-        level_bound=cfg["level_bound"],
+        level_bound=cfg["level_bound"] or (3.0 if len(trains) == 1 else 1.0),
     )
     if cfg["linear_init"]:
         model.fit_linear_path(X, Y, alpha=cfg["linear_alpha"])  # (in its units)

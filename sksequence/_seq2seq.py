@@ -348,12 +348,13 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
               levels: a level or trend beyond the training range (a rising
               series forecast from its end) costs nothing, and one model serves
               series of different scales. The linear path also reads where the
-              training mean lies in the window's units (softly bounded to one
-              window standard deviation), so it can pull a stationary series
-              back to its long-run mean, as a linear regression on raw windows
-              does, while a level far outside the training range (a trend, or a
-              short series' end in a global model) moves a forecast by at most
-              about one window standard deviation per unit of its weight.
+              training mean lies in the window's units (softly bounded to 3
+              window standard deviations when the windows are consecutive
+              windows of one series, as ``sliding_window`` cuts them, in order;
+              to 1 otherwise, e.g. for the windows of many series), so it can
+              pull a stationary series back to its long-run mean, as a linear
+              regression on raw windows does, while a level far outside the
+              training range stays bounded.
             - "auto": "window" when ``y`` has steps (2-D or 3-D) with as many
               targets as ``X`` has features per timestep, else "standard". Set
               "standard" when such targets are not the input features.

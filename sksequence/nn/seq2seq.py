@@ -80,8 +80,7 @@ class Seq2Seq(nn.Module):
       weight ``w`` on it moves the forecast by about ``w * (mean - loc)`` in the
       input's units: the pull back to the mean of a stationary series that
       per-window scaling hides, bounded for windows far from it (a trend that
-      leaves the training range). (``Seq2SeqRegressor`` sets the bound to one
-      window standard deviation.)
+      leaves the training range).
 
     Teacher-forced training without input feeding, Bahdanau attention or sampled
     inputs runs the decoder as one RNN call over all T steps, and Luong attention as
