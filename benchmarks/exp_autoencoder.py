@@ -99,6 +99,8 @@ RECIPE = dict(
     code_norm="batch",
     conv_ppv=True,
     max_steps_stride4=128,
+    shape_basis=32,
+    feature_loss=3.0,
 )
 MODULE_KEYS = {
     "feature_loss",
