@@ -362,8 +362,11 @@ def main(argv=None):
                             )
                         )
                     if len(rows) > 1:
-                        print(f"{name:22s} {task} ae (same fit) seed {seed}: "
-                              f"{t.pooled_acc:.3f}", flush=True)
+                        print(
+                            f"{name:22s} {task} ae (same fit) seed {seed}: "
+                            f"{t.pooled_acc:.3f}",
+                            flush=True,
+                        )
                     print(
                         f"{name:22s} {task} {who:10s} seed {seed}: {value:.3f}  "
                         f"fit {t.wall:7.1f} s wall, {t.cpu:7.1f} s cpu",

@@ -50,9 +50,9 @@ class LSTMAutoencoderTransformer(
     a decoder LSTM rebuilds the sequence (in reverse order, Srivastava et al. 2015)
     together with a linear shape path (the code's coefficients of cosines over
     relative time); in training, a linear read-out of the code also predicts the
-    pooled features, so that the code summarises them. Training: AdamW with a one-cycle learning rate over a budget of 1000 optimizer
-    updates (``max_epochs="auto"``), so that small data sets train as long as
-    large ones.
+    pooled features, so that the code summarises them. Training: AdamW with a
+    one-cycle learning rate over a budget of 1000 optimizer updates
+    (``max_epochs="auto"``), so that small data sets train as long as large ones.
 
     ``transform`` gives the encodings for any downstream scikit-learn model: by
     default (``n_components=None``) the encoder's pooled features, a strong input
