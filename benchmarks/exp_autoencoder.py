@@ -66,6 +66,8 @@ BASE = dict(
     mask_fraction=0.0,
     encoding="code",
     conv_ppv=False,
+    feature_loss=0.0,
+    shape_basis=0,
     # training
     max_steps=64,
     max_steps_stride4=256,
@@ -97,8 +99,12 @@ RECIPE = dict(
     code_norm="batch",
     conv_ppv=True,
     max_steps_stride4=128,
+    shape_basis=32,
+    feature_loss=3.0,
 )
 MODULE_KEYS = {
+    "feature_loss",
+    "shape_basis",
     "encoding",
     "conv_ppv",
     "hidden_size",
@@ -444,6 +450,18 @@ def run_repr(cfg, prob, seed):
     cte, pte = encodings(model, prob["X_test"])
     info["acc_code"] = linear_acc(ctr, prob["y_train"], cte, prob["y_test"])
     info["acc_pooled"] = linear_acc(ptr, prob["y_train"], pte, prob["y_test"])
+    # reference: 16 principal components of the standardised pooled features
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    sc = StandardScaler().fit(ptr)
+    pca = PCA(min(16, len(ptr) - 1), random_state=0).fit(sc.transform(ptr))
+    info["acc_pca_pooled"] = linear_acc(
+        pca.transform(sc.transform(ptr)),
+        prob["y_train"],
+        pca.transform(sc.transform(pte)),
+        prob["y_test"],
+    )
     if READOUTS:
         rtr, rte = readouts(model, prob["X_train"]), readouts(model, prob["X_test"])
         for k in rtr:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -47,10 +47,12 @@ class LSTMAutoencoderTransformer(
     bidirectional LSTM encoder; its outputs' mean and maximum over the valid steps,
     next to the front end's pooled features, are the encoder's features; a linear
     bottleneck (with batch normalisation) turns them into a short code, from which
-    a decoder LSTM rebuilds the sequence (in reverse order, Srivastava et al. 2015).
-    Training: AdamW with a one-cycle learning rate over a budget of 1000 optimizer
-    updates (``max_epochs="auto"``), so that small data sets train as long as
-    large ones.
+    a decoder LSTM rebuilds the sequence (in reverse order, Srivastava et al. 2015)
+    together with a linear shape path (the code's coefficients of cosines over
+    relative time); in training, a linear read-out of the code also predicts the
+    pooled features, so that the code summarises them. Training: AdamW with a
+    one-cycle learning rate over a budget of 1000 optimizer updates
+    (``max_epochs="auto"``), so that small data sets train as long as large ones.
 
     ``transform`` gives the encodings for any downstream scikit-learn model: by
     default (``n_components=None``) the encoder's pooled features, a strong input
@@ -69,7 +71,7 @@ class LSTMAutoencoderTransformer(
 
     The classic LSTM autoencoder (an LSTM reads the raw input, its final state is
     the code) is ``conv_channels=None, pooling="last", bidirectional=False,
-    code_norm="none", scaling="none"``.
+    code_norm="none", scaling="none", shape_basis=0, feature_loss=0``.
 
     Parameters
     ----------
@@ -220,6 +222,32 @@ class LSTMAutoencoderTransformer(
             It keeps the code well scaled, which the decoders need to tell
             sequences apart.""",
         ),
+        "shape_basis": Param(
+            32,
+            [Interval(Integral, 0, None, closed="left")],
+            "int, default={default}",
+            """
+            A linear path next to the reconstruction decoder: the code's
+            coefficients of this many cosines over each sequence's relative time
+            (a DCT-II basis, from a linear layer that starts at zero) are added to
+            the decoder LSTM's output. The code then describes the sequence's
+            overall shape directly, as PCA's components would, which makes it a
+            better input for a downstream model on aligned series; 0: no shape
+            path.""",
+        ),
+        "feature_loss": Param(
+            3.0,
+            [Interval(Real, 0, None, closed="left")],
+            "float, default={default}",
+            """
+            Weight of an auxiliary training loss on the bottleneck code: a linear
+            read-out of the code predicts the encoder's pooled features
+            (standardised over the batch, as constants), so that the code also
+            summarises the features a linear model reads best. It is added to
+            the reconstruction loss (``history_[:, "train_loss"]`` includes it;
+            the validation loss and ``score_samples`` do not). 0: the code is
+            trained by the reconstruction alone.""",
+        ),
         "lr_schedule": Param(
             "onecycle",
             [StrOptions({"onecycle", "cosine", "constant"})],
@@ -331,14 +359,22 @@ class LSTMAutoencoderTransformer(
             arch["conv_strides"] = tuple(conv_strides)
         front = bool(arch["conv_channels"])
         if self.truncate_bptt and (
-            front or self.pooling != "last" or self.bidirectional
+            front
+            or self.pooling != "last"
+            or self.bidirectional
+            or self.shape_basis
+            or self.feature_loss
         ):
             raise ValueError(
-                "truncate_bptt needs the classic encoder, which reads the input "
-                "directly, in one direction, and encodes it by its final state: set "
-                "conv_channels=None, pooling='last' and bidirectional=False (got "
+                "truncate_bptt needs the classic model, whose encoder reads the "
+                "input directly, in one direction, and encodes it by its final "
+                "state, and whose code only the decoder LSTM reads: set "
+                "conv_channels=None, pooling='last', bidirectional=False, "
+                "shape_basis=0 and feature_loss=0 (got "
                 f"conv_channels={self.conv_channels!r}, pooling={self.pooling!r}, "
-                f"bidirectional={self.bidirectional!r})."
+                f"bidirectional={self.bidirectional!r}, "
+                f"shape_basis={self.shape_basis!r}, "
+                f"feature_loss={self.feature_loss!r})."
             )
         return dict(
             input_size=n_features,
@@ -357,6 +393,8 @@ class LSTMAutoencoderTransformer(
             conv_ppv=bool(self.conv_skip and front),
             scaling=self.scaling,
             code_norm=self.code_norm,
+            shape_basis=self.shape_basis,
+            feature_loss=self.feature_loss,
             **arch,
         )
 

@@ -269,3 +269,51 @@ def test_autoencoder_pooled_encoding_decodes_through_the_bottleneck():
     # the decoders read the 3-value code only
     assert model.reconstructor.init_state.in_features == 3
     torch.testing.assert_close(model.code(z), model.norm(model.bottleneck(z)))
+
+
+def test_autoencoder_feature_loss_is_a_training_term_of_the_code():
+    torch.manual_seed(0)
+    kw = dict(n_components=3, code_norm="batch", **FEATURE_AE)
+    model = SequenceAutoencoder(2, feature_loss=2.0, **kw)
+    x = torch.randn(6, 16, 2)
+    out = model(x)
+    # a linear read-out of the code predicts the standardised, detached features
+    f = model.features(x).detach()
+    std = f.std(0, unbiased=False)
+    target = (f - f.mean(0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
+    per_seq = 2.0 * (model.feature_head(out["encoding"]) - target).pow(2).mean(1)
+    torch.testing.assert_close(out["code_loss"], per_seq)
+    recon = masked_mse(out["reconstruction"], x)
+    torch.testing.assert_close(model.loss(out, x), recon + per_seq.mean())
+    model.loss(out, x).backward()
+    assert float(model.bottleneck.weight.grad.abs().sum()) > 0
+    assert float(model.feature_head.weight.grad.abs().sum()) > 0
+    # not in evaluation (validation loss, anomaly scores), nor without a bottleneck
+    model.eval()
+    assert "code_loss" not in model(x)
+    assert SequenceAutoencoder(2, feature_loss=1.0, **FEATURE_AE).feature_head is None
+
+
+def test_autoencoder_shape_path_starts_at_zero_and_reads_relative_time():
+    from sksequence.nn.init import reset_parameters
+
+    torch.manual_seed(0)
+    kw = dict(n_components=3, code_norm="layer", **FEATURE_AE)
+    model = SequenceAutoencoder(1, shape_basis=8, **kw)
+    plain = SequenceAutoencoder(1, shape_basis=0, **kw)
+    reset_parameters(model, torch.Generator().manual_seed(0))
+    reset_parameters(plain, torch.Generator().manual_seed(0))
+    model.eval()
+    plain.eval()
+    x = torch.randn(3, 12, 1)
+    # a zero start: the same reconstruction as without the shape path
+    torch.testing.assert_close(model(x)["reconstruction"], plain(x)["reconstruction"])
+    # coefficient 1 on the first cosine, cos(pi * (t + 0.5) / L_i), per sequence
+    with torch.no_grad():
+        model.shape_decoder.bias[1] = 1.0
+    c = torch.zeros(2, 3)
+    lengths = torch.tensor([12, 6])
+    shape = model._shape(c, 12, lengths)  # (2, 12, 1)
+    for i, n in enumerate([12, 6]):
+        t = torch.arange(n) + 0.5
+        torch.testing.assert_close(shape[i, :n, 0], torch.cos(torch.pi * t / n))

@@ -16,7 +16,10 @@ features for a linear model and keep long series cheap:
 - a normalisation of the encoding (``code_norm``);
 - patch decoding (``decoder_stride``): each decoder step emits ``decoder_stride``
   timesteps, so a strided encoder's decoder also runs over the shortened sequence;
-- denoising (``input_noise``) and masked reconstruction (``mask_fraction``) in training.
+- denoising (``input_noise``) and masked reconstruction (``mask_fraction``) in training;
+- a linear shape path of the reconstruction (``shape_basis``) and an auxiliary loss
+  that makes the code predict the pooled features (``feature_loss``), which make a
+  short code a better input for a downstream model.
 """
 
 from __future__ import annotations
@@ -80,6 +83,24 @@ class _CodeBatchNorm(MaskedBatchNorm1d):
                 z, self.running_mean, self.running_var, training=False, eps=self.eps
             )  # (N, C)
         return super().forward(z[:, :, None])[:, :, 0]  # (N, C)
+
+
+class _ZeroLinear(nn.Module):
+    """A linear layer that starts at zero (also after a seeded re-initialisation):
+    a path added to a model's output that starts as no change."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        self.weight.zero_()
+        self.bias.zero_()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return nn.functional.linear(x, self.weight, self.bias)
 
 
 def patchify(x: Tensor, size: int) -> Tensor:
@@ -166,6 +187,17 @@ class SequenceAutoencoder(nn.Module):
         encoder features before the bottleneck, C = P values (the decoders then apply
         the bottleneck themselves). With "pooled", features for downstream models
         are rich while the reconstruction still passes through a narrow code.
+    feature_loss : float
+        Weight of an auxiliary training term: a linear read-out of the code
+        predicts the pooled features (standardised over the batch and detached),
+        so that the code also summarises what a linear model reads best. In
+        training the outputs then hold ``code_loss`` (N,), which :meth:`loss`
+        adds. Needs a bottleneck (``n_components``).
+    shape_basis : int
+        K: a linear shape path of the reconstruction, added to the decoder's
+        output: the code's coefficients (a linear layer that starts at zero) of K
+        cosines over each sequence's relative time (the DCT-II basis
+        ``cos(pi * k * (t + 0.5) / L_i)``). 0: none.
 
     Forward
     -------
@@ -206,6 +238,8 @@ class SequenceAutoencoder(nn.Module):
         mask_fraction: float = 0.0,
         encoding: str = "code",
         conv_ppv: bool = False,
+        feature_loss: float = 0.0,
+        shape_basis: int = 0,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -265,6 +299,21 @@ class SequenceAutoencoder(nn.Module):
             self.bottleneck = nn.Linear(pooled, n_components)
             self.code_size = n_components
         self.encoding_size = pooled if encoding == "pooled" else self.code_size
+        if feature_loss < 0:
+            raise ValueError(f"feature_loss must be >= 0, got {feature_loss!r}.")
+        # without a bottleneck the code is the pooled features themselves
+        self.feature_loss = float(feature_loss) if n_components is not None else 0.0
+        self.feature_head = (
+            nn.Linear(self.code_size, pooled) if self.feature_loss else None
+        )
+        if shape_basis < 0:
+            raise ValueError(f"shape_basis must be >= 0, got {shape_basis!r}.")
+        self.shape_basis = int(shape_basis)
+        self.shape_decoder = (
+            _ZeroLinear(self.code_size, self.shape_basis * input_size)
+            if self.shape_basis and objective in ("reconstruct", "composite")
+            else None
+        )
         self.code_norm = code_norm
         if code_norm == "layer":
             self.norm: nn.Module = nn.LayerNorm(
@@ -429,7 +478,23 @@ class SequenceAutoencoder(nn.Module):
         out = self._decode(self.reconstructor, c, n_steps, target)  # (N, L, F)
         if self.reverse_target:
             out = reverse_padded(out, lengths)
+        if self.shape_decoder is not None:
+            out = out + self._shape(c, n_steps, lengths)
         return out
+
+    def _shape(self, c: Tensor, n_steps: int, lengths: Tensor | None) -> Tensor:
+        """The linear shape path: the code's coefficients of K cosines over each
+        sequence's relative time (a DCT-II basis), (N, L, F)."""
+        k = self.shape_basis
+        t = torch.arange(n_steps, device=c.device, dtype=c.dtype) + 0.5  # (L,)
+        if lengths is None:
+            rel = (t / n_steps)[None, :]  # (1, L)
+        else:
+            rel = t[None, :] / lengths.to(c.device, c.dtype).clamp(min=1)[:, None]
+        freq = torch.arange(k, device=c.device, dtype=c.dtype) * math.pi  # (K,)
+        phi = torch.cos(rel[:, :, None] * freq)  # (N or 1, L, K)
+        coef = self.shape_decoder(c).view(c.shape[0], k, -1)  # (N, K, F)
+        return torch.matmul(phi, coef)  # (N, L, F)
 
     def reconstruct(
         self,
@@ -481,8 +546,11 @@ class SequenceAutoencoder(nn.Module):
     def _forward(self, x, lengths, future, future_lengths, n_future, generator=None):
         xs = self.scale(x, lengths)  # (N, L, F)
         x_in = self._corrupt(xs, generator) if self.training else xs
-        z = self._encode_scaled(x_in, lengths)
-        c = self.code(z)
+        f = self.features(x_in, lengths)  # (N, P)
+        pre = self.bottleneck(f)  # (N, C)
+        c = self.norm(pre)  # (N, C)
+        z = f if self.encoding == "pooled" else c
+        code_loss = self._feature_loss(f, c) if self.training else None
         teacher = self.training and self.conditional
         recon = forecast = None
         if self.reconstructor is not None:
@@ -495,7 +563,24 @@ class SequenceAutoencoder(nn.Module):
             m = future.shape[1] if future is not None else n_future
             fs = self.scale(future, future_lengths) if teacher else None
             forecast = self.unscale(self._decode(self.predictor, c, m, fs))
-        return {"encoding": z, "reconstruction": recon, "forecast": forecast}
+        out = {"encoding": z, "reconstruction": recon, "forecast": forecast}
+        if code_loss is not None:
+            out["code_loss"] = code_loss
+        return out
+
+    def _feature_loss(self, f: Tensor, c: Tensor) -> Tensor | None:
+        """``feature_loss`` times the squared error of a linear read-out of the code
+        ``c`` (N, C) that predicts the pooled features ``f`` (N, P), standardised
+        over the batch and detached: one value per sequence (N,), or None (no
+        ``feature_loss``, or a batch of one sequence)."""
+        n = f.shape[0]
+        if not self.feature_loss or n < 2:
+            return None
+        t = f.detach()
+        std = t.std(dim=0, unbiased=False)  # (P,)
+        t = (t - t.mean(dim=0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
+        err = (self.feature_head(c) - t).pow(2).mean(dim=1)  # (N,)
+        return self.feature_loss * err
 
     def loss(
         self,
@@ -529,6 +614,9 @@ class SequenceAutoencoder(nn.Module):
             if scale is not None:
                 pred, future = pred / scale, future / scale
             loss = loss + masked_mse(pred, future, future_lengths, reduction)
+        if outputs.get("code_loss") is not None:
+            extra = outputs["code_loss"]
+            loss = loss + (extra if reduction == "none" else extra.mean())
         return loss
 
     def step_errors(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -572,6 +660,11 @@ class SequenceAutoencoder(nn.Module):
         """
         if self.encoder.num_directions == 2:
             raise ValueError("Truncated BPTT needs a unidirectional encoder.")
+        if self.shape_decoder is not None or self.feature_loss:
+            raise ValueError(
+                "Truncated BPTT needs shape_basis=0 and feature_loss=0 (the shape "
+                "path and the feature loss are not chunked)."
+            )
         if (
             self.front is not None
             or self.pooling.mode != "last"
