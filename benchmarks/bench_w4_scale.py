@@ -55,6 +55,16 @@ def child(args) -> dict:
             truncate_bptt=tbptt,
             random_state=0,
             n_iter_no_change=10**9,
+            # truncate_bptt needs the classic model (no conv front end, final-state
+            # code, no shape path or feature loss): both arms use it, so that the
+            # only difference between them is the truncation
+            conv_channels=None,
+            pooling="last",
+            bidirectional=False,
+            code_norm="none",
+            scaling="none",
+            shape_basis=0,
+            feature_loss=0.0,
         )
 
     X = make_data(args.n_samples, args.child_t, args.features)
