@@ -63,8 +63,10 @@ class LSTMAutoencoderTransformer(
     default (``n_components=None``) the encoder's pooled features, a strong input
     for a linear model; with ``n_components=k`` the k-value bottleneck code.
     ``inverse_transform`` decodes encodings back into sequences, and
-    ``score_samples`` (negative reconstruction or forecast error) is an anomaly
-    score. Every output is in the input's units.
+    ``score_samples`` (negative mean absolute reconstruction or forecast error;
+    with ``anomaly_score="combined"`` also the distance of the encoder's features
+    to the nearest training sequence's) is an anomaly score. Every output is in
+    the input's units.
 
     The decoders learn to unroll the code:
 
