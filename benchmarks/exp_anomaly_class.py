@@ -1,4 +1,5 @@
-"""Research: which anomaly score of a fitted LSTMAutoencoderTransformer separates classes.
+"""Research: which anomaly score of a fitted LSTMAutoencoderTransformer separates
+classes.
 
 The protocol of ``bench_autoencoder_real.py --tasks anom`` (for each class: fit
 ``LSTMAutoencoderTransformer(random_state=seed)`` with its defaults on that class's
@@ -165,8 +166,12 @@ def scores(d) -> dict:
     out["smooth10_max"] = _per_seq(sq_te, l_te, lambda e: _smooth_max(e.mean(1)))
     out["rmse_abs"] = _per_seq(r_te, l_te, lambda e: np.abs(e).mean())
     out["mae_user"] = _per_seq(r_te * scale, l_te, lambda e: np.abs(e).mean())
-    out["rms_step_mean"] = _per_seq(r_te, l_te, lambda e: np.sqrt((e**2).mean(1)).mean())
-    out["log_mse"] = _per_seq(r_te, l_te, lambda e: np.log((e**2).mean(1) + 1e-4).mean())
+    out["rms_step_mean"] = _per_seq(
+        r_te, l_te, lambda e: np.sqrt((e**2).mean(1)).mean()
+    )
+    out["log_mse"] = _per_seq(
+        r_te, l_te, lambda e: np.log((e**2).mean(1) + 1e-4).mean()
+    )
     out["median_abs"] = _per_seq(r_te, l_te, lambda e: np.median(np.abs(e)))
     out["pow05"] = _per_seq(r_te, l_te, lambda e: (np.abs(e) ** 0.5).mean())
     # the training series' mean absolute error per feature normalises the test one
@@ -202,14 +207,17 @@ def scores(d) -> dict:
     )
     psd = np.maximum(psd, 0.1 * g_sd)
     out["pos_z"] = _per_seq(
-        sq_te, l_te, lambda e: (((e.mean(1) - pmu[: len(e)]) / psd[: len(e)]) ** 2).mean()
+        sq_te,
+        l_te,
+        lambda e: (((e.mean(1) - pmu[: len(e)]) / psd[: len(e)]) ** 2).mean(),
     )
     out["pos_rel"] = _per_seq(
         sq_te, l_te, lambda e: (e.mean(1) / (pmu[: len(e)] + 0.1 * g_mu)).mean()
     )
     # relative to the training series' errors (log-z): same ranking as mse_std
     # feature spaces
-    for name, a, b in (("pooled", d["p_tr"], d["p_te"]), ("code", d["c_tr"], d["c_te"])):
+    spaces = (("pooled", d["p_tr"], d["p_te"]), ("code", d["c_tr"], d["c_te"]))
+    for name, a, b in spaces:
         for k in (1, 3):
             out[f"knn{k}_{name}"] = _knn(a, b, k)
         out[f"knn1_{name}_raw"] = _knn(a, b, 1, standardise=False)
@@ -232,8 +240,9 @@ def scores(d) -> dict:
         out["knn1_pooled"] / np.median(loo)
     )
     # the estimator's anomaly_score="combined" (each ratio at least 1e-3)
+    mae_user_tr = _per_seq(r_tr * scale, l_tr, lambda e: np.abs(e).mean())
     out["combined"] = np.log(
-        np.maximum(out["mae_user"] / np.median(_per_seq(r_tr * scale, l_tr, lambda e: np.abs(e).mean())), 1e-3)
+        np.maximum(out["mae_user"] / np.median(mae_user_tr), 1e-3)
     ) + np.log(np.maximum(out["knn1_pooled"] / np.median(loo), 1e-3))
     out["combo_lr_mae3"] = np.log(out["rmse_abs"] / np.median(mae_tr)) + np.log(
         out["knn3_pooled"] / np.median(loo3)
@@ -242,7 +251,9 @@ def scores(d) -> dict:
         _knn(d["p_tr"], d["p_te"], 2) / np.median(_knn_loo(d["p_tr"], 2))
     )
     out["combo_lz_mse"] = lz(out["mse_std"], mse_tr) + lz(out["knn3_pooled"], loo3)
-    out["combo_lz_mae_w"] = 0.5 * lz(out["rmse_abs"], mae_tr) + lz(out["knn1_pooled"], loo)
+    out["combo_lz_mae_w"] = 0.5 * lz(out["rmse_abs"], mae_tr) + lz(
+        out["knn1_pooled"], loo
+    )
     # features standardised with a floor on the scale (tiny training sets)
     a, b = d["p_tr"], d["p_te"]
     mu, sd = a.mean(0), a.std(0)
@@ -321,7 +332,8 @@ def main(argv=None):
                 table.setdefault((name, k), []).append(float(np.mean(v)))
                 who = as_bench.get(k, k if k in ("pca", "nn") else None)
                 if who is not None:
-                    fit_cpu = cpu[name][-len(classes) :] if who.startswith("ae") else [0]
+                    own = who.startswith("ae")
+                    fit_cpu = cpu[name][-len(classes) :] if own else [0]
                     records.append(
                         dict(
                             problem=name,

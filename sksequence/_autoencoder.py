@@ -628,7 +628,9 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         errors, feats = self._errors(arrays, batch.n_timesteps, features=True)
         z = (feats - ref["mean"]) / ref["scale"]
         distance = _nearest_distance(z, ref["features"].astype(np.float64))
-        return -(_log_ratio(errors, ref["error"]) + _log_ratio(distance, ref["distance"]))
+        return -(
+            _log_ratio(errors, ref["error"]) + _log_ratio(distance, ref["distance"])
+        )
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (higher is better)."""
