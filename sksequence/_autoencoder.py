@@ -13,7 +13,7 @@ from ._base import BaseSequenceEstimator
 from ._classifier import SequenceClassifier, _front_end
 from ._params import Param
 from .nn.autoencoder import SequenceAutoencoder
-from .nn.functional import masked_mse
+from .nn.functional import masked_mae
 from .nn.pooling import POOLINGS
 from .utils.validation import (
     check_decode_lengths,
@@ -33,6 +33,13 @@ _AUTO_MAX_STEPS_STRIDE4 = 128
 _CODE_SIZE = 16
 # what a first fit resolves from its data, kept by a fit that goes on
 _RESOLVED = ("conv_strides_",)
+# anomaly_score="combined": the distance of a sequence's features to the training
+# sequences' is the mean distance to this many nearest ones
+_NEIGHBORS = 1
+# the smallest ratio of an error or distance to its typical value that counts
+_MIN_RATIO = 1e-3
+# rows of the distance matrices computed at a time (bounds their memory)
+_DISTANCE_CHUNK = 1024
 
 
 class LSTMAutoencoderTransformer(
@@ -58,8 +65,10 @@ class LSTMAutoencoderTransformer(
     default (``n_components=None``) the encoder's pooled features, a strong input
     for a linear model; with ``n_components=k`` the k-value bottleneck code.
     ``inverse_transform`` decodes encodings back into sequences, and
-    ``score_samples`` (negative reconstruction or forecast error) is an anomaly
-    score. Every output is in the input's units.
+    ``score_samples`` (negative mean absolute reconstruction or forecast error;
+    with ``anomaly_score="combined"`` also the distance of the encoder's features
+    to the nearest training sequence's) is an anomaly score. Every output is in
+    the input's units.
 
     The decoders learn to unroll the code:
 
@@ -100,6 +109,14 @@ class LSTMAutoencoderTransformer(
     diverged_ : bool
         True if training stopped on a non-finite loss or gradient; a
         ``DivergenceWarning`` then said so and the last finite weights were kept.
+    anomaly_reference_ : dict or None
+        With ``anomaly_score="combined"``, what :meth:`score_samples` compares a
+        sequence with, from the sequences of the last ``fit`` (or
+        ``partial_fit`` call): ``features`` (n_train, P), their standardised
+        pooled encoder features, ``mean`` and ``scale`` (P,), the
+        standardisation, ``error`` the training sequences' median error and
+        ``distance`` their median distance to their nearest other training
+        sequence. None with ``anomaly_score="reconstruction"``.
 
     Examples
     --------
@@ -248,6 +265,23 @@ class LSTMAutoencoderTransformer(
             the validation loss and ``score_samples`` do not). 0: the code is
             trained by the reconstruction alone.""",
         ),
+        "anomaly_score": Param(
+            "reconstruction",
+            [StrOptions({"reconstruction", "combined"})],
+            '{{"reconstruction", "combined"}}, default={default}',
+            """
+            What :meth:`score_samples` measures. "reconstruction": the negative
+            mean absolute reconstruction (or forecast) error of each sequence, in
+            the input's units. "combined": that error and how far the sequence's
+            pooled encoder features are from the training sequences' (standardised
+            with the training features' mean and standard deviation, distance to
+            the nearest one), each as the log of its ratio to its typical value on
+            the training sequences (median error; median distance of a training
+            sequence to its nearest other one), summed and negated. It ranks
+            anomalies better on most archive problems (see the user guide); fit
+            then keeps the training sequences' features (``anomaly_reference_``)
+            and computes their pairwise distances.""",
+        ),
         "lr_schedule": Param(
             "onecycle",
             [StrOptions({"onecycle", "cosine", "constant"})],
@@ -262,7 +296,13 @@ class LSTMAutoencoderTransformer(
     _positional_first = True
     _supports_truncate_bptt = True
     _module_class = SequenceAutoencoder
-    _fitted_attributes = ("n_components_", "n_timesteps_", "n_future_", "conv_strides_")
+    _fitted_attributes = (
+        "n_components_",
+        "n_timesteps_",
+        "n_future_",
+        "conv_strides_",
+        "anomaly_reference_",
+    )
     # An autoencoder first sits on a plateau (it outputs the mean): the plateau rule
     # may end a fit only after this many optimizer updates.
     _min_updates = 500
@@ -439,6 +479,57 @@ class LSTMAutoencoderTransformer(
     def _commit(self, plan, net, outcome) -> None:
         super()._commit(plan, net, outcome)
         self.n_components_ = net.module_.encoding_size
+        self.anomaly_reference_ = None
+        if self.anomaly_score == "combined":
+            arrays = {k: v for k, v in plan.inputs.items() if k != "sample_weight"}
+            self.anomaly_reference_ = self._anomaly_reference(arrays)
+
+    # -- anomaly scores -------------------------------------------------------------
+    def _errors(self, arrays: dict, n_timesteps: int, features: bool = False):
+        """Each sequence's mean absolute reconstruction (or forecast) error in the
+        input's units (N,), float64; with ``features`` also its pooled encoder
+        features (N, P)."""
+
+        def err(module, **b):
+            # in float64: float32 errors overflow for |X| > ~1e38
+            out = {k: None if v is None else v.double() for k, v in module(**b).items()}
+            d = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
+            total = 0.0
+            if out["reconstruction"] is not None:
+                total = total + masked_mae(
+                    out["reconstruction"], d["x"], d.get("lengths"), "none"
+                )
+            if out["forecast"] is not None:
+                total = total + masked_mae(
+                    out["forecast"], d["future"], d.get("future_lengths"), "none"
+                )
+            if not features:
+                return total
+            lengths = b.get("lengths")
+            f = module.features(module.scale(b["x"], lengths), lengths)  # (N, P)
+            return total, f.double()
+
+        return self._batched(err, arrays, n_timesteps)
+
+    def _anomaly_reference(self, arrays: dict) -> dict:
+        """What anomaly_score="combined" compares with (see
+        ``anomaly_reference_``), from the training sequences ``arrays``."""
+        errors, feats = self._errors(arrays, arrays["x"].shape[1], features=True)
+        mean = feats.mean(axis=0)
+        scale = feats.std(axis=0)
+        scale = np.where(scale > 1e-6, scale, 1.0)
+        z = (feats - mean) / scale  # (n, P)
+        if len(z) > 1:
+            distance = float(np.median(_nearest_distance(z, z, exclude_self=True)))
+        else:  # one training sequence: no typical distance to compare with
+            distance = 1.0
+        return {
+            "features": z.astype(np.float32),
+            "mean": mean,
+            "scale": scale,
+            "error": float(np.median(errors)),
+            "distance": distance,
+        }
 
     @property
     def _n_features_out(self):
@@ -543,12 +634,17 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         )
 
     def score_samples(self, X):
-        """Negative reconstruction (or forecast) error of each sequence.
+        """Anomaly score of each sequence: higher means more normal.
 
-        The mean squared error, in the input's units, over each sequence's valid
-        steps and features, of the objective the model was trained on (sum of both
-        for "composite"), with the decoders feeding back their own outputs. Higher
-        means more normal: use it as an anomaly score.
+        With ``anomaly_score="reconstruction"`` (default), the negative mean
+        absolute error, in the input's units, over each sequence's valid steps
+        and features, of the objective the model was trained on (sum of both for
+        "composite"), with the decoders feeding back their own outputs. With
+        ``anomaly_score="combined"``, ``-(log(error / anomaly_reference_["error"])
+        + log(distance / anomaly_reference_["distance"]))``, where ``distance``
+        is the Euclidean distance of the sequence's standardised pooled encoder
+        features to the nearest training sequence's (each ratio counts as at
+        least 0.001, so that a training sequence's own score is finite).
 
         Returns
         -------
@@ -556,23 +652,23 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         """
         batch = self._inputs(X)
         arrays = self._module_inputs(batch)
-
-        def err(module, **b):
-            # in float64: float32 squared errors overflow for |X| > ~1e19 (X=1e30)
-            out = {k: None if v is None else v.double() for k, v in module(**b).items()}
-            b = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
-            total = 0.0
-            if out["reconstruction"] is not None:
-                total = total + masked_mse(
-                    out["reconstruction"], b["x"], b.get("lengths"), "none"
+        ref = getattr(self, "anomaly_reference_", None)
+        if self.anomaly_score == "reconstruction" or ref is None:
+            if self.anomaly_score != "reconstruction":
+                raise ValueError(
+                    'anomaly_score="combined" needs the training sequences\' '
+                    "features, which fit keeps only when anomaly_score is "
+                    '"combined": fit again with anomaly_score="combined".'
                 )
-            if out["forecast"] is not None:
-                total = total + masked_mse(
-                    out["forecast"], b["future"], b.get("future_lengths"), "none"
-                )
-            return total
-
-        return -self._batched(err, arrays, batch.n_timesteps).astype(np.float64)
+            return -np.asarray(
+                self._errors(arrays, batch.n_timesteps), dtype=np.float64
+            )
+        errors, feats = self._errors(arrays, batch.n_timesteps, features=True)
+        z = (feats - ref["mean"]) / ref["scale"]
+        distance = _nearest_distance(z, ref["features"].astype(np.float64))
+        return -(
+            _log_ratio(errors, ref["error"]) + _log_ratio(distance, ref["distance"])
+        )
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (higher is better)."""
@@ -582,3 +678,27 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _log_ratio(values: np.ndarray, typical: float) -> np.ndarray:
+    """``log(values / typical)``, each ratio at least ``_MIN_RATIO`` (a training
+    sequence itself is at distance 0)."""
+    typical = max(float(typical), np.finfo(np.float64).tiny)
+    return np.log(np.maximum(values / typical, _MIN_RATIO))
+
+
+def _nearest_distance(a: np.ndarray, ref: np.ndarray, exclude_self: bool = False):
+    """Mean Euclidean distance of each row of ``a`` (n, P) to its ``_NEIGHBORS``
+    nearest rows of ``ref`` (m, P) (without the row itself when ``a`` is ``ref``),
+    in chunks of rows."""
+    k = min(_NEIGHBORS, len(ref) - 1 if exclude_self else len(ref))
+    sq_ref = (ref**2).sum(axis=1)
+    out = np.empty(len(a))
+    for lo in range(0, len(a), _DISTANCE_CHUNK):
+        rows = a[lo : lo + _DISTANCE_CHUNK]
+        d = (rows**2).sum(axis=1)[:, None] - 2 * rows @ ref.T + sq_ref[None, :]
+        d = np.sqrt(np.maximum(d, 0.0))  # (chunk, m)
+        if exclude_self:
+            d[np.arange(len(rows)), lo + np.arange(len(rows))] = np.inf
+        out[lo : lo + len(rows)] = np.sort(d, axis=1)[:, :k].mean(axis=1)
+    return out

@@ -95,8 +95,9 @@ def test_decoder_variants_learn(conditional, reverse_target, tutorial_sequence):
         random_state=0,
         **TUTORIAL,
     ).fit(tutorial_sequence)
-    # Conditional decoders feed back their own outputs at inference.
-    assert ae.score(tutorial_sequence) > -(0.05**2)
+    # Conditional decoders feed back their own outputs at inference; the score is
+    # the negative mean absolute error: the sequence is recreated within 0.05
+    assert ae.score(tutorial_sequence) > -0.05
 
 
 # -- scikit-learn integration ------------------------------------------------------
@@ -238,6 +239,59 @@ def test_score_samples_flags_anomalies():
     test = np.concatenate([normal[40:], X[y == 1][:20]])
     is_anomaly = np.r_[np.zeros(len(normal) - 40), np.ones(20)]
     assert roc_auc_score(is_anomaly, -ae.score_samples(test)) > 0.9
+
+
+def test_combined_score_is_log_error_plus_log_neighbour_distance():
+    """anomaly_score="combined": -(log(error / median training error) + log(distance
+    of the standardised pooled features to the nearest training sequence's / their
+    median leave-one-out distance)), every part computed here from the public API."""
+    X, y = make_waves(n=60)
+    first = np.flatnonzero(y == 0)[:20]
+    train, test = X[first], np.delete(X, first, axis=0)[:20]
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=8, max_epochs=3, anomaly_score="combined", random_state=0
+    ).fit(train)
+    ref = ae.anomaly_reference_
+    F_tr, F_te = ae.transform(train).astype(np.float64), ae.transform(test)
+    mean, std = F_tr.mean(axis=0), F_tr.std(axis=0)
+    scale = np.where(std > 1e-6, std, 1.0)
+    Z_tr, Z_te = (F_tr - mean) / scale, (F_te - mean) / scale
+    np.testing.assert_allclose(ref["features"], Z_tr, rtol=1e-4, atol=1e-4)
+    d_tr = np.sqrt(((Z_tr[:, None] - Z_tr[None]) ** 2).sum(-1))
+    np.fill_diagonal(d_tr, np.inf)
+    np.testing.assert_allclose(ref["distance"], np.median(d_tr.min(1)), rtol=1e-4)
+    # the reconstruction part: the default score, the mean absolute error
+    recon = ae.inverse_transform(ae.transform(train))
+    np.testing.assert_allclose(
+        ref["error"], np.median(np.abs(recon - train).mean(axis=(1, 2))), rtol=1e-3
+    )
+    err = np.abs(ae.inverse_transform(ae.transform(test)) - test).mean(axis=(1, 2))
+    dist = np.sqrt(((Z_te[:, None] - Z_tr[None]) ** 2).sum(-1)).min(1)
+    expected = -(np.log(err / ref["error"]) + np.log(dist / ref["distance"]))
+    np.testing.assert_allclose(ae.score_samples(test), expected, rtol=1e-3, atol=1e-3)
+    # one sequence at a time gives the same scores (no dependence on the batch)
+    one = [ae.score_samples(test[i : i + 1])[0] for i in range(3)]
+    np.testing.assert_allclose(one, ae.score_samples(test)[:3], rtol=1e-4, atol=1e-5)
+    # a training sequence itself (distance 0) gets a finite, high score: each
+    # ratio counts as at least 1e-3
+    assert np.isfinite(ae.score_samples(train[:1])).all()
+    assert ae.score_samples(train[:1])[0] > ae.score_samples(test).max()
+
+
+def test_combined_score_flags_anomalies_and_needs_its_reference():
+    X, y = make_waves(n=120)
+    normal = X[y == 0]
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=16, max_epochs=30, anomaly_score="combined", random_state=0
+    ).fit(normal[:40])
+    test = np.concatenate([normal[40:], X[y == 1][:20]])
+    is_anomaly = np.r_[np.zeros(len(normal) - 40), np.ones(20)]
+    assert roc_auc_score(is_anomaly, -ae.score_samples(test)) > 0.9
+    # the default fit keeps no reference: asking for the combined score says so
+    plain = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1).fit(normal[:10])
+    assert plain.anomaly_reference_ is None
+    with pytest.raises(ValueError, match='fit again with anomaly_score="combined"'):
+        plain.set_params(anomaly_score="combined").score_samples(normal[:3])
 
 
 # -- training machinery ------------------------------------------------------------------
@@ -492,9 +546,9 @@ def test_scaling_round_trip_in_user_units():
     np.testing.assert_allclose(module.input_scale.numpy(), [X.std()], rtol=1e-4)
     recon = ae.inverse_transform(ae.transform(X))
     assert np.abs(recon - X).mean() < 0.1 * X.std()  # not rebuilt around 0
-    # score_samples: the mean squared reconstruction error in the input's units
-    mse = ((recon - X) ** 2).mean(axis=(1, 2))
-    np.testing.assert_allclose(-ae.score_samples(X), mse, rtol=1e-3)
+    # score_samples: the mean absolute reconstruction error in the input's units
+    mae = np.abs(recon - X).mean(axis=(1, 2))
+    np.testing.assert_allclose(-ae.score_samples(X), mae, rtol=1e-3)
 
 
 def test_unscaled_model_reads_raw_input():

@@ -57,6 +57,18 @@ def test_round_trip_gives_identical_outputs(kind, data, tmp_path):
     assert type(est).load(path).n_features_in_ == 2
 
 
+def test_round_trip_keeps_the_combined_anomaly_reference(data, tmp_path):
+    est = LSTMAutoencoderTransformer(anomaly_score="combined", **FAST).fit(data["X"])
+    est.save(tmp_path / "ae.st")
+    loaded = sksequence.load(tmp_path / "ae.st")
+    np.testing.assert_array_equal(
+        loaded.anomaly_reference_["features"], est.anomaly_reference_["features"]
+    )
+    np.testing.assert_array_equal(
+        loaded.score_samples(data["X"]), est.score_samples(data["X"])
+    )
+
+
 def test_load_checks_the_class(data, tmp_path):
     est, _ = _fitted("autoencoder", data)
     est.save(tmp_path / "ae.st")

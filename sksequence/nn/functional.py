@@ -13,6 +13,7 @@ __all__ = [
     "take_steps",
     "reverse_padded",
     "masked_mse",
+    "masked_mae",
     "row_linear",
     "weighted_mean",
     "window_warp",
@@ -69,6 +70,23 @@ def masked_mse(
     if reduction == "none":
         return sq.sum(dim=(1, 2)) / counts
     return sq.sum() / counts.sum()
+
+
+def masked_mae(
+    pred: Tensor, target: Tensor, lengths: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Mean absolute error over valid steps only (arguments as :func:`masked_mse`)."""
+    err = (pred - target).abs()  # (N, L, F)
+    if lengths is None:
+        if reduction == "none":
+            return err.mean(dim=(1, 2))  # (N,)
+        return err.mean()
+    mask = length_mask(lengths.to(pred.device), pred.shape[1])[:, :, None]  # (N, L, 1)
+    err = err * mask
+    counts = lengths.to(pred.device, pred.dtype) * pred.shape[2]  # (N,)
+    if reduction == "none":
+        return err.sum(dim=(1, 2)) / counts
+    return err.sum() / counts.sum()
 
 
 def window_warp(
