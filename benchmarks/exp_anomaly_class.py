@@ -316,8 +316,10 @@ def main(argv=None):
                         break
                     d = fit_one(prob, c, seed)
                     np.savez(path, **d)
-                    print(f"  fit {name} class {c} seed {seed}: {d['cpu']:.1f} s cpu",
-                          flush=True)
+                    print(
+                        f"  fit {name} class {c} seed {seed}: {d['cpu']:.1f} s cpu",
+                        flush=True,
+                    )
                 d = dict(np.load(path))
                 cpu.setdefault(name, []).append(float(d["cpu"]))
                 sc = scores(d)

@@ -38,8 +38,13 @@ def stats_hook(model, log):
             w = torch.softmax(s, dim=-1)
             ent = float(-(w * w.clamp_min(1e-12).log()).sum(-1).mean().detach())
             log.setdefault("trace", []).append(
-                (log.get("_n", 0), float(s.detach().std(-1).mean()), ent,
-                 float(query.norm(dim=-1).mean()), float(keys.norm(dim=-1).mean()))
+                (
+                    log.get("_n", 0),
+                    float(s.detach().std(-1).mean()),
+                    ent,
+                    float(query.norm(dim=-1).mean()),
+                    float(keys.norm(dim=-1).mean()),
+                )
             )
         return s
 
@@ -59,8 +64,9 @@ def patch(model, variant):
         attn.scores = types.MethodType(scores, attn)
     elif variant.endswith("-scaled"):  # divide by sqrt(size), Vaswani
         base = attn.scores
-        attn.scores = types.MethodType(lambda self, q, k: base(q, k) / math.sqrt(size),
-                                       attn)
+        attn.scores = types.MethodType(
+            lambda self, q, k: base(q, k) / math.sqrt(size), attn
+        )
     elif variant.endswith("-cos"):  # cosine similarity with learnable temperature
         attn.log_temp = torch.nn.Parameter(torch.tensor(math.log(10.0)))
 
@@ -71,6 +77,7 @@ def patch(model, variant):
 
         attn.scores = types.MethodType(scores, attn)
     elif variant.endswith("-cosfix"):  # cosine similarity times sqrt(size), fixed
+
         def scores(self, q, k):
             qn = torch.nn.functional.normalize(q, dim=-1)
             kn = torch.nn.functional.normalize(k, dim=-1)
@@ -90,6 +97,7 @@ def patch(model, variant):
 
         attn.scores = types.MethodType(scores, attn)
     elif variant.endswith("-raw"):  # Luong's formulas on the raw states (before)
+
         def scores(self, q, k):
             if self.score == "dot":
                 return q @ k.transpose(1, 2)
@@ -113,8 +121,9 @@ def run(variant, seed, lr=1e-3, trace=False, n_train=N_TRAIN):
     X, y = make_data(n_train, seed=seed)
     X_test, y_test = make_data(N_TEST, seed=10_000 + seed)
     torch.manual_seed(seed)
-    model = Seq2Seq(CARD, CARD, hidden_size=HIDDEN, attention=kind, categorical=True,
-                    max_length=5)
+    model = Seq2Seq(
+        CARD, CARD, hidden_size=HIDDEN, attention=kind, categorical=True, max_length=5
+    )
     patch(model, variant)
     log = {}
     if trace:
@@ -140,8 +149,14 @@ def run(variant, seed, lr=1e-3, trace=False, n_train=N_TRAIN):
         pred = model.decode(torch.tensor(X_test), n_steps=5).numpy()
     acc = float((pred == y_test).all(axis=1).mean())
     curve = np.array(losses).reshape(-1, 500).mean(axis=1)
-    return {"variant": variant, "seed": seed, "accuracy": acc, "cpu_s": cpu,
-            "curve": curve.round(4).tolist(), "trace": log.get("trace")}
+    return {
+        "variant": variant,
+        "seed": seed,
+        "accuracy": acc,
+        "cpu_s": cpu,
+        "curve": curve.round(4).tolist(),
+        "trace": log.get("trace"),
+    }
 
 
 def main(argv=None):
@@ -159,12 +174,18 @@ def main(argv=None):
             r = run(variant, seed, trace=args.trace, n_train=args.n_train)
             with open(args.log, "a") as fh:
                 fh.write(json.dumps(r) + "\n")
-            print(f"{variant:<16s} seed {seed}: acc {r['accuracy']:.3f} "
-                  f"cpu {r['cpu_s']:.0f}s curve {r['curve'][::2]}", flush=True)
+            print(
+                f"{variant:<16s} seed {seed}: acc {r['accuracy']:.3f} "
+                f"cpu {r['cpu_s']:.0f}s curve {r['curve'][::2]}",
+                flush=True,
+            )
             if r["trace"]:
                 for row in r["trace"]:
-                    print("   step %5d score-std %.3f entropy %.3f |q| %.2f |k| %.2f"
-                          % row)
+                    step, std, ent, q, k = row
+                    print(
+                        f"   step {step:5d} score-std {std:.3f} entropy {ent:.3f} "
+                        f"|q| {q:.2f} |k| {k:.2f}"
+                    )
 
 
 if __name__ == "__main__":

@@ -31,13 +31,17 @@ def main(out="demo_elnino.png"):
     scores = ae.score_samples(X)  # higher = more typical
     order = np.argsort(scores)
 
-    print(f"Trained {ae.n_epochs_} epochs; final loss {ae.history_[-1, 'train_loss']:.4f}")
+    print(
+        f"Trained {ae.n_epochs_} epochs; final loss {ae.history_[-1, 'train_loss']:.4f}"
+    )
     rmse = np.sqrt(((recon - X) ** 2).mean())
     print(f"Reconstruction RMSE: {rmse:.2f} degC (monthly std {X.std():.2f} degC)")
     print("Most unusual years (lowest score):")
     for i in order[:5]:
         dev = X[i].mean() - X.mean()
-        print(f"  {years[i]}  score {scores[i]:.3f}  mean temp {dev:+.2f} degC vs average")
+        print(
+            f"  {years[i]}  score {scores[i]:.3f}  mean temp {dev:+.2f} degC vs average"
+        )
     print("Most typical years:", ", ".join(str(years[i]) for i in order[-3:]))
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -47,7 +51,9 @@ def main(out="demo_elnino.png"):
         axes[0].plot(months, recon[i], "--", color=color, label=f"{years[i]} decoded")
     axes[0].set(title="Actual vs decoded year", xlabel="month", ylabel="degC")
     axes[0].legend(fontsize=8)
-    axes[1].bar(years, -scores, color=["C3" if i in order[:5] else "C7" for i in range(61)])
+    axes[1].bar(
+        years, -scores, color=["C3" if i in order[:5] else "C7" for i in range(61)]
+    )
     axes[1].set(title="Anomaly score (reconstruction error)", xlabel="year")
     sc = axes[2].scatter(codes[:, 0], codes[:, 1], c=X.mean(axis=1), cmap="coolwarm")
     for i in order[:5]:

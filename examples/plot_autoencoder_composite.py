@@ -15,8 +15,13 @@ from sksequence import LSTMAutoencoderTransformer
 
 seq = np.linspace(0.1, 0.9, 9).reshape(1, 9, 1)
 ae = LSTMAutoencoderTransformer(
-    objective="composite", n_future=4, hidden_size=100, lr=1e-2, max_epochs=300,
-    n_iter_no_change=300, random_state=0,
+    objective="composite",
+    n_future=4,
+    hidden_size=100,
+    lr=1e-2,
+    max_epochs=300,
+    n_iter_no_change=300,
+    random_state=0,
 )
 ae.fit(seq)
 observed = seq[:, :5]

@@ -21,7 +21,11 @@ X = np.sin(t0[:, None] + steps) + 0.05 * rng.randn(500, 30)
 X = X[:, :, None]  # 3-D (n_samples, n_timesteps, 1): windows of any length welcome
 
 ae = LSTMAutoencoderTransformer(
-    objective="predict", n_future=10, hidden_size=32, lr=5e-3, max_epochs=60,
+    objective="predict",
+    n_future=10,
+    hidden_size=32,
+    lr=5e-3,
+    max_epochs=60,
     random_state=0,
 )
 ae.fit(X[:400])

@@ -14,8 +14,9 @@ import numpy as np
 from sksequence import LSTMAutoencoderTransformer
 
 seq = np.linspace(0.1, 0.9, 9).reshape(1, 9, 1)  # (n_samples, n_timesteps, n_features)
-ae = LSTMAutoencoderTransformer(hidden_size=100, lr=1e-2, max_epochs=300, n_iter_no_change=300,
-    random_state=0)
+ae = LSTMAutoencoderTransformer(
+    hidden_size=100, lr=1e-2, max_epochs=300, n_iter_no_change=300, random_state=0
+)
 ae.fit(seq)
 recon = ae.inverse_transform(ae.transform(seq))
 print("input:        ", np.round(seq.ravel(), 3))

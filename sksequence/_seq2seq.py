@@ -506,7 +506,9 @@ n_steps_out, n_targets)
         if continuing:  # the fitted module's bound stays
             level_bound = getattr(self.net_.module_, "level_bound", _LEVEL_BOUND)
         else:
-            level_bound = _LEVEL_BOUND_ONE_SERIES if _one_series(batch) else _LEVEL_BOUND
+            level_bound = (
+                _LEVEL_BOUND_ONE_SERIES if _one_series(batch) else _LEVEL_BOUND
+            )
         module_options = dict(
             standardize=scaling is not None,
             scaling="mean" if window else None,

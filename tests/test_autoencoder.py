@@ -121,9 +121,10 @@ def test_features_feed_a_classifier_in_grid_search():
     # the 2-value code does: 1.0, where it got 0.875 without it)
     assert min(search.cv_results_["mean_test_score"]) > 0.75
     best = search.best_estimator_[0]
-    assert best.n_components == search.best_params_[
-        "lstmautoencodertransformer__n_components"
-    ]
+    assert (
+        best.n_components
+        == search.best_params_["lstmautoencodertransformer__n_components"]
+    )
     assert best.transform(X).shape == (80, best.n_components)
     assert search.best_estimator_.predict(X).shape == (80,)
 
