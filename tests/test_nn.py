@@ -30,6 +30,18 @@ def test_masked_mse_ignores_padding():
     assert masked_mse(pred, target, lengths, reduction="none").tolist() == [1.0, 1.0]
 
 
+def test_masked_mae_ignores_padding_and_is_absolute():
+    from sksequence.nn.functional import masked_mae
+
+    pred = torch.zeros(2, 4, 1)
+    target = torch.full((2, 4, 1), -2.0)
+    target[1, 2:] = 1000.0  # padding of sequence 1
+    lengths = torch.tensor([4, 2])
+    assert masked_mae(pred, target, lengths).item() == pytest.approx(2.0)
+    assert masked_mae(pred, target, lengths, reduction="none").tolist() == [2.0, 2.0]
+    assert masked_mae(pred, target).item() == pytest.approx((6 * 2 + 2 * 1000) / 8)
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("cell_state", [True, False], ids=["packed", "reversed"])

@@ -59,31 +59,25 @@ def masked_mse(
         "mean": one scalar, the mean over all valid values. "none": ``(N,)``, the mean
         over each sequence's valid values.
     """
-    sq = (pred - target).pow(2)  # (N, L, F)
-    if lengths is None:
-        if reduction == "none":
-            return sq.mean(dim=(1, 2))  # (N,)
-        return sq.mean()
-    mask = length_mask(lengths.to(pred.device), pred.shape[1])[:, :, None]  # (N, L, 1)
-    sq = sq * mask
-    counts = lengths.to(pred.device, pred.dtype) * pred.shape[2]  # (N,)
-    if reduction == "none":
-        return sq.sum(dim=(1, 2)) / counts
-    return sq.sum() / counts.sum()
+    return _masked_mean((pred - target).pow(2), lengths, reduction)
 
 
 def masked_mae(
     pred: Tensor, target: Tensor, lengths: Tensor | None = None, reduction: str = "mean"
 ) -> Tensor:
     """Mean absolute error over valid steps only (arguments as :func:`masked_mse`)."""
-    err = (pred - target).abs()  # (N, L, F)
+    return _masked_mean((pred - target).abs(), lengths, reduction)
+
+
+def _masked_mean(err: Tensor, lengths: Tensor | None, reduction: str) -> Tensor:
+    """Mean of ``err`` (N, L, F) over valid steps: one scalar, or ``(N,)``."""
     if lengths is None:
         if reduction == "none":
             return err.mean(dim=(1, 2))  # (N,)
         return err.mean()
-    mask = length_mask(lengths.to(pred.device), pred.shape[1])[:, :, None]  # (N, L, 1)
+    mask = length_mask(lengths.to(err.device), err.shape[1])[:, :, None]  # (N, L, 1)
     err = err * mask
-    counts = lengths.to(pred.device, pred.dtype) * pred.shape[2]  # (N,)
+    counts = lengths.to(err.device, err.dtype) * err.shape[2]  # (N,)
     if reduction == "none":
         return err.sum(dim=(1, 2)) / counts
     return err.sum() / counts.sum()
