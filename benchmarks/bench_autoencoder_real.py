@@ -179,20 +179,26 @@ def run_anom(who, prob, seed, threads):
     return _run_anom(who, prob, seed, threads)
 
 
+def _normal_classes(prob):
+    """For every class taken as the normal one: the indices of its training series
+    and the test labels "another class" (classes whose test set is all one kind are
+    left out)."""
+    for c in np.unique(prob["y_train"]):
+        normal = np.flatnonzero(prob["y_train"] == c)
+        is_anomaly = (prob["y_test"] != c).astype(int)
+        if is_anomaly.min() != is_anomaly.max():
+            yield normal, is_anomaly
+
+
 def _run_anom_ae(prob, seed, threads):
     """``ae`` and ``ae_combined`` from one fit per class."""
     import torch
     from sklearn.metrics import roc_auc_score
 
     torch.set_num_threads(threads)
-    ytr, yte = prob["y_train"], prob["y_test"]
     aucs = {"ae": [], "ae_combined": []}
     walls, cpus = [], []
-    for c in np.unique(ytr):
-        normal = np.flatnonzero(ytr == c)
-        is_anomaly = (yte != c).astype(int)
-        if is_anomaly.min() == is_anomaly.max():
-            continue
+    for normal, is_anomaly in _normal_classes(prob):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est = make_ae(seed, anomaly_score="combined")
@@ -215,13 +221,8 @@ def _run_anom(who, prob, seed, threads):
     from sklearn.metrics import roc_auc_score
 
     torch.set_num_threads(threads)
-    ytr, yte = prob["y_train"], prob["y_test"]
     aucs, walls, cpus = [], [], []
-    for c in np.unique(ytr):
-        normal = np.flatnonzero(ytr == c)
-        is_anomaly = (yte != c).astype(int)
-        if is_anomaly.min() == is_anomaly.max():
-            continue
+    for normal, is_anomaly in _normal_classes(prob):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if who == "pca":
