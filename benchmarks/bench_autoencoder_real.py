@@ -59,7 +59,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import machine_line, set_threads  # noqa: E402
-from _ucr_data import DEV, HELD_OUT, load_problem, subset  # noqa: E402
+from _ucr_data import DEV, HELD_OUT, UNSEEN, load_problem, subset  # noqa: E402
 
 REPR = ["ae16", "ae", "pca16", "catch22", "minirocket"]
 ANOM = ["ae", "ae_combined", "pca", "nn"]
@@ -326,7 +326,10 @@ def print_tables(records: list) -> None:
                     means[w][p] = statistics.mean(r["value"] for r in rs)
             if any(v != "-" for v in vals):
                 print(f"| {p} | " + " | ".join(vals + fits) + " |")
-        for label, group in (("mean dev", DEV), ("mean held-out", HELD_OUT)):
+        groups = (("mean dev", DEV), ("mean held-out", HELD_OUT), ("mean unseen", UNSEEN))
+        for label, group in groups:
+            if not any(p in means[w] for w in whos for p in group):
+                continue
             cells = []
             for w in whos:
                 got = [means[w][p] for p in group if p in means[w]]
