@@ -326,7 +326,11 @@ def print_tables(records: list) -> None:
                     means[w][p] = statistics.mean(r["value"] for r in rs)
             if any(v != "-" for v in vals):
                 print(f"| {p} | " + " | ".join(vals + fits) + " |")
-        groups = (("mean dev", DEV), ("mean held-out", HELD_OUT), ("mean unseen", UNSEEN))
+        groups = (
+            ("mean dev", DEV),
+            ("mean held-out", HELD_OUT),
+            ("mean unseen", UNSEEN),
+        )
         for label, group in groups:
             if not any(p in means[w] for w in whos for p in group):
                 continue
