@@ -242,7 +242,10 @@ def theta(train, h, m, **_):
         return np.asarray(res.forecast(h))
 
 
-def estimator(train, h, m, L, seed, standardise=False, **_):
+def estimator(train, h, m, L, seed, standardise=False, **params):
+    """The estimator (``params``: its parameters beyond ``random_state``, from
+    ``--extra``; none for the defaults). ``BENCH_VERBOSE=1`` in the environment
+    prints each fit's ``linear_start_`` to stderr."""
     import torch
 
     from sksequence import Seq2SeqRegressor
@@ -252,7 +255,9 @@ def estimator(train, h, m, L, seed, standardise=False, **_):
     mu, sd = (train.mean(), train.std()) if standardise else (0.0, 1.0)
     z = (train - mu) / sd
     X, y = sliding_window(z, L, h)
-    reg = Seq2SeqRegressor(random_state=seed).fit(X, y)
+    reg = Seq2SeqRegressor(random_state=seed, **params).fit(X, y)
+    if os.environ.get("BENCH_VERBOSE"):
+        print(f"  linear_start_={reg.linear_start_}", file=sys.stderr, flush=True)
     return reg.predict(z[-L:][None])[0] * sd + mu
 
 
@@ -472,7 +477,11 @@ def main(argv=None):
     parser.add_argument("--series", nargs="*", default=DEV_SERIES + HELD_OUT_SERIES)
     parser.add_argument("--collections", nargs="*", default=[])
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    parser.add_argument("--extra", default="{}", help="JSON kwargs for recipe models")
+    parser.add_argument(
+        "--extra",
+        default="{}",
+        help="JSON kwargs for recipe models, or the estimator's parameters",
+    )
     parser.add_argument("--json", default=os.path.join(HERE, "out", "forecast.json"))
     parser.add_argument("--report", nargs="*", help="print the table of JSON files")
     parser.add_argument(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from numbers import Integral, Real
 
@@ -151,6 +152,7 @@ class _Seq2SeqBase(BaseSequenceEstimator):
         output_fn=None,
         module_options=None,
         buffers=None,
+        transfer=None,
         schedule=None,
     ):
         """The plan shared by both estimators, once X and y are validated
@@ -191,6 +193,7 @@ class _Seq2SeqBase(BaseSequenceEstimator):
             valid_inputs=valid_inputs,
             schedule=schedule,
             buffers=buffers or {},
+            transfer=transfer or {},
             policies=self._sampling_schedule(batch.n_samples),
             output_fn=output_fn,
         )
@@ -273,6 +276,9 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
         Values per output step.
     scaling_ : {"window", "standard"} or None
         The scaling used (what ``scaling="auto"`` resolved to).
+    linear_start_ : {"zero", "ridge"} or None
+        Where the linear path started (what ``linear_start="auto"`` chose); None
+        without a linear path (``scaling_`` other than "window").
     y_mean_, y_scale_ : ndarray of shape (n_targets_,)
         The target standardisation: the input features' statistics with
         ``scaling_="window"``, else the targets' own (0 and 1 when
@@ -360,6 +366,39 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
               "standard" when such targets are not the input features.
             - None: the inputs as given (targets as ``normalize_y`` says).""",
         ),
+        "linear_start": Param(
+            "zero",
+            [StrOptions({"zero", "ridge", "auto"})],
+            '{{"zero", "ridge", "auto"}}, default={default}',
+            """
+            Where the linear path of ``scaling="window"`` starts training (other
+            scalings have no linear path and ignore it; ``linear_start_`` says
+            what a fit used, None without a linear path):
+
+            - "zero": it adds nothing at first and is learnt with the network.
+            - "ridge": at its closed-form ridge regression on the training
+              windows (penalty 1, in window units, unweighted), so that the
+              network learns a
+              correction to the best linear forecast. It helps stationary and
+              cyclic series, where a linear regression pulls the forecast back to
+              the series' mean (sunspots 0.85 against 0.90 MASE, El Nino 0.91
+              against 1.02), and hurts short series and runs of near-constant
+              windows (shampoo sales 1.60 against 1.19, PBS 0.47 against 0.28).
+            - "auto": for the consecutive windows of one series (as
+              ``sliding_window`` cuts them, in order), when at least 20 are
+              left to fit on, both starts are fitted on the earlier windows,
+              and the one with the lower mean absolute error on the latest 40%
+              (the
+              ``n_steps_out - 1`` windows between left out, so that no validated
+              target lies in a training window) is fitted on all the windows:
+              three fits; "zero" otherwise, and for :meth:`partial_fit`.
+
+            "zero" is the default: the choice of "auto" measured better on the
+            development series (mean MASE 0.756 against 0.775) but worse on
+            the series held out (0.680 against 0.662), and "ridge" worse on
+            the development series (0.835; see the user guide's forecasting
+            section).""",
+        ),
         "lr_schedule": Param(
             "cosine",
             [StrOptions({"onecycle", "cosine", "constant"})],
@@ -388,6 +427,7 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
         "n_targets_",
         "scaling_",
         "interval_scores_",
+        "linear_start_",
     )
     # the budget of max_epochs="auto" (optimizer updates), and the fewest updates
     # before a plateau rule (lr_schedule="constant", early_stopping) may end a fit
@@ -518,6 +558,25 @@ n_steps_out, n_targets)
             level_bound=level_bound,
             horizon=n_steps if window else None,
         )
+        transfer = {}
+        if not continuing:  # (a continued fit starts from the fitted weights)
+            start = None
+            if window:
+                start = self.linear_start
+                if start == "auto" and incremental:  # (no validation fits)
+                    start = "zero"
+                elif start == "auto":
+                    start = self._choose_linear_start(
+                        batch, target, data.sample_weight, mean, scale
+                    )
+            if start == "ridge":
+                transfer = _ridge_linear_path(
+                    batch,
+                    ((target - mean) / scale).astype(np.float32),
+                    module_options,
+                    buffers,
+                )
+            fitted["linear_start_"] = start
         return self._seq2seq_plan(
             batch,
             ((target - mean) / scale).astype(np.float32),
@@ -532,8 +591,31 @@ n_steps_out, n_targets)
             output_fn=_flat_values,
             module_options=module_options,
             buffers=buffers,
+            transfer=transfer,
             schedule=None if self.lr_schedule == "constant" else self.lr_schedule,
         )
+
+    def _choose_linear_start(self, batch, target, sample_weight, mean, scale) -> str:
+        """linear_start="auto": "ridge" or "zero", whichever start forecasts the
+        latest windows of one series better when fitted on the earlier ones (the
+        validation fits run without the user's callbacks and verbose output)."""
+        n, n_steps = batch.n_samples, target.shape[1]
+        n_valid = math.ceil(_LINEAR_START_VALID * n)
+        n_fit = n - n_valid - (n_steps - 1)  # no validated target in a fit window
+        if n_fit < _LINEAR_START_MIN_FIT or not _one_series(batch):
+            return "zero"
+        from sklearn.base import clone
+
+        weight = None if sample_weight is None else sample_weight[:n_fit]
+        errors = {}
+        for start in ("zero", "ridge"):
+            est = clone(self).set_params(
+                linear_start=start, warm_start=False, verbose=0, callbacks=None
+            )
+            est.fit(batch.X[:n_fit], target[:n_fit], sample_weight=weight)
+            pred = est.predict(batch.X[-n_valid:]).reshape(target[-n_valid:].shape)
+            errors[start] = float(np.mean(np.abs(pred - target[-n_valid:]) / scale))
+        return "ridge" if errors["ridge"] < errors["zero"] else "zero"
 
     def _predict_scaled(self, arrays, n_timesteps):
         steps = self.n_steps_out_
@@ -733,6 +815,40 @@ _MIN_WINDOW_SCALE = 1e-2
 # (benchmarks/RESULTS.md, issue 12).
 _LEVEL_BOUND_ONE_SERIES = 3.0
 _LEVEL_BOUND = 1.0
+
+
+# linear_start="auto": the share of the windows validated (the latest), and the
+# fewest windows left to fit on (else the linear path starts at zero)
+_LINEAR_START_VALID = 0.4
+_LINEAR_START_MIN_FIT = 20
+
+
+def _ridge_linear_path(batch, target, module_options, buffers) -> dict:
+    """The linear path's weights at its closed-form ridge solution (penalty 1) on
+    the training windows, as a ``transfer`` state dict of the module."""
+    n_features, n_outputs = batch.n_features, target.shape[2]
+    module = Seq2Seq(
+        n_features,
+        n_outputs,
+        hidden_size=1,
+        pattern="direct",
+        max_length=batch.n_timesteps,
+        **module_options,
+    )
+    inputs = batch.inputs()
+    lengths = inputs["lengths"]
+    with torch.no_grad():
+        for name, value in buffers.items():
+            module.get_buffer(name).copy_(torch.as_tensor(value))
+        module.fit_linear_path(
+            torch.as_tensor(inputs["x"], dtype=torch.float32),
+            torch.as_tensor(target),
+            None if lengths is None else torch.as_tensor(lengths),
+            alpha=1.0,
+        )
+    return {
+        f"skip.{k}": v.detach().clone() for k, v in module.skip.state_dict().items()
+    }
 
 
 def _one_series(batch) -> bool:

@@ -435,6 +435,55 @@ def test_regressor_level_bound_three_for_one_series_one_for_many():
     np.testing.assert_allclose(_level_shift(reg, Xg), -1.0, rtol=1e-3)
 
 
+def _silenced(reg):
+    """The fitted regressor with its network's output layer zeroed: what the
+    linear path alone forecasts."""
+    with torch.no_grad():
+        reg.net_.module_.out.weight.zero_()
+        reg.net_.module_.out.bias.zero_()
+    return reg
+
+
+def test_regressor_linear_start_ridge_starts_the_linear_path_at_its_ridge_fit():
+    """linear_start="ridge": before any training worth the name (one epoch at a
+    negligible rate) the linear path alone already forecasts a noise-free
+    seasonal series (an exact linear recurrence), where the zero start forecasts
+    nothing but the window's mean."""
+    t = np.arange(200)
+    series = 50 + 10 * np.sin(2 * np.pi * t / 12) + 3 * np.cos(2 * np.pi * t / 5)
+    X, y = sliding_window(series, 24, 6)
+    kw = dict(hidden_size=4, max_epochs=1, lr=1e-9, random_state=0)
+    ridge = _silenced(Seq2SeqRegressor(linear_start="ridge", **kw).fit(X, y))
+    zero = _silenced(Seq2SeqRegressor(linear_start="zero", **kw).fit(X, y))
+    assert ridge.linear_start_ == "ridge" and zero.linear_start_ == "zero"
+    assert ridge.score(X, y) > 0.999
+    assert zero.score(X, y) < 0.1
+
+
+def test_regressor_linear_start_auto_is_chosen_on_the_latest_windows():
+    """linear_start="auto" fits both starts on the earlier windows of one series
+    and keeps the one that forecasts the latest windows better:
+    the ridge start on a noise-free seasonal series after a short training; the
+    zero start, without validation fits, for windows that are not consecutive
+    windows of one series (shuffled, many series) or too few, and for a
+    partial_fit; no linear path (None) without window scaling."""
+    t = np.arange(200)
+    series = 50 + 10 * np.sin(2 * np.pi * t / 12) + 3 * np.cos(2 * np.pi * t / 5)
+    X, y = sliding_window(series, 24, 6)
+    assert Seq2SeqRegressor().linear_start == "zero"  # the default (not "auto")
+    kw = dict(hidden_size=4, max_epochs=2, random_state=0, linear_start="auto")
+    assert Seq2SeqRegressor(**kw).fit(X, y).linear_start_ == "ridge"
+    order = np.random.RandomState(0).permutation(len(X))
+    assert Seq2SeqRegressor(**kw).fit(X[order], y[order]).linear_start_ == "zero"
+    assert Seq2SeqRegressor(**kw).fit(X[:30], y[:30]).linear_start_ == "zero"
+    windows = SeriesWindows(n_steps_in=24, n_steps_out=6)
+    Xg, yg = windows.fit_windows([series, series[::-1] + 5])
+    assert Seq2SeqRegressor(**kw).fit(Xg, yg).linear_start_ == "zero"
+    assert Seq2SeqRegressor(**kw).partial_fit(X, y).linear_start_ == "zero"
+    reg = Seq2SeqRegressor(scaling="standard", **kw).fit(X, y)
+    assert reg.linear_start_ is None
+
+
 def test_regressor_default_budget_is_500_updates_under_a_cosine_schedule():
     """max_epochs="auto": 100 windows in batches of 32 are 4 updates an epoch, so
     125 epochs; the learning rate decays to zero at the end, with no early stop."""
