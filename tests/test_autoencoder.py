@@ -253,7 +253,10 @@ def test_combined_score_is_log_error_plus_log_neighbour_distance():
         hidden_size=8, max_epochs=3, anomaly_score="combined", random_state=0
     ).fit(train)
     ref = ae.anomaly_reference_
-    F_tr, F_te = ae.transform(train).astype(np.float64), ae.transform(test)
+    # the pooled features: transform's first values (the quantile shares follow)
+    P = ae.net_.module_.pooled_size
+    F_tr = ae.transform(train)[:, :P].astype(np.float64)
+    F_te = ae.transform(test)[:, :P]
     mean, std = F_tr.mean(axis=0), F_tr.std(axis=0)
     scale = np.where(std > 1e-6, std, 1.0)
     Z_tr, Z_te = (F_tr - mean) / scale, (F_te - mean) / scale
@@ -627,3 +630,29 @@ def test_truncate_bptt_needs_the_classic_encoder():
     LSTMAutoencoderTransformer(
         truncate_bptt=5, max_epochs=1, shape_basis=0, feature_loss=0.0, **classic
     ).fit(X)
+
+
+def test_default_features_hold_each_channels_share_above_its_training_quantiles():
+    """n_components=None: after the pooled features come, block by block and for
+    the 25%, 50% and 75% quantiles of each front-end channel's training values, the
+    share of steps above them; over the training sequences (all of one length)
+    those shares average 0.75, 0.5 and 0.25 for every channel."""
+    X, _ = make_waves(n=40)
+    ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=3, random_state=0)
+    Z = ae.fit_transform(X)
+    module = ae.net_.module_
+    channels = [c.out_channels for c in module.front.convs]
+    assert ae.n_components_ == module.pooled_size + 3 * sum(channels) == Z.shape[1]
+    shares, start = [], module.pooled_size
+    for c in channels:
+        shares.append(Z[:, start : start + 3 * c].reshape(len(X), 3, c))
+        start += 3 * c
+    mean = np.concatenate(shares, axis=2).mean(axis=0)  # (3, sum C)
+    for q, row in zip((0.25, 0.5, 0.75), mean):
+        np.testing.assert_allclose(row, 1 - q, atol=0.03)
+    # decoding reads the pooled features alone: changing the shares changes nothing
+    Z2 = Z[:4].copy()
+    Z2[:, module.pooled_size :] = 0.0
+    np.testing.assert_allclose(
+        ae.inverse_transform(Z2), ae.inverse_transform(Z[:4]), rtol=1e-5, atol=1e-6
+    )

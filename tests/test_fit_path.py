@@ -434,7 +434,7 @@ def test_fitting_inside_inference_mode_and_float64_default_dtype():
     with torch.inference_mode():
         ae = LSTMAutoencoderTransformer(**TINY).fit(X)
     assert ae.transform(X).shape == (len(X), ae.n_components_)
-    assert ae.n_components_ == ae.net_.module_.pooled_size  # n_components=None
+    assert ae.n_components_ == ae.net_.module_.encoding_size  # n_components=None
     before = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .conv import ConvFrontEnd, MaskedBatchNorm1d
+from .conv import ConvFrontEnd, MaskedBatchNorm1d, conv_output_lengths
 from .decoder import ConditionalDecoder, RepeatDecoder
 from .encoder import RecurrentEncoder
 from .functional import length_mask, masked_mse, reverse_padded, weighted_mean
@@ -42,6 +42,8 @@ OBJECTIVES = ("reconstruct", "predict", "composite")
 SCALINGS = ("none", "standard")
 CODE_NORMS = ("none", "layer", "batch")
 ENCODINGS = ("code", "pooled")
+# quantile_ppv counts a value above its threshold only by more than this
+_PPV_MARGIN = 1e-4
 
 
 def _detach(state):
@@ -198,6 +200,16 @@ class SequenceAutoencoder(nn.Module):
         output: the code's coefficients (a linear layer that starts at zero) of K
         cosines over each sequence's relative time (the DCT-II basis
         ``cos(pi * k * (t + 0.5) / L_i)``). 0: none.
+    ppv_quantiles : sequence of float
+        With ``encoding="pooled"`` and ``conv_ppv``: the encoding also holds, for
+        each of these quantiles q and every front-end channel, the share of valid
+        steps at which the channel's value before its ReLU exceeds the q-quantile
+        of that value over the training steps (MiniRocket's biases taken from
+        quantiles; ``len(ppv_quantiles) * sum(conv_channels)`` more values). The
+        thresholds are the buffer ``ppv_thresholds``, set by
+        :meth:`fit_ppv_thresholds` after training; they do not enter training (the
+        bottleneck and the feature loss read the pooled features alone). Empty:
+        none.
 
     Forward
     -------
@@ -240,6 +252,7 @@ class SequenceAutoencoder(nn.Module):
         conv_ppv: bool = False,
         feature_loss: float = 0.0,
         shape_basis: int = 0,
+        ppv_quantiles: Sequence[float] = (),
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -298,7 +311,20 @@ class SequenceAutoencoder(nn.Module):
         else:
             self.bottleneck = nn.Linear(pooled, n_components)
             self.code_size = n_components
-        self.encoding_size = pooled if encoding == "pooled" else self.code_size
+        self.ppv_quantiles = (
+            tuple(float(q) for q in ppv_quantiles)
+            if encoding == "pooled" and self.conv_ppv
+            else ()
+        )
+        if any(not 0.0 < q < 1.0 for q in self.ppv_quantiles):
+            raise ValueError(f"ppv_quantiles must be in (0, 1), got {ppv_quantiles!r}.")
+        if self.ppv_quantiles:
+            channels = sum(c.out_channels for c in self.front.convs)
+            self.register_buffer(
+                "ppv_thresholds", torch.zeros(len(self.ppv_quantiles), channels)
+            )
+        extra = len(self.ppv_quantiles) * channels if self.ppv_quantiles else 0
+        self.encoding_size = pooled + extra if encoding == "pooled" else self.code_size
         if feature_loss < 0:
             raise ValueError(f"feature_loss must be >= 0, got {feature_loss!r}.")
         # without a bottleneck the code is the pooled features themselves
@@ -441,14 +467,80 @@ class SequenceAutoencoder(nn.Module):
         """The code the decoders read (N, C_code) from an encoding (N, C): the
         encoding itself, or with ``encoding="pooled"`` its bottleneck and norm."""
         if self.encoding == "pooled":
-            return self.norm(self.bottleneck(z))
+            return self.norm(self.bottleneck(z[:, : self.pooled_size]))
         return z
 
     def _encode_scaled(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         f = self.features(x, lengths)  # (N, P)
         if self.encoding == "pooled":
+            if self.ppv_quantiles:
+                f = torch.cat([f, self.quantile_ppv(x, lengths)], dim=-1)
             return f
         return self.norm(self.bottleneck(f))  # (N, C)
+
+    def _pre_activations(self, x: Tensor, lengths: Tensor | None) -> list:
+        """Every front-end block's value before its ReLU and valid lengths,
+        ``[(N, L_b, C_b), (N,) or None]``, of the standardised input ``x``."""
+        _, _, blocks = self.front(x, lengths, return_blocks=True, pre_activation=True)
+        return blocks
+
+    def quantile_ppv(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The shares of valid steps above ``ppv_thresholds`` (by more than 1e-4)
+        (N, Q * sum C_b) of the standardised input ``x``: block by block, each
+        quantile's C_b values."""
+        out, start = [], 0
+        for pre, lens in self._pre_activations(x, lengths):
+            c = pre.shape[-1]
+            for t in self.ppv_thresholds[:, start : start + c]:  # (C_b,)
+                # (a margin, so that float noise of 1e-6, e.g. from padding, cannot
+                # flip a value that sits on its threshold: a near-constant channel)
+                above = pre > t + _PPV_MARGIN
+                out.append(masked_mean(above.to(pre.dtype), lens))
+            start += c
+        return torch.cat(out, dim=-1)
+
+    @torch.no_grad()
+    def fit_ppv_thresholds(
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        chunk: int = 256,
+        max_rows: int = 200_000,
+    ) -> None:
+        """Set ``ppv_thresholds`` to the ``ppv_quantiles`` of every front-end
+        channel's value before its ReLU over the valid steps of ``x`` (N, L, F), in
+        the input's units, read ``chunk`` sequences at a time; of more than
+        ``max_rows`` valid steps in a block, every k-th is kept (k the fewest that
+        keeps at most ``max_rows``)."""
+        x = _trim(x, lengths)
+        n = len(x)
+        full = torch.full((n,), x.shape[1]) if lengths is None else lengths.cpu()
+        totals, lens = [], full
+        for k, s in zip(self.front.kernel_sizes, self.front.strides):
+            lens = conv_output_lengths(lens, k, s)
+            totals.append(int(lens.sum()))
+        # (torch.quantile takes at most 2**24 values)
+        caps = [min(max_rows, 2**24 // c.out_channels) for c in self.front.convs]
+        every = [max(1, -(-t // cap)) for t, cap in zip(totals, caps)]
+        rows: list[list[Tensor]] = [[] for _ in totals]
+        seen = [0] * len(totals)
+        for i in range(0, n, chunk):
+            xb = x[i : i + chunk]
+            lb = None if lengths is None else lengths[i : i + chunk]
+            blocks = self._pre_activations(self.scale(xb, lb), lb)
+            for b, (pre, lens_b) in enumerate(blocks):
+                if lens_b is None:
+                    v = pre.reshape(-1, pre.shape[-1])
+                else:
+                    v = pre[length_mask(lens_b.to(pre.device), pre.shape[1])]
+                index = torch.arange(seen[b], seen[b] + len(v), device=v.device)
+                rows[b].append(v[index % every[b] == 0])
+                seen[b] += len(v)
+        q = torch.tensor(self.ppv_quantiles, dtype=torch.float32)
+        thresholds = [
+            torch.quantile(torch.cat(r).float(), q.to(x.device), dim=0) for r in rows
+        ]  # each (Q, C_b)
+        self.ppv_thresholds.copy_(torch.cat(thresholds, dim=1))
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The fixed-length encoding (N, C) of each sequence."""

@@ -105,10 +105,16 @@ class ConvFrontEnd(nn.Module):
         return lengths
 
     def forward(
-        self, x: Tensor, lengths: Tensor | None = None, return_blocks: bool = False
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        return_blocks: bool = False,
+        pre_activation: bool = False,
     ):
         """``(y, lengths)``; with ``return_blocks`` also a list of every block's
-        ``(y_b, lengths_b)``, each (N, L_b, C_b)."""
+        ``(y_b, lengths_b)``, each (N, L_b, C_b): its output, or with
+        ``pre_activation`` its batch-normalised value before the ReLU (not zeroed
+        after each sequence's end)."""
         h = x.transpose(1, 2)  # (N, F, L)
         blocks = []
         for conv, norm, k, s in zip(
@@ -119,11 +125,12 @@ class ConvFrontEnd(nn.Module):
             if lengths is not None:
                 lengths = conv_output_lengths(lengths, k, s)
                 mask = length_mask(lengths.to(h.device), h.shape[-1])  # (N, L')
-            h = F.relu(norm(h, mask))
+            pre = norm(h, mask)
+            h = F.relu(pre)
             if mask is not None:
                 h = h * mask[:, None, :]
             if return_blocks:
-                blocks.append((h.transpose(1, 2), lengths))
+                blocks.append(((pre if pre_activation else h).transpose(1, 2), lengths))
         if return_blocks:
             return h.transpose(1, 2), lengths, blocks
         return h.transpose(1, 2), lengths  # (N, L', C)
