@@ -148,7 +148,8 @@ class LSTMAutoencoderTransformer(
             recurrent outputs' pooling, and with a front end and ``conv_skip`` its
             pooled features) and, with the front end, each of its channels' share
             of steps above the 25%, 50% and 75% quantiles of its values over the
-            training steps (thresholds set at the end of each fit), a rich input
+            training steps (thresholds set at the end of each fit, from the
+            sequences of that call), a rich input
             for a downstream model, while the decoders read a 16-value bottleneck
             code of the pooled features. An int: the decoders
             read a bottleneck code of this size, and ``transform`` returns it.""",
@@ -284,9 +285,10 @@ class LSTMAutoencoderTransformer(
             What :meth:`score_samples` measures. "reconstruction": the negative
             mean absolute reconstruction (or forecast) error of each sequence, in
             the input's units. "combined": that error and how far the sequence's
-            pooled encoder features (without the quantile shares) are from the training sequences' (standardised
-            with the training features' mean and standard deviation, distance to
-            the nearest one), each as the log of its ratio to its typical value on
+            pooled encoder features (without the quantile shares) are from the
+            training sequences' (standardised with the training features' mean
+            and standard deviation, distance to the nearest one), each as the
+            log of its ratio to its typical value on
             the training sequences (median error; median distance of a training
             sequence to its nearest other one), summed and negated. It ranks
             anomalies better on most archive problems (see the user guide); fit
