@@ -37,13 +37,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _ucr_data import DEV, HELD_OUT, UNSEEN, load_problem  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
-from sksequence.nn.conv import conv_output_lengths  # noqa: E402
 from sksequence.nn.functional import length_mask  # noqa: E402
 from sksequence.nn.pooling import masked_mean  # noqa: E402
 
@@ -61,22 +59,8 @@ VARIANTS = {
 def pre_activations(m, x, lengths):
     """Every conv block's batch-normalised output before the ReLU, (N, L_b, C_b),
     with its lengths (``x`` already scaled)."""
-    h, out = x.transpose(1, 2), []
-    front = m.front
-    for conv, norm, k, s in zip(
-        front.convs, front.norms, front.kernel_sizes, front.strides
-    ):
-        h = conv(h)
-        mask = None
-        if lengths is not None:
-            lengths = conv_output_lengths(lengths, k, s)
-            mask = length_mask(lengths, h.shape[-1])
-        pre = norm(h, mask)
-        h = F.relu(pre)
-        if mask is not None:
-            h = h * mask[:, None, :]
-        out.append((pre.transpose(1, 2), lengths))
-    return out
+    _, _, blocks = m.front(x, lengths, return_blocks=True, pre_activation=True)
+    return blocks
 
 
 def part_means(h, lengths, parts):
