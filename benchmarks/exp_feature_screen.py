@@ -53,7 +53,50 @@ VARIANTS = {
     "+paa+ppvq": ["base", "paa32", "ppvq"],
     "+seg": ["base", "seg_lstm", "seg_conv"],
     "+lstm_ppv": ["base", "lstm_ppv"],
+    "+ppvq+dil": ["base", "ppvq", "d1_q25", "d1_q50", "d1_q75"],
+    "+ppvq+dil5q": ["base", "ppvq", "d1_q10", "d1_q25", "d1_q50", "d1_q75", "d1_q90"],
+    "+ppvq+dil+mpv": ["base", "ppvq", "d1_q25", "d1_q50", "d1_q75", "d1_mpv"],
+    "+ppvq+dil+lspv": ["base", "ppvq", "d1_q25", "d1_q50", "d1_q75", "d1_lspv"],
+    "+ppvq+dil+dx": ["base", "ppvq", "d1_q25", "d1_q50", "d1_q75"]
+    + ["dx_q25", "dx_q50", "dx_q75"],
+    "+ppvq+dil+lspv+dx": ["base", "ppvq", "d1_q25", "d1_q50", "d1_q75", "d1_lspv"]
+    + ["dx_q25", "dx_q50", "dx_q75", "dx_lspv"],
+    "base+dil5q+lspv": ["base", "d1_q10", "d1_q25", "d1_q50", "d1_q75", "d1_q90"]
+    + ["d1_lspv"],
+    "base+dil": ["base", "d1_q25", "d1_q50", "d1_q75"],
 }
+MAX_DILATIONS = 9
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def dilations(steps, kernel):
+    """MiniRocket's dilations for a kernel of width ``kernel``: powers of 2 up to
+    the one whose receptive field covers the sequence (at most MAX_DILATIONS)."""
+    top = max(0, int(np.floor(np.log2(max(1.0, (steps - 1) / (kernel - 1))))))
+    return [2**e for e in range(min(top + 1, MAX_DILATIONS))]
+
+
+def dilated(m, x, dils):
+    """Filter banks at stride 1, one (N, L, C) map per dilation (no batch norm:
+    shares above quantiles ignore a channel's affine scale): ``d1``, the first
+    conv block's learnt kernels on the input; ``d2``, the second block's kernels
+    on the first block's output (its kernels at stride 1, batch norm, ReLU);
+    ``dx``, the first block's kernels on the input's first differences."""
+    c1, c2 = m.front.convs[0], m.front.convs[1]
+    k1, k2 = c1.kernel_size[0], c2.kernel_size[0]
+    h = x.transpose(1, 2)
+    conv = torch.nn.functional.conv1d
+    out = {"d1": [conv(h, c1.weight, c1.bias, padding=d * (k1 // 2), dilation=d) for d in dils]}
+    dx = torch.nn.functional.pad(h[:, :, 1:] - h[:, :, :-1], (0, 1))
+    out["dx"] = [conv(dx, c1.weight, c1.bias, padding=d * (k1 // 2), dilation=d) for d in dils]
+    return {k: [p.transpose(1, 2) for p in v] for k, v in out.items()}
+
+
+def longest_run(b, lengths):
+    """Longest stretch of True over time of (N, L, C), as a share of the length."""
+    c = b.cumsum(1)
+    reset = torch.where(b, torch.zeros_like(c), c).cummax(1).values
+    return (c - reset).amax(1).float() / lengths[:, None].float()
 
 
 def pre_activations(m, x, lengths):
@@ -77,7 +120,7 @@ def part_means(h, lengths, parts):
     return torch.cat(means, -1)
 
 
-def features(est, X, thresholds=None):
+def features(est, X, thresholds=None, dils=(), dil_thresholds=None):  # noqa: C901
     """All feature sets of X (dict of arrays) and the pre-activations' values at
     valid steps (per block, for the thresholds)."""
     batch = est._inputs(X)
@@ -87,6 +130,9 @@ def features(est, X, thresholds=None):
     len_all = None if len_all is None else torch.as_tensor(len_all)
     m = est.net_.module_.eval()
     chunks, values = collections.defaultdict(list), collections.defaultdict(list)
+    dvalues = collections.defaultdict(list)
+    total = int(x_all.shape[0] * x_all.shape[1] if len_all is None else len_all.sum())
+    every = max(1, -(-total // 200_000))
     with torch.no_grad():
         for i in range(0, len(x_all), 256):
             lengths = None if len_all is None else len_all[i : i + 256]
@@ -108,13 +154,35 @@ def features(est, X, thresholds=None):
                     for q in qs
                 ]
                 chunks["ppvq"].append(torch.cat(ppv, -1))
+            full_valid = length_mask(full, steps)
+            for bank, maps in dilated(m, x, dils).items():
+                per = collections.defaultdict(list)
+                for j, p in enumerate(maps):
+                    p = p * full_valid[:, :, None]
+                    dvalues[bank, j].append(p[full_valid][::every])
+                    if dil_thresholds is None:
+                        continue
+                    for q, t in zip(QUANTILES, dil_thresholds[bank, j]):
+                        above = (p > t[None, None, :]) & full_valid[:, :, None]
+                        per[f"{bank}_q{int(q * 100)}"].append(
+                            masked_mean(above.to(p.dtype), full)
+                        )
+                        if q == 0.5:
+                            gap = torch.relu(p - t[None, None, :]) * above
+                            per[f"{bank}_mpv"].append(
+                                gap.sum(1) / above.sum(1).clamp(min=1)
+                            )
+                            per[f"{bank}_lspv"].append(longest_run(above, full))
+                for k, v in per.items():
+                    chunks[k].append(torch.cat(v, -1))
             xf, lf = m.front(x, lengths)
             outputs, _ = m.encoder(xf, lf, cell_state=False)
             chunks["lstm_ppv"].append(masked_mean((outputs > 0).to(outputs.dtype), lf))
             chunks["seg_lstm"].append(part_means(outputs, lf, 4))
             chunks["seg_conv"].append(part_means(xf, lf, 4))
     feats = {k: torch.cat(v).numpy() for k, v in chunks.items()}
-    return feats, [torch.cat(v) for _, v in sorted(values.items())]
+    dv = {k: torch.cat(v) for k, v in dvalues.items()}
+    return feats, [torch.cat(v) for _, v in sorted(values.items())], dv
 
 
 def screen(problems, seed):
@@ -123,9 +191,12 @@ def screen(problems, seed):
     for name in problems:
         p = load_problem(name)
         est = LSTMAutoencoderTransformer(random_state=seed).fit(p["X_train"])
-        _, values = features(est, p["X_train"])
+        dils = dilations(int(np.median([len(s) for s in p["X_train"]])), 7)
+        _, values, dvalues = features(est, p["X_train"], dils=dils)
         gen = torch.Generator().manual_seed(0)
         qs = torch.tensor([0.25, 0.5, 0.75])
+        dqs = torch.tensor(QUANTILES)
+        dil_thresholds = {k: list(torch.quantile(v, dqs, 0)) for k, v in dvalues.items()}
         thresholds = [
             list(
                 torch.quantile(
@@ -134,8 +205,8 @@ def screen(problems, seed):
             )
             for v in values
         ]
-        tr, _ = features(est, p["X_train"], thresholds)
-        te, _ = features(est, p["X_test"], thresholds)
+        tr, _, _ = features(est, p["X_train"], thresholds, dils, dil_thresholds)
+        te, _, _ = features(est, p["X_test"], thresholds, dils, dil_thresholds)
         np.savez_compressed(
             os.path.join(OUT, f"{name}_s{seed}.npz"),
             y_train=p["y_train"],
@@ -143,7 +214,7 @@ def screen(problems, seed):
             **{"tr_" + k: v for k, v in tr.items()},
             **{"te_" + k: v for k, v in te.items()},
         )
-        print(f"{name} seed {seed}: saved", flush=True)
+        print(f"{name} seed {seed}: saved (dilations {dils})", flush=True)
 
 
 def table():

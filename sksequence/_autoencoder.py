@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -36,8 +37,11 @@ _CODE_SIZE = 16
 # the share of steps above these quantiles of its training values (MiniRocket's
 # biases; +1.5 points of accuracy on 13 archive problems, benchmarks/RESULTS.md)
 _PPV_QUANTILES = (0.25, 0.5, 0.75)
+# ... and so do the first block's kernels read at stride 1 and dilations 1, 2, 4,
+# ... up to the one that spans the median training length, at most this many
+_PPV_MAX_DILATIONS = 9
 # what a first fit resolves from its data, kept by a fit that goes on
-_RESOLVED = ("conv_strides_",)
+_RESOLVED = ("conv_strides_", "ppv_dilations_")
 # anomaly_score="combined": the distance of a sequence's features to the training
 # sequences' is the mean distance to this many nearest ones
 _NEIGHBORS = 1
@@ -103,6 +107,11 @@ class LSTMAutoencoderTransformer(
         default sizes).
     conv_strides_ : tuple of int
         The front end's strides (resolved from "auto"; empty without a front end).
+    ppv_dilations_ : tuple of int
+        The dilations at which the default features read the first block's
+        kernels (1, 2, 4, ... up to the one whose kernel spans the median
+        training length, at most 9; empty with ``n_components`` set or without
+        a front end).
     n_timesteps_ : int
         Length of the longest (observed part of a) training sequence; the length
         ``inverse_transform`` decodes to.
@@ -314,6 +323,7 @@ class LSTMAutoencoderTransformer(
         "n_timesteps_",
         "n_future_",
         "conv_strides_",
+        "ppv_dilations_",
         "anomaly_reference_",
     )
     # An autoencoder first sits on a plateau (it outputs the mean): the plateau rule
@@ -406,7 +416,19 @@ class LSTMAutoencoderTransformer(
             conv_channels=channels, conv_kernel_sizes=kernels, conv_strides=strides
         )
 
-    def _module_kwargs(self, n_features: int, conv_strides: tuple) -> dict:
+    def _ppv_dilations(self, lengths, n_timesteps: int) -> tuple:
+        """The dilations of the default features' shares (see ``ppv_dilations_``)
+        for training sequences of ``lengths`` (None: all ``n_timesteps`` long)."""
+        kernels = self._architecture(0)["conv_kernel_sizes"]
+        if self.n_components is not None or not self.conv_skip or not kernels:
+            return ()
+        steps = n_timesteps if lengths is None else float(np.median(lengths))
+        top = math.floor(math.log2(max(1.0, (steps - 1) / max(1, kernels[0] - 1))))
+        return tuple(2**e for e in range(min(top + 1, _PPV_MAX_DILATIONS)))
+
+    def _module_kwargs(
+        self, n_features: int, conv_strides: tuple, ppv_dilations: tuple = ()
+    ) -> dict:
         arch = self._architecture(0)
         if arch["conv_channels"]:
             arch["conv_strides"] = tuple(conv_strides)
@@ -449,6 +471,8 @@ class LSTMAutoencoderTransformer(
             shape_basis=self.shape_basis,
             feature_loss=self.feature_loss,
             ppv_quantiles=_PPV_QUANTILES,
+            ppv_dilations=ppv_dilations,
+            ppv_differences=True,
             **arch,
         )
 
@@ -467,16 +491,19 @@ class LSTMAutoencoderTransformer(
             if n_future is not None and self.n_future_ is not None:
                 n_future = max(n_future, self.n_future_)
             strides = self.conv_strides_
+            dilations = self.ppv_dilations_
             fitted = {}
         else:
             strides = self._architecture(batch.n_timesteps)["conv_strides"]
             fitted = batch.input_attributes()
             fitted["conv_strides_"] = strides
+            dilations = self._ppv_dilations(inputs.get("lengths"), n_timesteps)
+            fitted["ppv_dilations_"] = dilations
             if self.scaling == "standard":
                 mean, scale = batch.feature_statistics()
                 buffers = {"input_mean": mean, "input_scale": scale}
         fitted.update(n_timesteps_=n_timesteps, n_future_=n_future)
-        module_kwargs = self._module_kwargs(batch.n_features, strides)
+        module_kwargs = self._module_kwargs(batch.n_features, strides, dilations)
         return self._make_plan(
             SequenceAutoencoder,
             module_kwargs,

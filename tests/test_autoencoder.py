@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
@@ -633,15 +634,24 @@ def test_truncate_bptt_needs_the_classic_encoder():
 
 
 def test_default_features_hold_each_channels_share_above_its_training_quantiles():
-    """n_components=None: after the pooled features come, block by block and for
-    the 25%, 50% and 75% quantiles of each front-end channel's training values, the
-    share of steps above them; over the training sequences (all of one length)
-    those shares average 0.75, 0.5 and 0.25 for every channel."""
+    """n_components=None: after the pooled features come, map by map (the three
+    front-end blocks, then the first block's kernels at stride 1 and dilations 1,
+    2, 4, ... on the input, then on its first differences) and for the 25%, 50%
+    and 75% quantiles of each channel's training values, the share of steps
+    above them; over the training sequences (all of one length) those shares
+    average 0.75, 0.5 and 0.25 for every channel."""
     X, _ = make_waves(n=40)
     ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=3, random_state=0)
     Z = ae.fit_transform(X)
     module = ae.net_.module_
-    channels = [c.out_channels for c in module.front.convs]
+    # dilations up to the one whose width-7 kernel spans the training length
+    steps = X.shape[1]
+    top = int(np.floor(np.log2((steps - 1) / 6)))
+    assert ae.ppv_dilations_ == tuple(2**e for e in range(top + 1))
+    assert module.ppv_dilations == ae.ppv_dilations_
+    blocks = [c.out_channels for c in module.front.convs]
+    c1, n_dil = blocks[0], len(ae.ppv_dilations_)
+    channels = blocks + [c1] * (2 * n_dil)
     assert ae.n_components_ == module.pooled_size + 3 * sum(channels) == Z.shape[1]
     shares, start = [], module.pooled_size
     for c in channels:
@@ -650,6 +660,22 @@ def test_default_features_hold_each_channels_share_above_its_training_quantiles(
     mean = np.concatenate(shares, axis=2).mean(axis=0)  # (3, sum C)
     for q, row in zip((0.25, 0.5, 0.75), mean):
         np.testing.assert_allclose(row, 1 - q, atol=0.03)
+    # two maps recomputed here: the first block's kernels at the largest dilation
+    # d on the standardised input, and at dilation 1 on its first differences
+    # ("same" zero padding)
+    conv, d = module.front.convs[0], ae.ppv_dilations_[-1]
+    x = module.scale(torch.as_tensor(X[:4], dtype=torch.float32)).transpose(1, 2)
+    dx = x[:, :, 1:] - x[:, :, :-1]
+    for m, h, dilation in ((len(blocks) + n_dil - 1, x, d), (-n_dil, dx, 1)):
+        with torch.no_grad():
+            y = torch.nn.functional.conv1d(
+                h, conv.weight, conv.bias, padding=3 * dilation, dilation=dilation
+            )  # (4, C_1, L)
+        first = sum(channels[:m])
+        t = module.ppv_thresholds[:, first : first + c1]  # (3, C_1)
+        expected = (y[:, None] > t[None, :, :, None] + 1e-4).float().mean(-1)
+        got = shares[m][:4]  # (4, 3, C_1)
+        np.testing.assert_allclose(got, expected.numpy())
     # decoding reads the pooled features alone: changing the shares changes nothing
     Z2 = Z[:4].copy()
     Z2[:, module.pooled_size :] = 0.0

@@ -210,6 +210,18 @@ class SequenceAutoencoder(nn.Module):
         :meth:`fit_ppv_thresholds` after training; they do not enter training (the
         bottleneck and the feature loss read the pooled features alone). Empty:
         none.
+    ppv_dilations : sequence of int
+        With ``ppv_quantiles``: the first front-end block's kernels are also applied
+        at stride 1 and each of these dilations to the standardised input, and
+        the encoding holds each resulting channel's shares above the same
+        quantiles of its training values (``len(ppv_quantiles) *
+        len(ppv_dilations) * conv_channels[0]`` more values, after the blocks'):
+        the learnt kernels read at several time scales, as MiniRocket reads its
+        fixed kernels. Empty: none.
+    ppv_differences : bool
+        With ``ppv_dilations``: the same dilated kernels also read the input's
+        first differences (``x[t + 1] - x[t]``), another set of maps with their
+        own thresholds (MultiRocket's second representation).
 
     Forward
     -------
@@ -253,6 +265,8 @@ class SequenceAutoencoder(nn.Module):
         feature_loss: float = 0.0,
         shape_basis: int = 0,
         ppv_quantiles: Sequence[float] = (),
+        ppv_dilations: Sequence[int] = (),
+        ppv_differences: bool = False,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -318,12 +332,21 @@ class SequenceAutoencoder(nn.Module):
         )
         if any(not 0.0 < q < 1.0 for q in self.ppv_quantiles):
             raise ValueError(f"ppv_quantiles must be in (0, 1), got {ppv_quantiles!r}.")
+        self.ppv_dilations = (
+            tuple(int(d) for d in ppv_dilations) if self.ppv_quantiles else ()
+        )
+        if any(d < 1 for d in self.ppv_dilations):
+            raise ValueError(f"ppv_dilations must be >= 1, got {ppv_dilations!r}.")
+        self.ppv_differences = bool(ppv_differences and self.ppv_dilations)
+        extra = 0
         if self.ppv_quantiles:
-            channels = sum(c.out_channels for c in self.front.convs)
+            c1 = self.front.convs[0].out_channels
+            dilated = len(self.ppv_dilations) * (2 if self.ppv_differences else 1)
+            channels = sum(c.out_channels for c in self.front.convs) + dilated * c1
             self.register_buffer(
                 "ppv_thresholds", torch.zeros(len(self.ppv_quantiles), channels)
             )
-        extra = len(self.ppv_quantiles) * channels if self.ppv_quantiles else 0
+            extra = len(self.ppv_quantiles) * channels
         self.encoding_size = pooled + extra if encoding == "pooled" else self.code_size
         if feature_loss < 0:
             raise ValueError(f"feature_loss must be >= 0, got {feature_loss!r}.")
@@ -478,20 +501,49 @@ class SequenceAutoencoder(nn.Module):
             return f
         return self.norm(self.bottleneck(f))  # (N, C)
 
-    def _pre_activations(self, x: Tensor, lengths: Tensor | None) -> list:
-        """Every front-end block's value before its ReLU and valid lengths,
-        ``[(N, L_b, C_b), (N,) or None]``, of the standardised input ``x``."""
-        _, _, blocks = self.front(x, lengths, return_blocks=True, pre_activation=True)
-        return blocks
+    def _threshold_maps(self, x: Tensor, lengths: Tensor | None) -> list:
+        """What ``ppv_thresholds`` thresholds, ``[(N, L_m, C_m), (N,) or None]``
+        per map, of the standardised input ``x`` (zero after each sequence's
+        end): every front-end block's value before its ReLU, then the first
+        block's kernels at stride 1 and each of ``ppv_dilations`` on ``x`` and,
+        with ``ppv_differences``, on its first differences (one step shorter;
+        "same" zero padding, so a step's value does not depend on the batch's
+        padding)."""
+        _, _, maps = self.front(x, lengths, return_blocks=True, pre_activation=True)
+        if not self.ppv_dilations:
+            return maps
+        inputs = [(x, lengths)]
+        if self.ppv_differences:  # (N, L - 1, F), zero after each sequence's end
+            if x.shape[1] < 2:
+                inputs.append((torch.zeros_like(x), lengths))
+            elif lengths is None:
+                inputs.append((x[:, 1:] - x[:, :-1], None))
+            else:
+                valid = length_mask((lengths - 1).to(x.device), x.shape[1] - 1)
+                dx = (x[:, 1:] - x[:, :-1]) * valid[:, :, None]
+                inputs.append((dx, (lengths - 1).clamp(min=1)))
+        conv = self.front.convs[0]
+        for h, lens in inputs:
+            h = h.transpose(1, 2)  # (N, F, L)
+            for d in self.ppv_dilations:
+                y = nn.functional.conv1d(
+                    h,
+                    conv.weight,
+                    conv.bias,
+                    padding=d * (conv.kernel_size[0] // 2),
+                    dilation=d,
+                )  # (N, C_1, L_h)
+                maps.append((y.transpose(1, 2), lens))
+        return maps
 
     def quantile_ppv(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The shares of valid steps above ``ppv_thresholds`` (by more than 1e-4)
-        (N, Q * sum C_b) of the standardised input ``x``: block by block, each
-        quantile's C_b values."""
+        (N, Q * sum C_m) of the standardised input ``x``: map by map (see
+        ``_threshold_maps``), each quantile's C_m values."""
         out, start = [], 0
-        for pre, lens in self._pre_activations(x, lengths):
+        for pre, lens in self._threshold_maps(x, lengths):
             c = pre.shape[-1]
-            for t in self.ppv_thresholds[:, start : start + c]:  # (C_b,)
+            for t in self.ppv_thresholds[:, start : start + c]:  # (C_m,)
                 # (a margin, so that float noise of 1e-6, e.g. from padding, cannot
                 # flip a value that sits on its threshold: a near-constant channel)
                 above = pre > t + _PPV_MARGIN
@@ -508,27 +560,35 @@ class SequenceAutoencoder(nn.Module):
         max_rows: int = 200_000,
     ) -> None:
         """Set ``ppv_thresholds`` to the ``ppv_quantiles`` of every front-end
-        channel's value before its ReLU over the valid steps of ``x`` (N, L, F), in
-        the input's units, read ``chunk`` sequences at a time; of more than
-        ``max_rows`` valid steps in a block, every k-th is kept (k the fewest that
-        keeps at most ``max_rows``)."""
+        channel's value before its ReLU (and of every dilated map's channel) over
+        the valid steps of ``x`` (N, L, F), in the input's units, read ``chunk``
+        sequences at a time; of more than ``max_rows`` valid steps in a map, every
+        k-th is kept (k the fewest that keeps at most ``max_rows``)."""
         x = _trim(x, lengths)
         n = len(x)
         full = torch.full((n,), x.shape[1]) if lengths is None else lengths.cpu()
-        totals, lens = [], full
-        for k, s in zip(self.front.kernel_sizes, self.front.strides):
+        totals, channels, lens = [], [], full
+        for conv, k, s in zip(
+            self.front.convs, self.front.kernel_sizes, self.front.strides
+        ):
             lens = conv_output_lengths(lens, k, s)
             totals.append(int(lens.sum()))
+            channels.append(conv.out_channels)
+        diff_total = int((full - 1).clamp(min=1).sum())
+        for total in [int(full.sum())] + [diff_total] * self.ppv_differences:
+            for _ in self.ppv_dilations:
+                totals.append(total)
+                channels.append(self.front.convs[0].out_channels)
         # (torch.quantile takes at most 2**24 values)
-        caps = [min(max_rows, 2**24 // c.out_channels) for c in self.front.convs]
+        caps = [min(max_rows, 2**24 // c) for c in channels]
         every = [max(1, -(-t // cap)) for t, cap in zip(totals, caps)]
         rows: list[list[Tensor]] = [[] for _ in totals]
         seen = [0] * len(totals)
         for i in range(0, n, chunk):
             xb = x[i : i + chunk]
             lb = None if lengths is None else lengths[i : i + chunk]
-            blocks = self._pre_activations(self.scale(xb, lb), lb)
-            for b, (pre, lens_b) in enumerate(blocks):
+            maps = self._threshold_maps(self.scale(xb, lb), lb)
+            for b, (pre, lens_b) in enumerate(maps):
                 if lens_b is None:
                     v = pre.reshape(-1, pre.shape[-1])
                 else:
