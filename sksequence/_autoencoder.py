@@ -38,7 +38,9 @@ _CODE_SIZE = 16
 # biases; +1.5 points of accuracy on 13 archive problems, benchmarks/RESULTS.md)
 _PPV_QUANTILES = (0.25, 0.5, 0.75)
 # ... and so do the first block's kernels read at stride 1 and dilations 1, 2, 4,
-# ... up to the one that spans the median training length, at most this many
+# ... (up to the one that spans the median training length, at most this many),
+# on the input and on its first differences (MiniRocket's dilations, MultiRocket's
+# differences; +3 points on 13 archive problems, benchmarks/RESULTS.md)
 _PPV_MAX_DILATIONS = 9
 # what a first fit resolves from its data, kept by a fit that goes on
 _RESOLVED = ("conv_strides_", "ppv_dilations_")
@@ -73,8 +75,10 @@ class LSTMAutoencoderTransformer(
     ``transform`` gives the encodings for any downstream scikit-learn model: by
     default (``n_components=None``) the encoder's pooled features and, for every
     front-end channel, the share of steps above three quantiles (25%, 50%, 75%) of
-    its training values, a strong input for a linear model; with
-    ``n_components=k`` the k-value bottleneck code.
+    its training values; the same shares of the first block's learnt kernels read
+    at stride 1 and dilations 1, 2, 4, ... (up to the sequences' length), on the
+    series and on its first differences: a strong input for a linear model. With
+    ``n_components=k``, the k-value bottleneck code.
     ``inverse_transform`` decodes encodings back into sequences, and
     ``score_samples`` (negative mean absolute reconstruction or forecast error;
     with ``anomaly_score="combined"`` also the distance of the encoder's features
@@ -103,8 +107,9 @@ class LSTMAutoencoderTransformer(
         Features per timestep seen in fit.
     n_components_ : int
         Size of the encodings ``transform`` returns (with ``n_components=None``, the
-        number of pooled encoder features and quantile shares: 1152 with the
-        default sizes).
+        number of pooled encoder features and quantile shares: with the default
+        sizes ``1152 + 384 * len(ppv_dilations_)``, e.g. 3072 for series of 100
+        to 190 steps).
     conv_strides_ : tuple of int
         The front end's strides (resolved from "auto"; empty without a front end).
     ppv_dilations_ : tuple of int

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -501,17 +502,19 @@ class SequenceAutoencoder(nn.Module):
             return f
         return self.norm(self.bottleneck(f))  # (N, C)
 
-    def _threshold_maps(self, x: Tensor, lengths: Tensor | None) -> list:
-        """What ``ppv_thresholds`` thresholds, ``[(N, L_m, C_m), (N,) or None]``
-        per map, of the standardised input ``x`` (zero after each sequence's
+    def _threshold_maps(self, x: Tensor, lengths: Tensor | None):
+        """What ``ppv_thresholds`` thresholds, ``(N, L_m, C_m), (N,) or None``
+        per map, one map at a time (so that only one dilated map is held in
+        memory), of the standardised input ``x`` (zero after each sequence's
         end): every front-end block's value before its ReLU, then the first
         block's kernels at stride 1 and each of ``ppv_dilations`` on ``x`` and,
         with ``ppv_differences``, on its first differences (one step shorter;
         "same" zero padding, so a step's value does not depend on the batch's
         padding)."""
-        _, _, maps = self.front(x, lengths, return_blocks=True, pre_activation=True)
+        _, _, blocks = self.front(x, lengths, return_blocks=True, pre_activation=True)
+        yield from blocks
         if not self.ppv_dilations:
-            return maps
+            return
         inputs = [(x, lengths)]
         if self.ppv_differences:  # (N, L - 1, F), zero after each sequence's end
             if x.shape[1] < 2:
@@ -533,8 +536,7 @@ class SequenceAutoencoder(nn.Module):
                     padding=d * (conv.kernel_size[0] // 2),
                     dilation=d,
                 )  # (N, C_1, L_h)
-                maps.append((y.transpose(1, 2), lens))
-        return maps
+                yield y.transpose(1, 2), lens
 
     def quantile_ppv(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The shares of valid steps above ``ppv_thresholds`` (by more than 1e-4)
@@ -579,7 +581,7 @@ class SequenceAutoencoder(nn.Module):
             for _ in self.ppv_dilations:
                 totals.append(total)
                 channels.append(self.front.convs[0].out_channels)
-        # (torch.quantile takes at most 2**24 values)
+        # (bounds the memory of the values kept)
         caps = [min(max_rows, 2**24 // c) for c in channels]
         every = [max(1, -(-t // cap)) for t, cap in zip(totals, caps)]
         rows: list[list[Tensor]] = [[] for _ in totals]
@@ -596,11 +598,19 @@ class SequenceAutoencoder(nn.Module):
                 index = torch.arange(seen[b], seen[b] + len(v), device=v.device)
                 rows[b].append(v[index % every[b] == 0])
                 seen[b] += len(v)
-        q = torch.tensor(self.ppv_quantiles, dtype=torch.float32)
+        # numpy's selection, not torch.quantile's full sort: 7x less time (18 s ->
+        # 2.5 s on a data set of 100 series of 1460 steps); the same linear
+        # interpolation
         thresholds = [
-            torch.quantile(torch.cat(r).float(), q.to(x.device), dim=0) for r in rows
-        ]  # each (Q, C_b)
-        self.ppv_thresholds.copy_(torch.cat(thresholds, dim=1))
+            np.quantile(
+                torch.cat(r).float().T.contiguous().cpu().numpy(),
+                self.ppv_quantiles,
+                axis=1,
+            )
+            for r in rows
+        ]  # each (Q, C_m)
+        thresholds = torch.as_tensor(np.concatenate(thresholds, axis=1))
+        self.ppv_thresholds.copy_(thresholds)
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The fixed-length encoding (N, C) of each sequence."""
