@@ -16,7 +16,13 @@ test accuracy, mean over the saved seeds):
   sequence's own length (a coarse copy of the input, 32 x F values);
 - ``seg``: the mean of the LSTM outputs and of the last conv block over 4 equal
   parts of each sequence (position-aware pooling, 768 values);
-- ``lstm_ppv``: the share of steps where each LSTM output is positive (128 values).
+- ``lstm_ppv``: the share of steps where each LSTM output is positive (128 values);
+- ``d1_*``: the first conv block's kernels at stride 1 and dilations 1, 2, 4, ...
+  (``dilations``), no batch norm, shares above the 10/25/50/75/90% quantiles of
+  each map's training values (``d1_q25`` ...), and at the median threshold the
+  mean of the values above it (``d1_mpv``) and the longest stretch above it
+  (``d1_lspv``, a share of the length); ``dx_*``: the same on the input's first
+  differences.
 
 Usage (benchmark environment, repository root; one torch thread)::
 
@@ -61,6 +67,10 @@ VARIANTS = {
     + ["dx_q25", "dx_q50", "dx_q75"],
     "+ppvq+dil+lspv+dx": ["base", "ppvq", "d1_q25", "d1_q50", "d1_q75", "d1_lspv"]
     + ["dx_q25", "dx_q50", "dx_q75", "dx_lspv"],
+    "+ppvq+dil+dx+paa": ["base", "ppvq", "d1_q25", "d1_q50", "d1_q75"]
+    + ["dx_q25", "dx_q50", "dx_q75", "paa32"],
+    "+ppvq+dil+dx+seg": ["base", "ppvq", "d1_q25", "d1_q50", "d1_q75"]
+    + ["dx_q25", "dx_q50", "dx_q75", "seg_lstm", "seg_conv"],
     "base+dil5q+lspv": ["base", "d1_q10", "d1_q25", "d1_q50", "d1_q75", "d1_q90"]
     + ["d1_lspv"],
     "base+dil": ["base", "d1_q25", "d1_q50", "d1_q75"],
@@ -79,17 +89,25 @@ def dilations(steps, kernel):
 def dilated(m, x, dils):
     """Filter banks at stride 1, one (N, L, C) map per dilation (no batch norm:
     shares above quantiles ignore a channel's affine scale): ``d1``, the first
-    conv block's learnt kernels on the input; ``d2``, the second block's kernels
-    on the first block's output (its kernels at stride 1, batch norm, ReLU);
-    ``dx``, the first block's kernels on the input's first differences."""
-    c1, c2 = m.front.convs[0], m.front.convs[1]
-    k1, k2 = c1.kernel_size[0], c2.kernel_size[0]
+    conv block's learnt kernels on the input; ``dx``, the same kernels on the
+    input's first differences (a zero appended; for a variable-length series its
+    last valid difference is taken against the padding). A second bank ``d2``,
+    the second block's kernels over the first block's output, was screened in an
+    earlier run (RESULTS.md) and removed."""
+    c1 = m.front.convs[0]
+    k1 = c1.kernel_size[0]
     h = x.transpose(1, 2)
-    conv = torch.nn.functional.conv1d
-    out = {"d1": [conv(h, c1.weight, c1.bias, padding=d * (k1 // 2), dilation=d) for d in dils]}
     dx = torch.nn.functional.pad(h[:, :, 1:] - h[:, :, :-1], (0, 1))
-    out["dx"] = [conv(dx, c1.weight, c1.bias, padding=d * (k1 // 2), dilation=d) for d in dils]
-    return {k: [p.transpose(1, 2) for p in v] for k, v in out.items()}
+    out = {
+        name: [
+            torch.nn.functional.conv1d(
+                v, c1.weight, c1.bias, padding=d * (k1 // 2), dilation=d
+            ).transpose(1, 2)
+            for d in dils
+        ]
+        for name, v in (("d1", h), ("dx", dx))
+    }
+    return out
 
 
 def longest_run(b, lengths):
@@ -196,7 +214,9 @@ def screen(problems, seed):
         gen = torch.Generator().manual_seed(0)
         qs = torch.tensor([0.25, 0.5, 0.75])
         dqs = torch.tensor(QUANTILES)
-        dil_thresholds = {k: list(torch.quantile(v, dqs, 0)) for k, v in dvalues.items()}
+        dil_thresholds = {
+            k: list(torch.quantile(v, dqs, 0)) for k, v in dvalues.items()
+        }
         thresholds = [
             list(
                 torch.quantile(
