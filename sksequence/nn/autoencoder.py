@@ -559,7 +559,7 @@ class SequenceAutoencoder(nn.Module):
         x: Tensor,
         lengths: Tensor | None = None,
         chunk: int = 256,
-        max_rows: int = 200_000,
+        max_rows: int = 50_000,
     ) -> None:
         """Set ``ppv_thresholds`` to the ``ppv_quantiles`` of every front-end
         channel's value before its ReLU (and of every dilated map's channel) over
