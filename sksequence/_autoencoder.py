@@ -496,7 +496,8 @@ class LSTMAutoencoderTransformer(
             if n_future is not None and self.n_future_ is not None:
                 n_future = max(n_future, self.n_future_)
             strides = self.conv_strides_
-            dilations = self.ppv_dilations_
+            # (a model saved before the dilated shares has none)
+            dilations = getattr(self, "ppv_dilations_", ())
             fitted = {}
         else:
             strides = self._architecture(batch.n_timesteps)["conv_strides"]
