@@ -191,6 +191,19 @@ def test_padding_never_changes_an_encoding_or_score(ragged):
         np.testing.assert_allclose(ae.score_samples([seq])[0], S[i], rtol=1e-4)
 
 
+def test_dilated_shares_do_not_depend_on_the_batch_padding():
+    """The default features' dilated maps (dilations 1, 2, 4 for a median length
+    of 40) and first differences stop at each sequence's end: a sequence encoded
+    alone or padded in a batch of longer ones gets the same features."""
+    rng = np.random.RandomState(2)
+    X = [np.cumsum(rng.randn(n, 2), axis=0) for n in (25, 40, 61, 33, 52, 40)]
+    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=2, random_state=0)
+    Z = ae.fit(X).transform(X)
+    assert ae.ppv_dilations_ == (1, 2, 4)
+    for i, seq in enumerate(X):
+        np.testing.assert_allclose(ae.transform([seq])[0], Z[i], atol=1e-5)
+
+
 def test_ragged_input_is_not_truncated(ragged):
     ae = LSTMAutoencoderTransformer(
         hidden_size=8, max_epochs=1, random_state=0, **CLASSIC
