@@ -45,6 +45,9 @@ CODE_NORMS = ("none", "layer", "batch")
 ENCODINGS = ("code", "pooled")
 # quantile_ppv counts a value above its threshold only by more than this
 _PPV_MARGIN = 1e-4
+# ... and reads this many values of a map (rows x steps x channels) at a time:
+# small maps stay in cache (3-4x faster than one map of a 1024-row batch)
+_PPV_CHUNK_VALUES = 2**20
 
 
 def _detach(state):
@@ -538,10 +541,27 @@ class SequenceAutoencoder(nn.Module):
                 )  # (N, C_1, L_h)
                 yield y.transpose(1, 2), lens
 
+    def _ppv_rows(self, steps: int) -> int:
+        """Sequences of ``steps`` steps whose maps hold about _PPV_CHUNK_VALUES
+        values."""
+        widest = max(c.out_channels for c in self.front.convs)
+        return max(1, _PPV_CHUNK_VALUES // max(1, steps * widest))
+
     def quantile_ppv(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The shares of valid steps above ``ppv_thresholds`` (by more than 1e-4)
         (N, Q * sum C_m) of the standardised input ``x``: map by map (see
-        ``_threshold_maps``), each quantile's C_m values."""
+        ``_threshold_maps``), each quantile's C_m values. Read a few sequences at
+        a time (one chunk when traced for export)."""
+        rows = len(x) if torch.jit.is_tracing() else self._ppv_rows(x.shape[1])
+        if rows >= len(x):
+            return self._quantile_ppv(x, lengths)
+        out = []
+        for i in range(0, len(x), rows):
+            lb = None if lengths is None else lengths[i : i + rows]
+            out.append(self._quantile_ppv(_trim(x[i : i + rows], lb), lb))
+        return torch.cat(out)
+
+    def _quantile_ppv(self, x: Tensor, lengths: Tensor | None) -> Tensor:
         out, start = [], 0
         for pre, lens in self._threshold_maps(x, lengths):
             c = pre.shape[-1]
@@ -558,16 +578,19 @@ class SequenceAutoencoder(nn.Module):
         self,
         x: Tensor,
         lengths: Tensor | None = None,
-        chunk: int = 256,
+        chunk: int | None = None,
         max_rows: int = 50_000,
     ) -> None:
         """Set ``ppv_thresholds`` to the ``ppv_quantiles`` of every front-end
         channel's value before its ReLU (and of every dilated map's channel) over
         the valid steps of ``x`` (N, L, F), in the input's units, read ``chunk``
-        sequences at a time; of more than ``max_rows`` valid steps in a map, every
-        k-th is kept (k the fewest that keeps at most ``max_rows``)."""
+        sequences at a time (None: as many as keep a map at about a million
+        values); of more than ``max_rows`` valid steps in a map, every k-th is
+        kept (k the fewest that keeps at most ``max_rows``; the same steps
+        whatever ``chunk``)."""
         x = _trim(x, lengths)
         n = len(x)
+        chunk = self._ppv_rows(x.shape[1]) if chunk is None else chunk
         full = torch.full((n,), x.shape[1]) if lengths is None else lengths.cpu()
         totals, channels, lens = [], [], full
         for conv, k, s in zip(
