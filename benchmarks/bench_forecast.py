@@ -318,8 +318,9 @@ def global_ridge(trains, h, m, L, **_):
     return np.array(out)
 
 
-def global_ours(trains, h, m, L, seed, **_):
-    """One Seq2SeqRegressor (defaults) on the windows of every series."""
+def global_ours(trains, h, m, L, seed, **params):
+    """One Seq2SeqRegressor (defaults, or the estimator parameters of ``--extra``)
+    on the windows of every series."""
     import torch
 
     from sksequence import Seq2SeqRegressor
@@ -328,7 +329,7 @@ def global_ours(trains, h, m, L, seed, **_):
     torch.set_num_threads(1)
     windows = SeriesWindows(n_steps_in=L, n_steps_out=h)
     X, y = windows.fit_windows(trains)
-    reg = Seq2SeqRegressor(random_state=seed).fit(X, y)
+    reg = Seq2SeqRegressor(random_state=seed, **params).fit(X, y)
     return windows.forecast(reg)
 
 
