@@ -18,7 +18,7 @@ test accuracy, mean over the saved seeds):
   parts of each sequence (position-aware pooling, 768 values);
 - ``lstm_ppv``: the share of steps where each LSTM output is positive (128 values);
 - ``d1_*``: the first conv block's kernels at stride 1 and dilations 1, 2, 4, ...
-  (``dilations``), no batch norm, shares above the 10/25/50/75/90% quantiles of
+  (the fitted ``ppv_dilations_``), no batch norm, shares above the 10/25/50/75/90% quantiles of
   each map's training values (``d1_q25`` ...), and at the median threshold the
   mean of the values above it (``d1_mpv``) and the longest stretch above it
   (``d1_lspv``, a share of the length); ``dx_*``: the same on the input's first
@@ -75,15 +75,7 @@ VARIANTS = {
     + ["d1_lspv"],
     "base+dil": ["base", "d1_q25", "d1_q50", "d1_q75"],
 }
-MAX_DILATIONS = 9
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
-
-
-def dilations(steps, kernel):
-    """MiniRocket's dilations for a kernel of width ``kernel``: powers of 2 up to
-    the one whose receptive field covers the sequence (at most MAX_DILATIONS)."""
-    top = max(0, int(np.floor(np.log2(max(1.0, (steps - 1) / (kernel - 1))))))
-    return [2**e for e in range(min(top + 1, MAX_DILATIONS))]
 
 
 def dilated(m, x, dils):
@@ -209,7 +201,8 @@ def screen(problems, seed):
     for name in problems:
         p = load_problem(name)
         est = LSTMAutoencoderTransformer(random_state=seed).fit(p["X_train"])
-        dils = dilations(int(np.median([len(s) for s in p["X_train"]])), 7)
+        # the estimator's own (powers of 2 up to the median training length)
+        dils = list(est.ppv_dilations_)
         _, values, dvalues = features(est, p["X_train"], dils=dils)
         gen = torch.Generator().manual_seed(0)
         qs = torch.tensor([0.25, 0.5, 0.75])

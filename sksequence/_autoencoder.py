@@ -42,8 +42,6 @@ _PPV_QUANTILES = (0.25, 0.5, 0.75)
 # on the input and on its first differences (MiniRocket's dilations, MultiRocket's
 # differences; +3 points on 13 archive problems, benchmarks/RESULTS.md)
 _PPV_MAX_DILATIONS = 9
-# what a first fit resolves from its data, kept by a fit that goes on
-_RESOLVED = ("conv_strides_", "ppv_dilations_")
 # anomaly_score="combined": the distance of a sequence's features to the training
 # sequences' is the mean distance to this many nearest ones
 _NEIGHBORS = 1
