@@ -42,6 +42,11 @@ _PPV_QUANTILES = (0.25, 0.5, 0.75)
 # on the input and on its first differences (MiniRocket's dilations, MultiRocket's
 # differences; +3 points on 13 archive problems, benchmarks/RESULTS.md)
 _PPV_MAX_DILATIONS = 9
+# With n_components set, the feature loss's target also holds the share of positive
+# values of those dilated kernels, estimated at this many random steps of each
+# training sequence (+4 points of the 16-value code on the development problems,
+# benchmarks/RESULTS.md)
+_FEATURE_LOSS_STEPS = 128
 # anomaly_score="combined": the distance of a sequence's features to the training
 # sequences' is the mean distance to this many nearest ones
 _NEIGHBORS = 1
@@ -113,8 +118,9 @@ class LSTMAutoencoderTransformer(
     ppv_dilations_ : tuple of int
         The dilations at which the default features read the first block's
         kernels (1, 2, 4, ... up to the one whose kernel spans the median
-        training length, at most 9; empty with ``n_components`` set or without
-        a front end).
+        training length, at most 9; empty without a front end). With
+        ``n_components`` set, the dilations whose shares the feature loss's
+        target holds (empty with ``feature_loss=0``).
     n_timesteps_ : int
         Length of the longest (observed part of a) training sequence; the length
         ``inverse_transform`` decodes to.
@@ -284,7 +290,12 @@ class LSTMAutoencoderTransformer(
             Weight of an auxiliary training loss on the bottleneck code: a linear
             read-out of the code predicts the encoder's pooled features
             (standardised over the batch, as constants), so that the code also
-            summarises the features a linear model reads best. It is added to
+            summarises the features a linear model reads best; with
+            ``n_components`` set, the target also holds the share of positive
+            values of the first conv block's kernels read at dilations 1, 2, 4,
+            ... (on the series and on its differences, estimated at 128 random
+            steps of each sequence), so that the code also describes what those
+            kernels see at several time scales. It is added to
             the reconstruction loss (``history_[:, "train_loss"]`` includes it;
             the validation loss and ``score_samples`` do not). 0: the code is
             trained by the reconstruction alone.""",
@@ -420,10 +431,12 @@ class LSTMAutoencoderTransformer(
         )
 
     def _ppv_dilations(self, lengths, n_timesteps: int) -> tuple:
-        """The dilations of the default features' shares (see ``ppv_dilations_``)
-        for training sequences of ``lengths`` (None: all ``n_timesteps`` long)."""
+        """The dilations of the default features' shares, or of the feature loss's
+        shares with ``n_components`` set (see ``ppv_dilations_``), for training
+        sequences of ``lengths`` (None: all ``n_timesteps`` long)."""
         kernels = self._architecture(0)["conv_kernel_sizes"]
-        if self.n_components is not None or not self.conv_skip or not kernels:
+        code = self.n_components is not None
+        if not kernels or (not self.feature_loss if code else not self.conv_skip):
             return ()
         steps = n_timesteps if lengths is None else float(np.median(lengths))
         top = math.floor(math.log2(max(1.0, (steps - 1) / max(1, kernels[0] - 1))))
@@ -476,6 +489,7 @@ class LSTMAutoencoderTransformer(
             ppv_quantiles=_PPV_QUANTILES,
             ppv_dilations=ppv_dilations,
             ppv_differences=True,
+            feature_loss_steps=0 if self.n_components is None else _FEATURE_LOSS_STEPS,
             **arch,
         )
 

@@ -630,6 +630,27 @@ def test_short_code_beats_pca_on_gunpoint():
     assert ae >= 0.84
 
 
+def test_short_code_feature_loss_reads_the_dilated_shares():
+    """With n_components set, the feature loss's target also holds the dilated
+    kernels' shares of positive values (dilations by the default features' rule);
+    the default module (n_components=None) and feature_loss=0 have none."""
+    X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
+    kw = dict(hidden_size=4, max_epochs=1, random_state=0)
+    ae = LSTMAutoencoderTransformer(n_components=4, **kw).fit(X)
+    module = ae.net_.module_
+    assert ae.ppv_dilations_ == (1, 2, 4) == module.ppv_dilations
+    assert module.feature_loss_steps == 128 and module.ppv_differences
+    c1 = module.front.convs[0].out_channels
+    assert module.feature_head.out_features == module.pooled_size + 2 * 3 * c1
+    assert ae.transform(X).shape == (12, 4)
+    plain = LSTMAutoencoderTransformer(n_components=4, feature_loss=0.0, **kw)
+    plain.fit(X)
+    assert plain.ppv_dilations_ == () and plain.net_.module_.feature_loss_steps == 0
+    default = LSTMAutoencoderTransformer(**kw).fit(X).net_.module_
+    assert default.feature_loss_steps == 0
+    assert default.feature_head.out_features == default.pooled_size
+
+
 def test_truncate_bptt_needs_the_classic_encoder():
     X = make_waves(n=8, n_timesteps=10, n_features=1, seed=0)[0]
     with pytest.raises(ValueError, match="truncate_bptt needs the classic model"):

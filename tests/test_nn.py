@@ -11,6 +11,8 @@ from sksequence.nn import (
     masked_mse,
     reverse_padded,
 )
+from sksequence.nn.functional import length_mask
+from sksequence.nn.pooling import masked_mean
 
 
 def test_reverse_padded_reverses_within_each_length():
@@ -304,6 +306,47 @@ def test_autoencoder_feature_loss_is_a_training_term_of_the_code():
     model.eval()
     assert "code_loss" not in model(x)
     assert SequenceAutoencoder(2, feature_loss=1.0, **FEATURE_AE).feature_head is None
+
+
+def test_autoencoder_feature_loss_targets_the_sampled_dilated_shares():
+    """feature_loss_steps: the feature loss's target also holds the share of
+    positive values of the first block's kernels at each dilation, on the input
+    and its differences, estimated at random valid steps; the estimate matches the
+    exact shares of the full maps and ignores the batch's padding."""
+    kw = dict(n_components=3, code_norm="batch", feature_loss=2.0, **FEATURE_AE)
+    kw.update(ppv_dilations=(1, 4), ppv_differences=True)
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(2, feature_loss_steps=20000, **kw)
+    c1 = model.front.convs[0].out_channels
+    assert model.feature_head.out_features == model.pooled_size + 2 * 2 * c1
+    # without the steps (or without a bottleneck) nothing is added
+    plain = SequenceAutoencoder(2, **kw)
+    assert plain.feature_head.out_features == plain.pooled_size
+    assert plain.ppv_dilations == () and plain.feature_loss_steps == 0
+    lengths = torch.tensor([30, 17, 9, 30])
+    x = torch.randn(4, 30, 2).cumsum(1) / 4
+    x = x * length_mask(lengths, 30)[:, :, None]  # zero after each end
+    with torch.no_grad():
+        maps = list(model._threshold_maps(x, lengths))[len(model.front.convs) :]
+        exact = torch.cat([masked_mean((m > 0).float(), n) for m, n in maps], -1)
+        got = model._sampled_shares(x, lengths, torch.Generator().manual_seed(1))
+        # the same steps drawn: extra padding changes nothing
+        padded = torch.nn.functional.pad(x, (0, 0, 0, 11))
+        again = model._sampled_shares(padded, lengths, torch.Generator().manual_seed(1))
+    assert got.shape == exact.shape == (4, 2 * 2 * c1)
+    assert float((got - exact).abs().max()) < 0.03
+    torch.testing.assert_close(again, got)
+    # the loss: the read-out of the code against the standardised targets
+    model.train()
+    out = model(x, lengths, generator=torch.Generator().manual_seed(5))
+    f = model.features(x, lengths).detach()
+    with torch.no_grad():
+        shares = model._sampled_shares(x, lengths, torch.Generator().manual_seed(5))
+    t = torch.cat([f, shares], -1)
+    std = t.std(0, unbiased=False)
+    t = (t - t.mean(0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
+    per_seq = 2.0 * (model.feature_head(out["encoding"]) - t).pow(2).mean(1)
+    torch.testing.assert_close(out["code_loss"], per_seq)
 
 
 def test_autoencoder_shape_path_starts_at_zero_and_reads_relative_time():

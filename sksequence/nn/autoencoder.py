@@ -226,6 +226,13 @@ class SequenceAutoencoder(nn.Module):
         With ``ppv_dilations``: the same dilated kernels also read the input's
         first differences (``x[t + 1] - x[t]``), another set of maps with their
         own thresholds (MultiRocket's second representation).
+    feature_loss_steps : int
+        With ``feature_loss`` and ``ppv_dilations``: the feature loss's target
+        also holds the share of positive values of each of the first block's
+        kernels read at each dilation (on the input and, with
+        ``ppv_differences``, on its differences), estimated at this many random
+        steps of each training sequence, so that the code also summarises what
+        the kernels see at several time scales. 0: the pooled features alone.
 
     Forward
     -------
@@ -271,6 +278,7 @@ class SequenceAutoencoder(nn.Module):
         ppv_quantiles: Sequence[float] = (),
         ppv_dilations: Sequence[int] = (),
         ppv_differences: bool = False,
+        feature_loss_steps: int = 0,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -336,9 +344,26 @@ class SequenceAutoencoder(nn.Module):
         )
         if any(not 0.0 < q < 1.0 for q in self.ppv_quantiles):
             raise ValueError(f"ppv_quantiles must be in (0, 1), got {ppv_quantiles!r}.")
-        self.ppv_dilations = (
-            tuple(int(d) for d in ppv_dilations) if self.ppv_quantiles else ()
+        if feature_loss < 0:
+            raise ValueError(f"feature_loss must be >= 0, got {feature_loss!r}.")
+        if feature_loss_steps < 0:
+            raise ValueError(
+                f"feature_loss_steps must be >= 0, got {feature_loss_steps!r}."
+            )
+        # without a bottleneck the code is the pooled features themselves
+        self.feature_loss = float(feature_loss) if n_components is not None else 0.0
+        self.feature_loss_steps = (
+            int(feature_loss_steps)
+            if self.feature_loss and self.front is not None
+            else 0
         )
+        self.ppv_dilations = (
+            tuple(int(d) for d in ppv_dilations)
+            if self.ppv_quantiles or self.feature_loss_steps
+            else ()
+        )
+        if not self.ppv_dilations:
+            self.feature_loss_steps = 0
         if any(d < 1 for d in self.ppv_dilations):
             raise ValueError(f"ppv_dilations must be >= 1, got {ppv_dilations!r}.")
         self.ppv_differences = bool(ppv_differences and self.ppv_dilations)
@@ -352,12 +377,12 @@ class SequenceAutoencoder(nn.Module):
             )
             extra = len(self.ppv_quantiles) * channels
         self.encoding_size = pooled + extra if encoding == "pooled" else self.code_size
-        if feature_loss < 0:
-            raise ValueError(f"feature_loss must be >= 0, got {feature_loss!r}.")
-        # without a bottleneck the code is the pooled features themselves
-        self.feature_loss = float(feature_loss) if n_components is not None else 0.0
+        targets = pooled
+        if self.feature_loss_steps:
+            maps = len(self.ppv_dilations) * (2 if self.ppv_differences else 1)
+            targets += maps * self.front.convs[0].out_channels
         self.feature_head = (
-            nn.Linear(self.code_size, pooled) if self.feature_loss else None
+            nn.Linear(self.code_size, targets) if self.feature_loss else None
         )
         if shape_basis < 0:
             raise ValueError(f"shape_basis must be >= 0, got {shape_basis!r}.")
@@ -540,6 +565,54 @@ class SequenceAutoencoder(nn.Module):
                     dilation=d,
                 )  # (N, C_1, L_h)
                 yield y.transpose(1, 2), lens
+
+    def _sampled_shares(
+        self,
+        x: Tensor,
+        lengths: Tensor | None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """The share of positive values of the first block's kernels read at each
+        of ``ppv_dilations`` on the standardised input ``x`` (N, L, F) and, with
+        ``ppv_differences``, on its first differences (the maps of
+        :meth:`_threshold_maps`, threshold 0), estimated at
+        ``feature_loss_steps`` random valid steps of each sequence: only those
+        steps are computed (one gather and one product for every map), so the
+        cost does not grow with the sequences' length. (N, maps * C_1), in
+        :meth:`_threshold_maps`' order."""
+        n, steps, f = x.shape
+        lens = (
+            torch.full((n,), steps, device=x.device)
+            if lengths is None
+            else lengths.to(x.device)
+        )
+        h, hl = x, lens
+        if self.ppv_differences:  # zero after each sequence's end, L steps wide
+            if steps < 2:
+                dx, dl = torch.zeros_like(x), lens
+            else:
+                valid = length_mask(lens - 1, steps - 1)
+                dx = (x[:, 1:] - x[:, :-1]) * valid[:, :, None]
+                dx = nn.functional.pad(dx, (0, 0, 0, 1))
+                dl = (lens - 1).clamp(min=1)
+            h, hl = torch.cat([x, dx]), torch.cat([lens, dl])  # (M N, L, F)
+        m = len(h) // n
+        conv = self.front.convs[0]
+        k = conv.kernel_size[0]
+        offsets = torch.arange(k, device=x.device) - k // 2  # (k,)
+        dilations = torch.tensor(self.ppv_dilations, device=x.device)  # (D,)
+        p, d = self.feature_loss_steps, len(self.ppv_dilations)
+        u = torch.rand(n, p, generator=generator, device=x.device).repeat(m, 1)
+        t = (u * hl[:, None]).long()  # (M N, P): valid steps
+        idx = t[:, :, None, None] + dilations[:, None] * offsets  # (M N, P, D, k)
+        inside = (idx >= 0) & (idx < steps)  # "same" zero padding
+        idx = idx.clamp(0, steps - 1).reshape(m * n, p * d * k, 1).expand(-1, -1, f)
+        g = torch.gather(h, 1, idx).reshape(m * n * p * d, k, f)
+        g = (g * inside.reshape(-1, k, 1)).reshape(-1, k * f)
+        w = conv.weight.permute(2, 1, 0).reshape(k * f, -1)  # (k F, C_1)
+        y = torch.addmm(conv.bias, g, w).gt_(0)  # (M N P D, C_1): 1 where positive
+        shares = y.reshape(m * n, p, -1).mean(dim=1)  # (M N, D C_1)
+        return shares.reshape(m, n, -1).transpose(0, 1).reshape(n, -1)
 
     def _ppv_rows(self, steps: int) -> int:
         """Sequences of ``steps`` steps whose maps hold about _PPV_CHUNK_VALUES
@@ -735,7 +808,11 @@ class SequenceAutoencoder(nn.Module):
         pre = self.bottleneck(f)  # (N, C)
         c = self.norm(pre)  # (N, C)
         z = f if self.encoding == "pooled" else c
-        code_loss = self._feature_loss(f, c) if self.training else None
+        code_loss = (
+            self._feature_loss(f, c, x_in, lengths, generator)
+            if self.training
+            else None
+        )
         teacher = self.training and self.conditional
         recon = forecast = None
         if self.reconstructor is not None:
@@ -753,15 +830,28 @@ class SequenceAutoencoder(nn.Module):
             out["code_loss"] = code_loss
         return out
 
-    def _feature_loss(self, f: Tensor, c: Tensor) -> Tensor | None:
+    def _feature_loss(
+        self,
+        f: Tensor,
+        c: Tensor,
+        x: Tensor | None = None,
+        lengths: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor | None:
         """``feature_loss`` times the squared error of a linear read-out of the code
-        ``c`` (N, C) that predicts the pooled features ``f`` (N, P), standardised
-        over the batch and detached: one value per sequence (N,), or None (no
-        ``feature_loss``, or a batch of one sequence)."""
+        ``c`` (N, C) that predicts the pooled features ``f`` (N, P) and, with
+        ``feature_loss_steps``, the sampled shares of the encoder's input ``x``
+        (see :meth:`_sampled_shares`), standardised over the batch and detached:
+        one value per sequence (N,), or None (no ``feature_loss``, or a batch of
+        one sequence)."""
         n = f.shape[0]
         if not self.feature_loss or n < 2:
             return None
         t = f.detach()
+        if self.feature_loss_steps and x is not None:
+            with torch.no_grad():
+                shares = self._sampled_shares(x, lengths, generator)
+            t = torch.cat([t, shares], dim=-1)
         std = t.std(dim=0, unbiased=False)  # (P,)
         t = (t - t.mean(dim=0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
         err = (self.feature_head(c) - t).pow(2).mean(dim=1)  # (N,)

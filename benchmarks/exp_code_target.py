@@ -1,0 +1,220 @@
+"""Research screen: what the feature loss asks the 16-value code to predict.
+
+The defaults' feature loss (``feature_loss=3.0``) makes a linear read-out of the
+code predict the pooled encoder features (576 values), standardised over the
+batch. The default ``transform`` (``n_components=None``) is much stronger than
+those pooled features alone, because it adds the shares of steps above quantile
+thresholds of every conv channel and of the first block's kernels read at several
+dilations, on the series and on its differences. This screen extends the feature
+loss's target with (``--cfg``):
+
+- ``{"target": "q"}``: those shares, with thresholds taken per batch (the 25/50/75%
+  quantiles of each channel's values over the batch's valid steps, from at most
+  ``rows`` evenly spaced steps), so the code is pulled towards the principal
+  subspace of the default features;
+- ``{"target": "ppv0"}``: only the dilated maps' shares of positive values (no
+  quantiles; cheaper).
+
+``{"weight": w}`` sets the feature loss's weight (default 3). It prints and
+appends to ``--log`` the test accuracy of StandardScaler + LogisticRegression on
+the code, and on the default features of the same fit.
+
+Usage (benchmark environment, repository root)::
+
+    PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/exp_code_target.py \
+        --name q --cfg '{"target": "q"}' --seeds 0 1
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _ucr_data import DEV, load_problem  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from sksequence import LSTMAutoencoderTransformer  # noqa: E402
+from sksequence.nn import autoencoder as A  # noqa: E402
+from sksequence.nn.pooling import masked_mean  # noqa: E402
+from sksequence.nn.functional import length_mask  # noqa: E402
+
+torch.set_num_threads(1)
+CFG = {}
+_init = A.SequenceAutoencoder.__init__
+
+
+_Q = (0.25, 0.5, 0.75)
+
+
+def _extra_size(self) -> int:
+    q = len(_Q)
+    c1 = self.front.convs[0].out_channels
+    n_dil = len(self.ppv_dilations) * (1 + self.ppv_differences)
+    if CFG.get("target") == "q":
+        return q * (sum(c.out_channels for c in self.front.convs) + n_dil * c1)
+    if CFG.get("target") in ("ppv0", "ppv0s"):
+        return n_dil * c1
+    return 0
+
+
+def __init__(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    # the module of a code (n_components set) has no shares: read its maps anyway
+    self.ppv_dilations = tuple(kwargs.get("ppv_dilations", ()))
+    self.ppv_differences = bool(kwargs.get("ppv_differences") and self.ppv_dilations)
+    self.extra_head = None
+    if self.feature_loss and self.front is not None and _extra_size(self):
+        self.extra_head = nn.Linear(self.code_size, _extra_size(self))
+
+
+def _sampled_shares(self, x, lengths):
+    """ppv0's targets estimated at ``positions`` random steps of each sequence:
+    the first block's kernels read at those steps only (gather + einsum), so the
+    cost does not grow with the series' length."""
+    n, steps, _ = x.shape
+    p = CFG.get("positions", 128)
+    lens = (
+        torch.full((n,), steps, device=x.device)
+        if lengths is None
+        else lengths.to(x.device)
+    )
+    inputs = [(x, lens)]
+    if self.ppv_differences:
+        if steps < 2:
+            inputs.append((torch.zeros_like(x), lens))
+        else:
+            valid = length_mask(lens - 1, steps - 1)
+            dx = (x[:, 1:] - x[:, :-1]) * valid[:, :, None]
+            inputs.append((dx, (lens - 1).clamp(min=1)))
+    conv = self.front.convs[0]
+    k = conv.kernel_size[0]
+    offs = torch.arange(k, device=x.device) - k // 2
+    u = torch.rand(n, p, device=x.device)
+    out = []
+    for h, hl in inputs:
+        width, f = h.shape[1], h.shape[2]
+        t = (u * hl[:, None]).long()  # (N, P)
+        for d in self.ppv_dilations:
+            idx = t[:, :, None] + d * offs  # (N, P, k)
+            ok = (idx >= 0) & (idx < width)
+            g = torch.gather(
+                h, 1, idx.clamp(0, width - 1).reshape(n, p * k, 1).expand(-1, -1, f)
+            ).reshape(n, p, k, f) * ok[..., None]
+            y = torch.einsum("npkf,cfk->npc", g, conv.weight) + conv.bias
+            out.append((y > 0).to(x.dtype).mean(dim=1))
+    return torch.cat(out, dim=-1)
+
+
+def _batch_shares(self, x, lengths):
+    """(N, extra) targets of the batch (no gradient)."""
+    if CFG.get("target") == "ppv0s":
+        return _sampled_shares(self, x, lengths)
+    out = []
+    rows = CFG.get("rows", 4096)
+    maps = list(self._threshold_maps(x, lengths))
+    if CFG.get("target") == "ppv0":
+        maps = maps[len(self.front.convs) :]
+    for pre, lens in maps:
+        if CFG.get("target") == "ppv0":
+            out.append(masked_mean((pre > 0).to(pre.dtype), lens))
+            continue
+        if lens is None:
+            v = pre.reshape(-1, pre.shape[-1])
+        else:
+            v = pre[length_mask(lens.to(pre.device), pre.shape[1])]
+        v = v[:: max(1, len(v) // rows)]
+        qs = torch.quantile(v, torch.tensor(_Q, dtype=v.dtype), dim=0)
+        for t in qs:  # (C,)
+            out.append(masked_mean((pre > t).to(pre.dtype), lens))
+    return torch.cat(out, dim=-1)
+
+
+def _feature_loss(self, f, c, x=None, lengths=None):
+    n = f.shape[0]
+    if not self.feature_loss or n < 2:
+        return None
+    t = f.detach()
+    pred = self.feature_head(c)
+    if self.extra_head is not None and x is not None:
+        with torch.no_grad():
+            t = torch.cat([t, _batch_shares(self, x, lengths)], dim=-1)
+        pred = torch.cat([pred, self.extra_head(c)], dim=-1)
+    std = t.std(dim=0, unbiased=False)
+    t = (t - t.mean(dim=0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
+    err = (pred - t).pow(2).mean(dim=1)
+    return CFG.get("weight", self.feature_loss) * err
+
+
+def _forward(self, x, lengths, future, future_lengths, n_future, generator=None):
+    """SequenceAutoencoder._forward (reconstruction objective), the feature loss's
+    target extended per CFG."""
+    xs = self.scale(x, lengths)
+    x_in = self._corrupt(xs, generator) if self.training else xs
+    f = self.features(x_in, lengths)
+    pre = self.bottleneck(f)
+    c = self.norm(pre)
+    z = f if self.encoding == "pooled" else c
+    code_loss = _feature_loss(self, f, c, x_in, lengths) if self.training else None
+    teacher = self.training and self.conditional
+    recon = forecast = None
+    if self.reconstructor is not None:
+        recon = self.unscale(
+            self._reconstruct_scaled(c, x.shape[1], lengths, xs if teacher else None)
+        )
+    out = {"encoding": z, "reconstruction": recon, "forecast": forecast}
+    if code_loss is not None:
+        out["code_loss"] = code_loss
+    return out
+
+
+def _ppv_dilations(self, lengths, n_timesteps):
+    """The estimator's dilation rule, for a code too."""
+    import math
+
+    import numpy as np
+
+    steps = n_timesteps if lengths is None else float(np.median(lengths))
+    top = math.floor(math.log2(max(1.0, (steps - 1) / 6)))
+    return tuple(2**e for e in range(min(top + 1, 9)))
+
+
+A.SequenceAutoencoder.__init__ = __init__
+LSTMAutoencoderTransformer._ppv_dilations = _ppv_dilations
+A.SequenceAutoencoder._forward = _forward
+
+
+def _acc(ztr, zte, p):
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    return float(pipe.fit(ztr, p["y_train"]).score(zte, p["y_test"]))
+
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--problems", nargs="*", default=DEV)
+ap.add_argument("--seeds", type=int, nargs="*", default=[0])
+ap.add_argument("--cfg", default="{}")
+ap.add_argument("--name", required=True)
+ap.add_argument("--log", default="benchmarks/out/exp/code_target.jsonl")
+a = ap.parse_args()
+CFG.update(json.loads(a.cfg))
+os.makedirs(os.path.dirname(a.log) or ".", exist_ok=True)
+for seed in a.seeds:
+    for name in a.problems:
+        p = load_problem(name)
+        t0 = time.process_time()
+        est = LSTMAutoencoderTransformer(n_components=16, random_state=seed).fit(
+            p["X_train"]
+        )
+        fit_s = time.process_time() - t0
+        acc16 = _acc(est.transform(p["X_train"]), est.transform(p["X_test"]), p)
+        res = dict(name=a.name, cfg=CFG, problem=name, seed=seed, acc16=acc16, fit_s=fit_s)
+        print(json.dumps(res), flush=True)
+        with open(a.log, "a") as f:
+            f.write(json.dumps(res) + "\n")
