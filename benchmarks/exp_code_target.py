@@ -1,23 +1,26 @@
 """Research screen: what the feature loss asks the 16-value code to predict.
 
-The defaults' feature loss (``feature_loss=3.0``) makes a linear read-out of the
-code predict the pooled encoder features (576 values), standardised over the
-batch. The default ``transform`` (``n_components=None``) is much stronger than
-those pooled features alone, because it adds the shares of steps above quantile
-thresholds of every conv channel and of the first block's kernels read at several
-dilations, on the series and on its differences. This screen extends the feature
-loss's target with (``--cfg``):
+Before commit 8a010ab the feature loss (``feature_loss=3.0``) made a linear
+read-out of the code predict the pooled encoder features (576 values),
+standardised over the batch. The default ``transform`` (``n_components=None``) is
+much stronger than those pooled features alone, because it adds the shares of
+steps above quantile thresholds of every conv channel and of the first block's
+kernels read at several dilations, on the series and on its differences. This
+screen extends the feature loss's target (``--cfg``):
 
-- ``{"target": "q"}``: those shares, with thresholds taken per batch (the 25/50/75%
-  quantiles of each channel's values over the batch's valid steps, from at most
-  ``rows`` evenly spaced steps), so the code is pulled towards the principal
-  subspace of the default features;
-- ``{"target": "ppv0"}``: only the dilated maps' shares of positive values (no
-  quantiles; cheaper).
+- ``{"target": "none"}``: the pooled features alone (the defaults before 8a010ab);
+- ``{"target": "q"}``: and the quantile shares, with thresholds taken per batch
+  (the 25/50/75% quantiles of each channel's values over the batch's valid
+  steps, from at most ``rows`` evenly spaced steps), so the code is pulled
+  towards the principal subspace of the default features;
+- ``{"target": "ppv0"}``: and the dilated maps' shares of positive values (no
+  quantiles), computed over every step of the full maps;
+- ``{}``: the estimator as it is (since 8a010ab: ppv0's shares estimated at 128
+  random steps of each sequence, ``feature_loss_steps``); ``{"steps": k}``: at k.
 
-``{"weight": w}`` sets the feature loss's weight (default 3). It prints and
-appends to ``--log`` the test accuracy of StandardScaler + LogisticRegression on
-the code, and on the default features of the same fit.
+``{"weight": w}`` sets the feature loss's weight (default 3; with ``target``
+only). It prints and appends to ``--log`` the test accuracy of StandardScaler +
+LogisticRegression on the code and the fit's CPU seconds.
 
 Usage (benchmark environment, repository root)::
 
@@ -42,9 +45,10 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
+from sksequence import _autoencoder as _A  # noqa: E402
 from sksequence.nn import autoencoder as A  # noqa: E402
-from sksequence.nn.pooling import masked_mean  # noqa: E402
 from sksequence.nn.functional import length_mask  # noqa: E402
+from sksequence.nn.pooling import masked_mean  # noqa: E402
 
 torch.set_num_threads(1)
 CFG = {}
@@ -60,7 +64,7 @@ def _extra_size(self) -> int:
     n_dil = len(self.ppv_dilations) * (1 + self.ppv_differences)
     if CFG.get("target") == "q":
         return q * (sum(c.out_channels for c in self.front.convs) + n_dil * c1)
-    if CFG.get("target") in ("ppv0", "ppv0s"):
+    if CFG.get("target") == "ppv0":
         return n_dil * c1
     return 0
 
@@ -75,48 +79,8 @@ def __init__(self, *args, **kwargs):
         self.extra_head = nn.Linear(self.code_size, _extra_size(self))
 
 
-def _sampled_shares(self, x, lengths):
-    """ppv0's targets estimated at ``positions`` random steps of each sequence:
-    the first block's kernels read at those steps only (gather + einsum), so the
-    cost does not grow with the series' length."""
-    n, steps, _ = x.shape
-    p = CFG.get("positions", 128)
-    lens = (
-        torch.full((n,), steps, device=x.device)
-        if lengths is None
-        else lengths.to(x.device)
-    )
-    inputs = [(x, lens)]
-    if self.ppv_differences:
-        if steps < 2:
-            inputs.append((torch.zeros_like(x), lens))
-        else:
-            valid = length_mask(lens - 1, steps - 1)
-            dx = (x[:, 1:] - x[:, :-1]) * valid[:, :, None]
-            inputs.append((dx, (lens - 1).clamp(min=1)))
-    conv = self.front.convs[0]
-    k = conv.kernel_size[0]
-    offs = torch.arange(k, device=x.device) - k // 2
-    u = torch.rand(n, p, device=x.device)
-    out = []
-    for h, hl in inputs:
-        width, f = h.shape[1], h.shape[2]
-        t = (u * hl[:, None]).long()  # (N, P)
-        for d in self.ppv_dilations:
-            idx = t[:, :, None] + d * offs  # (N, P, k)
-            ok = (idx >= 0) & (idx < width)
-            g = torch.gather(
-                h, 1, idx.clamp(0, width - 1).reshape(n, p * k, 1).expand(-1, -1, f)
-            ).reshape(n, p, k, f) * ok[..., None]
-            y = torch.einsum("npkf,cfk->npc", g, conv.weight) + conv.bias
-            out.append((y > 0).to(x.dtype).mean(dim=1))
-    return torch.cat(out, dim=-1)
-
-
 def _batch_shares(self, x, lengths):
     """(N, extra) targets of the batch (no gradient)."""
-    if CFG.get("target") == "ppv0s":
-        return _sampled_shares(self, x, lengths)
     out = []
     rows = CFG.get("rows", 4096)
     maps = list(self._threshold_maps(x, lengths))
@@ -175,22 +139,6 @@ def _forward(self, x, lengths, future, future_lengths, n_future, generator=None)
     return out
 
 
-def _ppv_dilations(self, lengths, n_timesteps):
-    """The estimator's dilation rule, for a code too."""
-    import math
-
-    import numpy as np
-
-    steps = n_timesteps if lengths is None else float(np.median(lengths))
-    top = math.floor(math.log2(max(1.0, (steps - 1) / 6)))
-    return tuple(2**e for e in range(min(top + 1, 9)))
-
-
-A.SequenceAutoencoder.__init__ = __init__
-LSTMAutoencoderTransformer._ppv_dilations = _ppv_dilations
-A.SequenceAutoencoder._forward = _forward
-
-
 def _acc(ztr, zte, p):
     pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     return float(pipe.fit(ztr, p["y_train"]).score(zte, p["y_test"]))
@@ -204,6 +152,12 @@ ap.add_argument("--name", required=True)
 ap.add_argument("--log", default="benchmarks/out/exp/code_target.jsonl")
 a = ap.parse_args()
 CFG.update(json.loads(a.cfg))
+if "target" in CFG:  # the feature loss before 8a010ab, or a full-map variant
+    _A._FEATURE_LOSS_STEPS = 0
+    A.SequenceAutoencoder.__init__ = __init__
+    A.SequenceAutoencoder._forward = _forward
+elif "steps" in CFG:  # the adopted sampled shares at another number of steps
+    _A._FEATURE_LOSS_STEPS = int(CFG["steps"])
 os.makedirs(os.path.dirname(a.log) or ".", exist_ok=True)
 for seed in a.seeds:
     for name in a.problems:
@@ -214,7 +168,9 @@ for seed in a.seeds:
         )
         fit_s = time.process_time() - t0
         acc16 = _acc(est.transform(p["X_train"]), est.transform(p["X_test"]), p)
-        res = dict(name=a.name, cfg=CFG, problem=name, seed=seed, acc16=acc16, fit_s=fit_s)
+        res = dict(
+            name=a.name, cfg=CFG, problem=name, seed=seed, acc16=acc16, fit_s=fit_s
+        )
         print(json.dumps(res), flush=True)
         with open(a.log, "a") as f:
             f.write(json.dumps(res) + "\n")
