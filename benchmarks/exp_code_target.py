@@ -15,6 +15,10 @@ screen extends the feature loss's target (``--cfg``):
   towards the principal subspace of the default features;
 - ``{"target": "ppv0"}``: and the dilated maps' shares of positive values (no
   quantiles), computed over every step of the full maps;
+- ``{"coarse": 32, "coarse_weight": w}``: the estimator's target plus a second
+  term, w times the error of a linear read-out of the code predicting the
+  standardised input's means over 32 equal parts of each sequence (PCA-like
+  pressure, for the short aligned series where PCA(16) beats the code);
 - ``{}``: the estimator as it is (since 8a010ab: ppv0's shares estimated at 128
   random steps of each sequence, ``feature_loss_steps``); ``{"steps": k}``: at k.
 
@@ -143,6 +147,44 @@ def _forward(self, x, lengths, future, future_lengths, n_future, generator=None)
     return out
 
 
+_module_feature_loss = A.SequenceAutoencoder._feature_loss
+
+
+def _coarse_means(x, lengths, k):
+    """(N, k F): the means of ``x`` (N, L, F) over k equal parts of each
+    sequence's valid steps."""
+    n, steps, f = x.shape
+    lens = torch.full((n,), steps) if lengths is None else lengths.to(x.device)
+    t = torch.arange(steps, device=x.device)[None, :]  # (1, L)
+    part = (t * k // lens[:, None]).clamp(max=k - 1)  # (N, L)
+    valid = (t < lens[:, None]).to(x.dtype)  # (N, L)
+    one_hot = torch.nn.functional.one_hot(part, k).to(x.dtype) * valid[..., None]
+    sums = torch.einsum("nlk,nlf->nkf", one_hot, x)
+    counts = one_hot.sum(dim=1).clamp(min=1)[..., None]  # (N, k, 1)
+    return (sums / counts).reshape(n, k * f)
+
+
+def _init_coarse(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self.coarse_head = None
+    if self.feature_loss:
+        self.coarse_head = nn.Linear(self.code_size, CFG["coarse"] * self.input_size)
+
+
+def _feature_loss_coarse(self, f, c, x=None, lengths=None, generator=None):
+    """The module's feature loss plus ``coarse_weight`` times the squared error
+    of a linear read-out of the code predicting the input's ``coarse`` part
+    means (standardised over the batch): PCA-like pressure on the code."""
+    loss = _module_feature_loss(self, f, c, x, lengths, generator)
+    if loss is None or x is None:
+        return loss
+    t = _coarse_means(x, lengths, CFG["coarse"]).detach()
+    std = t.std(dim=0, unbiased=False)
+    t = (t - t.mean(dim=0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
+    err = (self.coarse_head(c) - t).pow(2).mean(dim=1)
+    return loss + CFG.get("coarse_weight", 1.0) * err
+
+
 def _acc(ztr, zte, p):
     pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     return float(pipe.fit(ztr, p["y_train"]).score(zte, p["y_test"]))
@@ -167,6 +209,9 @@ if "target" in CFG:  # the feature loss before 8a010ab, or a full-map variant
     A.SequenceAutoencoder._forward = _forward
 elif "steps" in CFG:  # the adopted sampled shares at another number of steps
     _A._FEATURE_LOSS_STEPS = int(CFG["steps"])
+if CFG.get("coarse"):  # the adopted target plus the input's coarse part means
+    A.SequenceAutoencoder.__init__ = _init_coarse
+    A.SequenceAutoencoder._feature_loss = _feature_loss_coarse
 if CFG.get("default_steps"):  # the default transform's module trained with them too
     _module_kwargs = LSTMAutoencoderTransformer._module_kwargs
 

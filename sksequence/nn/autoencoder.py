@@ -458,17 +458,17 @@ class SequenceAutoencoder(nn.Module):
         return y * self.input_scale + self.input_mean
 
     def _corrupt(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Training-time noise and block masking of the standardised input."""
+        """Training-time noise and block masking of the standardised input (drawn
+        on the CPU, where the fit's generator lives, then moved to ``x``'s
+        device)."""
         if self.input_noise:
-            x = x + self.input_noise * torch.randn(
-                x.shape, generator=generator, device=x.device, dtype=x.dtype
-            )
+            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+            x = x + self.input_noise * noise.to(x.device)
         if self.mask_fraction:
             n, steps = x.shape[0], x.shape[1]
             block = max(1, steps // 32)
-            keep = torch.rand(
-                n, -(-steps // block), generator=generator, device=x.device
-            )
+            keep = torch.rand(n, -(-steps // block), generator=generator)
+            keep = keep.to(x.device)
             keep = (keep >= self.mask_fraction).to(x.dtype)  # (N, B)
             keep = keep.repeat_interleave(block, dim=1)[:, :steps]  # (N, L)
             x = x * keep[:, :, None]
@@ -602,7 +602,8 @@ class SequenceAutoencoder(nn.Module):
         offsets = torch.arange(k, device=x.device) - k // 2  # (k,)
         dilations = torch.tensor(self.ppv_dilations, device=x.device)  # (D,)
         p, d = self.feature_loss_steps, len(self.ppv_dilations)
-        u = torch.rand(n, p, generator=generator, device=x.device).repeat(m, 1)
+        u = torch.rand(n, p, generator=generator).to(x.device)  # drawn on the CPU
+        u = u.repeat(m, 1)
         t = (u * hl[:, None]).long()  # (M N, P): valid steps
         idx = t[:, :, None, None] + dilations[:, None] * offsets  # (M N, P, D, k)
         inside = (idx >= 0) & (idx < steps)  # "same" zero padding
