@@ -371,7 +371,18 @@ def main(argv=None):
         "the default's module exactly (bit-identical features); 'ae' fit times are "
         "then those of that fit",
     )
+    parser.add_argument(
+        "--code-size",
+        type=int,
+        default=None,
+        help="research: the size of the code the default model's decoders read "
+        "(n_components=None; the estimator's is 16)",
+    )
     args = parser.parse_args(argv)
+    if args.code_size is not None:
+        import sksequence._autoencoder as autoencoder
+
+        autoencoder._CODE_SIZE = args.code_size
     global PROTO, SHARED_FIT
     PROTO = args.proto
     SHARED_FIT = args.shared_fit and (not args.only or "ae16" in args.only)
