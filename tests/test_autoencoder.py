@@ -651,6 +651,29 @@ def test_short_code_feature_loss_reads_the_dilated_shares():
     assert default.feature_head.out_features == default.pooled_size
 
 
+def test_a_code_fitted_without_the_sampled_shares_keeps_training(monkeypatch):
+    """A code model fitted before the feature loss read the dilated shares (no
+    dilations, a read-out of the pooled features only) loads and continues
+    training as it was built."""
+    import sksequence._autoencoder as autoencoder
+
+    X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
+    kw = dict(n_components=4, hidden_size=4, max_epochs=2, random_state=0)
+    with monkeypatch.context() as m:
+        m.setattr(autoencoder, "_FEATURE_LOSS_STEPS", 0)
+        m.setattr(LSTMAutoencoderTransformer, "_ppv_dilations", lambda *a: ())
+        old = LSTMAutoencoderTransformer(**kw).fit(X)
+    old = pickle.loads(pickle.dumps(old))
+    head = old.net_.module_.feature_head.out_features
+    assert head == old.net_.module_.pooled_size
+    old.set_params(warm_start=True).fit(X)
+    old.partial_fit(X)
+    module = old.net_.module_
+    assert old.ppv_dilations_ == () and module.feature_loss_steps == 0
+    assert module.feature_head.out_features == head
+    assert old.transform(X).shape == (12, 4)
+
+
 def test_truncate_bptt_needs_the_classic_encoder():
     X = make_waves(n=8, n_timesteps=10, n_features=1, seed=0)[0]
     with pytest.raises(ValueError, match="truncate_bptt needs the classic model"):
