@@ -44,9 +44,9 @@ _PPV_QUANTILES = (0.25, 0.5, 0.75)
 _PPV_MAX_DILATIONS = 9
 # With n_components set, the feature loss's target also holds the share of positive
 # values of those dilated kernels, estimated at this many random steps of each
-# training sequence (the 16-value code: +2.2 points on the development problems,
-# +0.8 held out, +2.6 on problems never tuned on; 3 seeds, benchmarks/RESULTS.md)
-_FEATURE_LOSS_STEPS = 128
+# training sequence (the 16-value code: +3.4 points on the development problems,
+# +2.0 held out, +2.2 on problems never tuned on; 3 seeds, benchmarks/RESULTS.md)
+_FEATURE_LOSS_STEPS = 256
 # anomaly_score="combined": the distance of a sequence's features to the training
 # sequences' is the mean distance to this many nearest ones
 _NEIGHBORS = 1
@@ -293,7 +293,7 @@ class LSTMAutoencoderTransformer(
             summarises the features a linear model reads best; with
             ``n_components`` set, the target also holds the share of positive
             values of the first conv block's kernels read at dilations 1, 2, 4,
-            ... (on the series and on its differences, estimated at 128 random
+            ... (on the series and on its differences, estimated at 256 random
             steps of each sequence), so that the code also describes what those
             kernels see at several time scales. It is added to
             the reconstruction loss (``history_[:, "train_loss"]`` includes it;

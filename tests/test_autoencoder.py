@@ -639,7 +639,7 @@ def test_short_code_feature_loss_reads_the_dilated_shares():
     ae = LSTMAutoencoderTransformer(n_components=4, **kw).fit(X)
     module = ae.net_.module_
     assert ae.ppv_dilations_ == (1, 2, 4) == module.ppv_dilations
-    assert module.feature_loss_steps == 128 and module.ppv_differences
+    assert module.feature_loss_steps == 256 and module.ppv_differences
     c1 = module.front.convs[0].out_channels
     assert module.feature_head.out_features == module.pooled_size + 2 * 3 * c1
     assert ae.transform(X).shape == (12, 4)

@@ -48,6 +48,10 @@ _PPV_MARGIN = 1e-4
 # ... and reads this many values of a map (rows x steps x channels) at a time:
 # small maps stay in cache (3-4x faster than one map of a 1024-row batch)
 _PPV_CHUNK_VALUES = 2**20
+# _sampled_shares reads a few sequences (or difference series) at a time, whose
+# sampled maps hold about this many values, so that they stay in cache (about 2x
+# faster at 256 steps)
+_SHARE_VALUES = 2**19
 
 
 def _detach(state):
@@ -603,16 +607,21 @@ class SequenceAutoencoder(nn.Module):
         dilations = torch.tensor(self.ppv_dilations, device=x.device)  # (D,)
         p, d = self.feature_loss_steps, len(self.ppv_dilations)
         u = torch.rand(n, p, generator=generator).to(x.device)  # drawn on the CPU
-        u = u.repeat(m, 1)
-        t = (u * hl[:, None]).long()  # (M N, P): valid steps
-        idx = t[:, :, None, None] + dilations[:, None] * offsets  # (M N, P, D, k)
-        inside = (idx >= 0) & (idx < steps)  # "same" zero padding
-        idx = idx.clamp(0, steps - 1).reshape(m * n, p * d * k, 1).expand(-1, -1, f)
-        g = torch.gather(h, 1, idx).reshape(m * n * p * d, k, f)
-        g = (g * inside.reshape(-1, k, 1)).reshape(-1, k * f)
+        t = (u.repeat(m, 1) * hl[:, None]).long()  # (M N, P): valid steps
         w = conv.weight.permute(2, 1, 0).reshape(k * f, -1)  # (k F, C_1)
-        y = torch.addmm(conv.bias, g, w).gt_(0)  # (M N P D, C_1): 1 where positive
-        shares = y.reshape(m * n, p, -1).mean(dim=1)  # (M N, D C_1)
+        pad = max(self.ppv_dilations) * (k // 2)  # "same" zero padding, both ends
+        h = nn.functional.pad(h, (0, 0, pad, pad))  # (M N, L + 2 pad, F)
+        shares = []
+        rows = max(1, _SHARE_VALUES // (p * d * w.shape[1]))  # a few at a time
+        for i in range(0, m * n, rows):
+            ti = t[i : i + rows] + pad
+            r = len(ti)
+            idx = ti[:, :, None, None] + dilations[:, None] * offsets  # (r, P, D, k)
+            idx = idx.reshape(r, p * d * k, 1).expand(-1, -1, f)
+            g = torch.gather(h[i : i + r], 1, idx).reshape(r * p * d, k * f)
+            y = torch.addmm(conv.bias, g, w).gt_(0)  # (r P D, C_1): 1 where positive
+            shares.append(y.reshape(r, p, -1).mean(dim=1))  # (r, D C_1)
+        shares = torch.cat(shares)  # (M N, D C_1)
         return shares.reshape(m, n, -1).transpose(0, 1).reshape(n, -1)
 
     def _ppv_rows(self, steps: int) -> int:
