@@ -581,9 +581,10 @@ class SequenceAutoencoder(nn.Module):
         ``ppv_differences``, on its first differences (the maps of
         :meth:`_threshold_maps`, threshold 0), estimated at
         ``feature_loss_steps`` random valid steps of each sequence: only those
-        steps are computed (one gather and one product for every map), so the
-        cost does not grow with the sequences' length. (N, maps * C_1), in
-        :meth:`_threshold_maps`' order."""
+        steps are computed (a gather and a matrix product for a few sequences
+        at a time, whose sampled maps stay in cache), so the cost does not grow
+        with the sequences' length. (N, maps * C_1), in :meth:`_threshold_maps`'
+        order."""
         n, steps, f = x.shape
         lens = (
             torch.full((n,), steps, device=x.device)
