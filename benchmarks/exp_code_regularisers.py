@@ -19,20 +19,15 @@ Usage (benchmark environment, repository root)::
         --name noise05 --cfg '{"noise": 0.5}' --seeds 0 1
 """
 
-import argparse
 import json
 import os
 import sys
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ucr_data import DEV, load_problem  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+from _screen import run_screen, screen_args  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
 from sksequence.nn import autoencoder as A  # noqa: E402
@@ -49,7 +44,9 @@ def _forward(self, x, lengths, future, future_lengths, n_future, generator=None)
     pre = self.bottleneck(f)
     c = self.norm(pre)
     z = f if self.encoding == "pooled" else c
-    code_loss = self._feature_loss(f, c) if self.training else None
+    code_loss = (
+        self._feature_loss(f, c, x_in, lengths, generator) if self.training else None
+    )
     cd = c
     if self.training and CFG.get("noise"):
         cd = c + CFG["noise"] * torch.randn_like(c)
@@ -75,32 +72,10 @@ def _forward(self, x, lengths, future, future_lengths, n_future, generator=None)
 
 A.SequenceAutoencoder._forward = _forward
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--problems", nargs="*", default=DEV)
-ap.add_argument("--seeds", type=int, nargs="*", default=[0])
-ap.add_argument("--cfg", default="{}")
-ap.add_argument("--name", required=True)
-ap.add_argument("--log", default="benchmarks/out/exp/code_regularisers.jsonl")
-a = ap.parse_args()
-CFG.update(json.loads(a.cfg))
-os.makedirs(os.path.dirname(a.log) or ".", exist_ok=True)
-for seed in a.seeds:
-    for name in a.problems:
-        p = load_problem(name)
-        t0 = time.process_time()
-        est = LSTMAutoencoderTransformer(n_components=16, random_state=seed).fit(
-            p["X_train"]
-        )
-        fit_s = time.process_time() - t0
-        Ztr, Zte = est.transform(p["X_train"]), est.transform(p["X_test"])
-        acc = (
-            make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-            .fit(Ztr, p["y_train"])
-            .score(Zte, p["y_test"])
-        )
-        res = dict(
-            name=a.name, cfg=CFG, problem=name, seed=seed, acc16=float(acc), fit_s=fit_s
-        )
-        print(json.dumps(res), flush=True)
-        with open(a.log, "a") as f:
-            f.write(json.dumps(res) + "\n")
+args = screen_args("benchmarks/out/exp/code_regularisers.jsonl")
+CFG.update(json.loads(args.cfg))
+run_screen(
+    args,
+    CFG,
+    lambda seed: LSTMAutoencoderTransformer(n_components=16, random_state=seed),
+)

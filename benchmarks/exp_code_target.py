@@ -36,21 +36,16 @@ Usage (benchmark environment, repository root)::
         --name q --cfg '{"target": "q"}' --seeds 0 1
 """
 
-import argparse
 import json
 import os
 import sys
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ucr_data import DEV, load_problem  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+from _screen import run_screen, screen_args  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
 from sksequence import _autoencoder as _A  # noqa: E402
@@ -109,9 +104,18 @@ def _batch_shares(self, x, lengths):
     return torch.cat(out, dim=-1)
 
 
-def _feature_loss(self, f, c, x=None, lengths=None):
-    n = f.shape[0]
-    if not self.feature_loss or n < 2:
+def _read_out_error(pred, t):
+    """(N,): the squared error of ``pred`` against the targets ``t`` (N, K),
+    standardised over the batch, as the module's feature loss measures it."""
+    std = t.std(dim=0, unbiased=False)
+    t = (t - t.mean(dim=0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
+    return (pred - t).pow(2).mean(dim=1)
+
+
+def _feature_loss(self, f, c, x=None, lengths=None, generator=None):
+    """The feature loss before 8a010ab (the pooled features), its target extended
+    per CFG's ``target``."""
+    if not self.feature_loss or f.shape[0] < 2:
         return None
     t = f.detach()
     pred = self.feature_head(c)
@@ -119,32 +123,7 @@ def _feature_loss(self, f, c, x=None, lengths=None):
         with torch.no_grad():
             t = torch.cat([t, _batch_shares(self, x, lengths)], dim=-1)
         pred = torch.cat([pred, self.extra_head(c)], dim=-1)
-    std = t.std(dim=0, unbiased=False)
-    t = (t - t.mean(dim=0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
-    err = (pred - t).pow(2).mean(dim=1)
-    return CFG.get("weight", self.feature_loss) * err
-
-
-def _forward(self, x, lengths, future, future_lengths, n_future, generator=None):
-    """SequenceAutoencoder._forward (reconstruction objective), the feature loss's
-    target extended per CFG."""
-    xs = self.scale(x, lengths)
-    x_in = self._corrupt(xs, generator) if self.training else xs
-    f = self.features(x_in, lengths)
-    pre = self.bottleneck(f)
-    c = self.norm(pre)
-    z = f if self.encoding == "pooled" else c
-    code_loss = _feature_loss(self, f, c, x_in, lengths) if self.training else None
-    teacher = self.training and self.conditional
-    recon = forecast = None
-    if self.reconstructor is not None:
-        recon = self.unscale(
-            self._reconstruct_scaled(c, x.shape[1], lengths, xs if teacher else None)
-        )
-    out = {"encoding": z, "reconstruction": recon, "forecast": forecast}
-    if code_loss is not None:
-        out["code_loss"] = code_loss
-    return out
+    return CFG.get("weight", self.feature_loss) * _read_out_error(pred, t)
 
 
 _module_feature_loss = A.SequenceAutoencoder._feature_loss
@@ -179,34 +158,23 @@ def _feature_loss_coarse(self, f, c, x=None, lengths=None, generator=None):
     if loss is None or x is None:
         return loss
     t = _coarse_means(x, lengths, CFG["coarse"]).detach()
-    std = t.std(dim=0, unbiased=False)
-    t = (t - t.mean(dim=0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
-    err = (self.coarse_head(c) - t).pow(2).mean(dim=1)
+    err = _read_out_error(self.coarse_head(c), t)
     return loss + CFG.get("coarse_weight", 1.0) * err
 
 
-def _acc(ztr, zte, p):
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    return float(pipe.fit(ztr, p["y_train"]).score(zte, p["y_test"]))
-
-
-ap = argparse.ArgumentParser()
-ap.add_argument("--problems", nargs="*", default=DEV)
-ap.add_argument("--seeds", type=int, nargs="*", default=[0])
-ap.add_argument("--cfg", default="{}")
-ap.add_argument("--name", required=True)
-ap.add_argument("--log", default="benchmarks/out/exp/code_target.jsonl")
-ap.add_argument(
-    "--default",
-    action="store_true",
-    help="measure the default transform (n_components=None) instead of the code",
+args = screen_args(
+    "benchmarks/out/exp/code_target.jsonl",
+    lambda ap: ap.add_argument(
+        "--default",
+        action="store_true",
+        help="measure the default transform (n_components=None) instead of the code",
+    ),
 )
-a = ap.parse_args()
-CFG.update(json.loads(a.cfg))
+CFG.update(json.loads(args.cfg))
 if "target" in CFG:  # the feature loss before 8a010ab, or a full-map variant
     _A._FEATURE_LOSS_STEPS = 0
     A.SequenceAutoencoder.__init__ = __init__
-    A.SequenceAutoencoder._forward = _forward
+    A.SequenceAutoencoder._feature_loss = _feature_loss
 elif "steps" in CFG:  # the adopted sampled shares at another number of steps
     _A._FEATURE_LOSS_STEPS = int(CFG["steps"])
 if CFG.get("coarse"):  # the adopted target plus the input's coarse part means
@@ -222,21 +190,12 @@ if CFG.get("default_steps"):  # the default transform's module trained with them
         )
 
     LSTMAutoencoderTransformer._module_kwargs = _with_steps
-kwargs = dict(n_components=None if a.default else 16)
+kwargs = dict(n_components=None if args.default else 16)
 if "feature_loss" in CFG:
     kwargs["feature_loss"] = float(CFG["feature_loss"])
-os.makedirs(os.path.dirname(a.log) or ".", exist_ok=True)
-for seed in a.seeds:
-    for name in a.problems:
-        p = load_problem(name)
-        t0 = time.process_time()
-        est = LSTMAutoencoderTransformer(random_state=seed, **kwargs)
-        est.fit(p["X_train"])
-        fit_s = time.process_time() - t0
-        acc = _acc(est.transform(p["X_train"]), est.transform(p["X_test"]), p)
-        key = "acc_default" if a.default else "acc16"
-        res = {"name": a.name, "cfg": CFG, "problem": name, "seed": seed, key: acc}
-        res["fit_s"] = fit_s
-        print(json.dumps(res), flush=True)
-        with open(a.log, "a") as f:
-            f.write(json.dumps(res) + "\n")
+run_screen(
+    args,
+    CFG,
+    lambda seed: LSTMAutoencoderTransformer(random_state=seed, **kwargs),
+    key="acc_default" if args.default else "acc16",
+)

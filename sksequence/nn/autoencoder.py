@@ -356,18 +356,14 @@ class SequenceAutoencoder(nn.Module):
             )
         # without a bottleneck the code is the pooled features themselves
         self.feature_loss = float(feature_loss) if n_components is not None else 0.0
-        self.feature_loss_steps = (
-            int(feature_loss_steps)
-            if self.feature_loss and self.front is not None
-            else 0
-        )
+        # the sampled shares need the first block's kernels and some dilations
+        sampled = self.feature_loss and self.front is not None and len(ppv_dilations)
+        self.feature_loss_steps = int(feature_loss_steps) if sampled else 0
         self.ppv_dilations = (
             tuple(int(d) for d in ppv_dilations)
             if self.ppv_quantiles or self.feature_loss_steps
             else ()
         )
-        if not self.ppv_dilations:
-            self.feature_loss_steps = 0
         if any(d < 1 for d in self.ppv_dilations):
             raise ValueError(f"ppv_dilations must be >= 1, got {ppv_dilations!r}.")
         self.ppv_differences = bool(ppv_differences and self.ppv_dilations)
