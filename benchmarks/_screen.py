@@ -5,6 +5,7 @@
 every problem's training series, scores StandardScaler + LogisticRegression on
 its ``transform`` and prints and appends one JSON record per fit to ``args.log``
 (``key``: the accuracy's name; ``fit_s``: the fit's CPU seconds).
+``legacy_code()`` makes ``n_components=k`` train the code these screens studied.
 """
 
 import argparse
@@ -16,6 +17,21 @@ from _ucr_data import DEV, load_problem
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+
+def legacy_code() -> None:
+    """``LSTMAutoencoderTransformer(n_components=k)`` builds the design these
+    screens studied (before the principal components): the decoders read a
+    k-value code and ``transform`` returns it."""
+    from sksequence import LSTMAutoencoderTransformer
+
+    build = LSTMAutoencoderTransformer._module_kwargs
+
+    def _module_kwargs(self, *args, **kwargs):
+        kwargs["legacy_code"] = self.n_components is not None
+        return build(self, *args, **kwargs)
+
+    LSTMAutoencoderTransformer._module_kwargs = _module_kwargs
 
 
 def screen_args(log: str, extra=None) -> argparse.Namespace:

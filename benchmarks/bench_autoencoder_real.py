@@ -154,12 +154,13 @@ def run_repr(who, prob, seed, threads):
             pipe.fit(Xtr, ytr)
         acc = float(np.mean(pipe.predict(Xte) == yte))
         if who == "ae16" and SHARED_FIT:
-            # the default (n_components=None) trains exactly this module (the same
-            # 16-value bottleneck, decoders and losses; only what transform returns
-            # differs): read its transform, the pooled features, from this fit
+            # the default (n_components=None) trains exactly this module
+            # (n_components=16 only adds the principal components of its default
+            # features after training): read its transform from this fit
             est = pipe[0]
-            est.net_.module_.encoding = "pooled"
-            est.n_components_ = est.net_.module_.encoding_size
+            module = est.net_.module_
+            module.encoding = "pooled"
+            est.n_components_ = module.principal_mean.numel()
             ae = make_pipeline(StandardScaler(), _lr())
             ae.fit(est.transform(Xtr), ytr)
             t.pooled_acc = float(np.mean(ae.predict(est.transform(Xte)) == yte))
@@ -367,9 +368,8 @@ def main(argv=None):
         "--shared-fit",
         action="store_true",
         help="with ae16 and ae both asked for: one fit per seed; 'ae' is the "
-        "default transform (the pooled features) of the 'ae16' fit, which trains "
-        "the default's module exactly (bit-identical features); 'ae' fit times are "
-        "then those of that fit",
+        "default transform of the 'ae16' fit, which trains the default's module "
+        "exactly; 'ae' fit times are then those of that fit",
     )
     parser.add_argument(
         "--code-size",

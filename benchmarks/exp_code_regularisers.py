@@ -27,7 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _screen import run_screen, screen_args  # noqa: E402
+from _screen import legacy_code, run_screen, screen_args  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
 from sksequence.nn import autoencoder as A  # noqa: E402
@@ -72,6 +72,7 @@ def _forward(self, x, lengths, future, future_lengths, n_future, generator=None)
 
 A.SequenceAutoencoder._forward = _forward
 
+legacy_code()  # the code design this screen studies
 args = screen_args("benchmarks/out/exp/code_regularisers.jsonl")
 CFG.update(json.loads(args.cfg))
 run_screen(

@@ -45,7 +45,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _screen import run_screen, screen_args  # noqa: E402
+from _screen import legacy_code, run_screen, screen_args  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
 from sksequence import _autoencoder as _A  # noqa: E402
@@ -162,6 +162,7 @@ def _feature_loss_coarse(self, f, c, x=None, lengths=None, generator=None):
     return loss + CFG.get("coarse_weight", 1.0) * err
 
 
+legacy_code()  # the code design this screen studies
 args = screen_args(
     "benchmarks/out/exp/code_target.jsonl",
     lambda ap: ap.add_argument(

@@ -5,8 +5,8 @@ GunPoint, from the UCR time-series classification archive (shipped with sksequen
 actor drawing a gun from a holster or pointing a finger. The autoencoder never sees
 the labels; a logistic regression on its features (its defaults: the pooled encoder
 features) classifies the test series, next to the same pipeline on ``PCA(16)`` of the
-raw values, and on the autoencoder's 16-value bottleneck code
-(``n_components=16``).
+raw values, and on a 16-value encoding from the same autoencoder
+(``n_components=16``: the 16 leading principal components of its default features).
 
 With ``SKSEQUENCE_EXAMPLES_QUICK=1`` (as in the documentation build) the autoencoders
 train for 160 optimizer updates instead of their default 1000, which takes a few
@@ -36,7 +36,7 @@ X_train, y_train, X_test, y_test = data.X_train, data.y_train, data.X_test, data
 
 firsts = {
     "autoencoder (defaults)": LSTMAutoencoderTransformer(random_state=0, **BUDGET),
-    "autoencoder code (n_components=16)": LSTMAutoencoderTransformer(
+    "autoencoder, n_components=16": LSTMAutoencoderTransformer(
         n_components=16, random_state=0, **BUDGET
     ),
     "PCA(16) of the raw values": PCA(16, random_state=0),

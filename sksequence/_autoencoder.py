@@ -42,10 +42,9 @@ _PPV_QUANTILES = (0.25, 0.5, 0.75)
 # on the input and on its first differences (MiniRocket's dilations, MultiRocket's
 # differences; +3 points on 13 archive problems, benchmarks/RESULTS.md)
 _PPV_MAX_DILATIONS = 9
-# With n_components set, the feature loss's target also holds the share of positive
-# values of those dilated kernels, estimated at this many random steps of each
-# training sequence (the 16-value code: +3.4 points on the development problems,
-# +2.0 held out, +2.2 on problems never tuned on; 3 seeds, benchmarks/RESULTS.md)
+# Models fitted with n_components set before the principal components (their
+# decoders read an n_components-value code, whose feature loss also predicted the
+# dilated kernels' shares at this many random steps) keep training that way
 _FEATURE_LOSS_STEPS = 256
 # anomaly_score="combined": the distance of a sequence's features to the training
 # sequences' is the mean distance to this many nearest ones
@@ -81,7 +80,8 @@ class LSTMAutoencoderTransformer(
     its training values; the same shares of the first block's learnt kernels read
     at stride 1 and dilations 1, 2, 4, ... (up to the sequences' length), on the
     series and on its first differences: a strong input for a linear model. With
-    ``n_components=k``, the k-value bottleneck code.
+    ``n_components=k``, the same model's k leading principal components of those
+    features (each standardised over the training sequences), whitened.
     ``inverse_transform`` decodes encodings back into sequences, and
     ``score_samples`` (negative mean absolute reconstruction or forecast error;
     with ``anomaly_score="combined"`` also the distance of the encoder's features
@@ -118,9 +118,7 @@ class LSTMAutoencoderTransformer(
     ppv_dilations_ : tuple of int
         The dilations at which the default features read the first block's
         kernels (1, 2, 4, ... up to the one whose kernel spans the median
-        training length, at most 9; empty without a front end). With
-        ``n_components`` set, the dilations whose shares the feature loss's
-        target holds (empty with ``feature_loss=0``).
+        training length, at most 9; empty without a front end).
     n_timesteps_ : int
         Length of the longest (observed part of a) training sequence; the length
         ``inverse_transform`` decodes to.
@@ -169,8 +167,14 @@ class LSTMAutoencoderTransformer(
             training steps (thresholds set at the end of each fit, from the
             sequences of that call), a rich input
             for a downstream model, while the decoders read a 16-value bottleneck
-            code of the pooled features. An int: the decoders
-            read a bottleneck code of this size, and ``transform`` returns it.""",
+            code of the pooled features. An int k: the same model, trained in the
+            same way, and ``transform`` returns the k leading principal components
+            of those features (each feature standardised with its mean and
+            standard deviation over the training sequences; each component
+            scaled to unit variance over them), fitted at the end of each fit
+            from the sequences of that call. Components beyond the number of
+            training sequences (the features' rank) are 0. ``inverse_transform``
+            maps components back to features and decodes them.""",
         ),
         "objective": Param(
             "reconstruct",
@@ -290,12 +294,7 @@ class LSTMAutoencoderTransformer(
             Weight of an auxiliary training loss on the bottleneck code: a linear
             read-out of the code predicts the encoder's pooled features
             (standardised over the batch, as constants), so that the code also
-            summarises the features a linear model reads best; with
-            ``n_components`` set, the target also holds the share of positive
-            values of the first conv block's kernels read at dilations 1, 2, 4,
-            ... (on the series and on its differences, estimated at 256 random
-            steps of each sequence), so that the code also describes what those
-            kernels see at several time scales. It is added to
+            summarises the features a linear model reads best. It is added to
             the reconstruction loss (``history_[:, "train_loss"]`` includes it;
             the validation loss and ``score_samples`` do not). 0: the code is
             trained by the reconstruction alone.""",
@@ -431,20 +430,26 @@ class LSTMAutoencoderTransformer(
         )
 
     def _ppv_dilations(self, lengths, n_timesteps: int) -> tuple:
-        """The dilations of the default features' shares, or of the feature loss's
-        shares with ``n_components`` set (see ``ppv_dilations_``), for training
-        sequences of ``lengths`` (None: all ``n_timesteps`` long)."""
+        """The dilations of the default features' shares (see
+        ``ppv_dilations_``), for training sequences of ``lengths`` (None: all
+        ``n_timesteps`` long)."""
         kernels = self._architecture(0)["conv_kernel_sizes"]
-        code = self.n_components is not None
-        if not kernels or (not self.feature_loss if code else not self.conv_skip):
+        if not kernels or not self.conv_skip:
             return ()
         steps = n_timesteps if lengths is None else float(np.median(lengths))
         top = math.floor(math.log2(max(1.0, (steps - 1) / max(1, kernels[0] - 1))))
         return tuple(2**e for e in range(min(top + 1, _PPV_MAX_DILATIONS)))
 
     def _module_kwargs(
-        self, n_features: int, conv_strides: tuple, ppv_dilations: tuple = ()
+        self,
+        n_features: int,
+        conv_strides: tuple,
+        ppv_dilations: tuple = (),
+        legacy_code: bool = False,
     ) -> dict:
+        """The module's arguments; ``legacy_code``: those of a model fitted with
+        ``n_components`` set before the principal components (its decoders read
+        the ``n_components``-value code ``transform`` returns)."""
         arch = self._architecture(0)
         if arch["conv_channels"]:
             arch["conv_strides"] = tuple(conv_strides)
@@ -474,8 +479,13 @@ class LSTMAutoencoderTransformer(
             cell=self.cell,
             bidirectional=self.bidirectional,
             dropout=self.dropout,
-            n_components=_CODE_SIZE if self.n_components is None else self.n_components,
-            encoding="pooled" if self.n_components is None else "code",
+            n_components=self.n_components if legacy_code else _CODE_SIZE,
+            encoding=(
+                "code"
+                if legacy_code
+                else ("pooled" if self.n_components is None else "principal")
+            ),
+            principal_components=0 if legacy_code else self.n_components or 0,
             objective=self.objective,
             conditional=self.conditional,
             reverse_target=self.reverse_target,
@@ -489,7 +499,7 @@ class LSTMAutoencoderTransformer(
             ppv_quantiles=_PPV_QUANTILES,
             ppv_dilations=ppv_dilations,
             ppv_differences=True,
-            feature_loss_steps=0 if self.n_components is None else _FEATURE_LOSS_STEPS,
+            feature_loss_steps=_FEATURE_LOSS_STEPS if legacy_code else 0,
             **arch,
         )
 
@@ -511,7 +521,10 @@ class LSTMAutoencoderTransformer(
             # (a model saved before the dilated shares has none)
             dilations = getattr(self, "ppv_dilations_", ())
             fitted = {}
+            # (a code model fitted before the principal components keeps its code)
+            legacy = self._module_spec[1].get("encoding") == "code"
         else:
+            legacy = False
             strides = self._architecture(batch.n_timesteps)["conv_strides"]
             fitted = batch.input_attributes()
             fitted["conv_strides_"] = strides
@@ -521,7 +534,9 @@ class LSTMAutoencoderTransformer(
                 mean, scale = batch.feature_statistics()
                 buffers = {"input_mean": mean, "input_scale": scale}
         fitted.update(n_timesteps_=n_timesteps, n_future_=n_future)
-        module_kwargs = self._module_kwargs(batch.n_features, strides, dilations)
+        module_kwargs = self._module_kwargs(
+            batch.n_features, strides, dilations, legacy_code=legacy
+        )
         return self._make_plan(
             SequenceAutoencoder,
             module_kwargs,
@@ -543,6 +558,11 @@ class LSTMAutoencoderTransformer(
             module.eval()
             with torch.inference_mode(), self._threads(module):
                 module.fit_ppv_thresholds(t["x"], t.get("lengths"))
+        if module.encoding == "principal":  # after the thresholds: it reads them
+            t = self._tensors({k: plan.inputs.get(k) for k in ("x", "lengths")})
+            module.eval()
+            with torch.inference_mode(), self._threads(module):
+                module.fit_principal(t["x"], t.get("lengths"))
         self.n_components_ = module.encoding_size
         self.anomaly_reference_ = None
         if self.anomaly_score == "combined":

@@ -630,47 +630,59 @@ def test_short_code_beats_pca_on_gunpoint():
     assert ae >= 0.84
 
 
-def test_short_code_feature_loss_reads_the_dilated_shares():
-    """With n_components set, the feature loss's target also holds the dilated
-    kernels' shares of positive values (dilations by the default features' rule);
-    the default module (n_components=None) and feature_loss=0 have none."""
+def test_short_code_is_the_default_features_principal_components():
+    """n_components=k trains the default model (the same weights, the same
+    anomaly scores) and transform returns the k leading principal components of
+    its standardised default features over the training sequences, whitened;
+    components beyond the training features' rank are 0; inverse_transform
+    decodes them through the default bottleneck."""
     X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
     kw = dict(hidden_size=4, max_epochs=1, random_state=0)
     ae = LSTMAutoencoderTransformer(n_components=4, **kw).fit(X)
+    default = LSTMAutoencoderTransformer(**kw).fit(X)
     module = ae.net_.module_
-    assert ae.ppv_dilations_ == (1, 2, 4) == module.ppv_dilations
-    assert module.feature_loss_steps == 256 and module.ppv_differences
-    c1 = module.front.convs[0].out_channels
-    assert module.feature_head.out_features == module.pooled_size + 2 * 3 * c1
-    assert ae.transform(X).shape == (12, 4)
-    plain = LSTMAutoencoderTransformer(n_components=4, feature_loss=0.0, **kw)
-    plain.fit(X)
-    assert plain.ppv_dilations_ == () and plain.net_.module_.feature_loss_steps == 0
-    default = LSTMAutoencoderTransformer(**kw).fit(X).net_.module_
-    assert default.feature_loss_steps == 0
-    assert default.feature_head.out_features == default.pooled_size
+    assert module.encoding == "principal" and module.code_size == 16
+    assert ae.ppv_dilations_ == default.ppv_dilations_ == (1, 2, 4)
+    assert module.feature_loss_steps == 0
+    np.testing.assert_array_equal(ae.score_samples(X), default.score_samples(X))
+    F = default.transform(X).astype(np.float64)
+    scale = F.std(axis=0)
+    Fs = (F - F.mean(axis=0)) / np.where(scale > 1e-6, scale, 1.0)
+    u, s, _ = np.linalg.svd(Fs, full_matrices=False)
+    expected = u[:, :4] * np.sqrt(len(X))  # whitened: unit variance
+    Z = ae.transform(X)
+    assert Z.shape == (12, 4)
+    np.testing.assert_allclose(np.abs(Z), np.abs(expected), atol=2e-3)
+    np.testing.assert_allclose(Z.std(axis=0), 1.0, atol=1e-3)
+    assert ae.inverse_transform(Z).shape == X.shape
+    wide = LSTMAutoencoderTransformer(n_components=20, **kw).fit(X)
+    Z = wide.transform(X)
+    assert Z.shape == (12, 20)
+    assert np.all(Z[:, 11:] == 0) and np.all(Z[:, :11].std(axis=0) > 0.5)
 
 
-def test_a_code_fitted_without_the_sampled_shares_keeps_training(monkeypatch):
-    """A code model fitted before the feature loss read the dilated shares (no
-    dilations, a read-out of the pooled features only) loads and continues
-    training as it was built."""
-    import sksequence._autoencoder as autoencoder
-
+def test_a_code_fitted_before_the_principal_components_keeps_training(monkeypatch):
+    """A model fitted with n_components set before n_components gave principal
+    components (its decoders read the n_components-value code transform returns,
+    with the sampled shares in its feature loss) loads and continues training as
+    it was built."""
     X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
     kw = dict(n_components=4, hidden_size=4, max_epochs=2, random_state=0)
+    build = LSTMAutoencoderTransformer._module_kwargs
     with monkeypatch.context() as m:
-        m.setattr(autoencoder, "_FEATURE_LOSS_STEPS", 0)
-        m.setattr(LSTMAutoencoderTransformer, "_ppv_dilations", lambda *a: ())
+        m.setattr(
+            LSTMAutoencoderTransformer,
+            "_module_kwargs",
+            lambda self, *a, **k: build(self, *a, **{**k, "legacy_code": True}),
+        )
         old = LSTMAutoencoderTransformer(**kw).fit(X)
     old = pickle.loads(pickle.dumps(old))
-    head = old.net_.module_.feature_head.out_features
-    assert head == old.net_.module_.pooled_size
+    assert old.net_.module_.encoding == "code"
     old.set_params(warm_start=True).fit(X)
     old.partial_fit(X)
     module = old.net_.module_
-    assert old.ppv_dilations_ == () and module.feature_loss_steps == 0
-    assert module.feature_head.out_features == head
+    assert module.encoding == "code" and module.code_size == 4
+    assert module.feature_loss_steps == 256
     assert old.transform(X).shape == (12, 4)
 
 

@@ -19,7 +19,9 @@ features for a linear model and keep long series cheap:
 - denoising (``input_noise``) and masked reconstruction (``mask_fraction``) in training;
 - a linear shape path of the reconstruction (``shape_basis``) and an auxiliary loss
   that makes the code predict the pooled features (``feature_loss``), which make a
-  short code a better input for a downstream model.
+  short code a better input for a downstream model;
+- a short encoding made of the leading principal components of the pooled
+  encoding (``encoding="principal"``), fitted after training.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ __all__ = ["SequenceAutoencoder", "patchify", "unpatchify"]
 OBJECTIVES = ("reconstruct", "predict", "composite")
 SCALINGS = ("none", "standard")
 CODE_NORMS = ("none", "layer", "batch")
-ENCODINGS = ("code", "pooled")
+ENCODINGS = ("code", "pooled", "principal")
+# fit_principal reads at most this many training sequences (every k-th)
+_PRINCIPAL_ROWS = 4096
 # quantile_ppv counts a value above its threshold only by more than this
 _PPV_MARGIN = 1e-4
 # ... and reads this many values of a map (rows x steps x channels) at a time:
@@ -191,12 +195,20 @@ class SequenceAutoencoder(nn.Module):
         positive (before its ReLU), for every block (MiniRocket's "proportion of
         positive values"; Dempster et al. 2021). Not differentiable: it adds
         features without adding gradient paths. Ignored without a front end.
-    encoding : {"code", "pooled"}
+    encoding : {"code", "pooled", "principal"}
         What :meth:`encode` returns and :meth:`reconstruct` / :meth:`forecast` take:
         the (normalised) bottleneck code, C = ``n_components`` values, or the pooled
         encoder features before the bottleneck, C = P values (the decoders then apply
         the bottleneck themselves). With "pooled", features for downstream models
         are rich while the reconstruction still passes through a narrow code.
+        "principal": the model is the one of "pooled" (trained identically), and
+        the encoding is the leading ``principal_components`` principal components
+        of the pooled encoding (each value standardised over the training
+        sequences), whitened (unit variance over the training sequences); the
+        buffers ``principal_mean``, ``principal_scale``, ``principal_axes`` and
+        ``principal_sd``, set by :meth:`fit_principal` after training. The
+        decoders map an encoding back to pooled features (the components' linear
+        inverse) and apply the bottleneck.
     feature_loss : float
         Weight of an auxiliary training term: a linear read-out of the code
         predicts the pooled features (standardised over the batch and detached),
@@ -237,6 +249,9 @@ class SequenceAutoencoder(nn.Module):
         ``ppv_differences``, on its differences), estimated at this many random
         steps of each training sequence, so that the code also summarises what
         the kernels see at several time scales. 0: the pooled features alone.
+    principal_components : int
+        With ``encoding="principal"``: C, the number of principal components
+        (>= 1; those beyond the training encodings' rank are 0).
 
     Forward
     -------
@@ -283,6 +298,7 @@ class SequenceAutoencoder(nn.Module):
         ppv_dilations: Sequence[int] = (),
         ppv_differences: bool = False,
         feature_loss_steps: int = 0,
+        principal_components: int = 0,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -335,6 +351,13 @@ class SequenceAutoencoder(nn.Module):
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}.")
         self.encoding = encoding
+        pooled_encoding = encoding in ("pooled", "principal")
+        if encoding == "principal" and (n_components is None or principal_components < 1):
+            raise ValueError(
+                'encoding="principal" needs a bottleneck (n_components) and '
+                f"principal_components >= 1, got n_components={n_components!r}, "
+                f"principal_components={principal_components!r}."
+            )
         if n_components is None:
             self.bottleneck: nn.Module = nn.Identity()
             self.code_size = pooled
@@ -343,7 +366,7 @@ class SequenceAutoencoder(nn.Module):
             self.code_size = n_components
         self.ppv_quantiles = (
             tuple(float(q) for q in ppv_quantiles)
-            if encoding == "pooled" and self.conv_ppv
+            if pooled_encoding and self.conv_ppv
             else ()
         )
         if any(not 0.0 < q < 1.0 for q in self.ppv_quantiles):
@@ -377,6 +400,15 @@ class SequenceAutoencoder(nn.Module):
             )
             extra = len(self.ppv_quantiles) * channels
         self.encoding_size = pooled + extra if encoding == "pooled" else self.code_size
+        self.principal_components = 0
+        if encoding == "principal":
+            k, width = int(principal_components), pooled + extra
+            self.principal_components = k
+            self.register_buffer("principal_mean", torch.zeros(width))
+            self.register_buffer("principal_scale", torch.ones(width))
+            self.register_buffer("principal_axes", torch.zeros(k, width))
+            self.register_buffer("principal_sd", torch.ones(k))
+            self.encoding_size = k
         targets = pooled
         if self.feature_loss_steps:
             maps = len(self.ppv_dilations) * (2 if self.ppv_differences else 1)
@@ -517,18 +549,99 @@ class SequenceAutoencoder(nn.Module):
 
     def code(self, z: Tensor) -> Tensor:
         """The code the decoders read (N, C_code) from an encoding (N, C): the
-        encoding itself, or with ``encoding="pooled"`` its bottleneck and norm."""
-        if self.encoding == "pooled":
+        encoding itself, or with ``encoding="pooled"`` its bottleneck and norm
+        (with "principal", of the pooled encoding the components map back to)."""
+        if self.encoding == "principal":
+            z = self._from_principal(z)
+        if self.encoding in ("pooled", "principal"):
             return self.norm(self.bottleneck(z[:, : self.pooled_size]))
         return z
 
-    def _encode_scaled(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def _pooled_encoding(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The pooled features and the shares above the thresholds (N, P + extra)
+        of the standardised input ``x``."""
         f = self.features(x, lengths)  # (N, P)
+        if self.ppv_quantiles:
+            f = torch.cat([f, self.quantile_ppv(x, lengths)], dim=-1)
+        return f
+
+    def _to_principal(self, f: Tensor) -> Tensor:
+        """Pooled encodings (N, E) -> whitened principal components (N, C)."""
+        zs = (f - self.principal_mean) / self.principal_scale
+        return (zs @ self.principal_axes.T) / self.principal_sd
+
+    def _from_principal(self, z: Tensor) -> Tensor:
+        """Principal components (N, C) -> the pooled encodings they stand for."""
+        zs = (z * self.principal_sd) @ self.principal_axes
+        return zs * self.principal_scale + self.principal_mean
+
+    def _encode_scaled(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.encoding == "pooled":
-            if self.ppv_quantiles:
-                f = torch.cat([f, self.quantile_ppv(x, lengths)], dim=-1)
-            return f
-        return self.norm(self.bottleneck(f))  # (N, C)
+            return self._pooled_encoding(x, lengths)
+        if self.encoding == "principal":
+            return self._to_principal(self._pooled_encoding(x, lengths))
+        return self.norm(self.bottleneck(self.features(x, lengths)))  # (N, C)
+
+    @torch.no_grad()
+    def fit_principal(
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        chunk: int = 256,
+        max_rows: int = _PRINCIPAL_ROWS,
+    ) -> None:
+        """Set the ``principal_*`` buffers from the training sequences ``x`` (N, L,
+        F), in the input's units (after :meth:`fit_ppv_thresholds`): each pooled
+        encoding value's mean and standard deviation (1 where below 1e-6), and
+        the leading ``principal_components`` right singular vectors of the
+        standardised encodings with their standard deviations (float64; of more
+        than ``max_rows`` sequences every k-th is used, the fewest k that keeps at
+        most ``max_rows``). A component beyond the encodings' rank (a share of
+        variance below 1e-10 of the first's) gets a zero axis: it is 0 for every
+        sequence. Each axis' sign makes its largest coordinate positive."""
+        every = max(1, -(-len(x) // max_rows))
+        x = x[::every]
+        lengths = None if lengths is None else lengths[::every]
+        parts = []
+        for i in range(0, len(x), chunk):
+            lb = None if lengths is None else lengths[i : i + chunk]
+            xb = _trim(x[i : i + chunk], lb)
+            parts.append(self._pooled_encoding(self.scale(xb, lb), lb).double())
+        f = torch.cat(parts)  # (n, E)
+        n, width = f.shape
+        mean = f.mean(dim=0)
+        scale = f.std(dim=0, unbiased=False)
+        scale = torch.where(scale > 1e-6, scale, torch.ones_like(scale))
+        zs = (f - mean) / scale
+        if n <= width:  # the Gram matrix's eigenvectors give the axes
+            values, vectors = torch.linalg.eigh(zs @ zs.T)  # ascending
+            values = values.flip(0).clamp(min=0)
+            axes = vectors.flip(1).T @ zs  # (n, E), rows of norm sqrt(value)
+            norm = values.sqrt()
+            axes = axes / torch.where(norm > 0, norm, torch.ones_like(norm))[:, None]
+        else:
+            values, vectors = torch.linalg.eigh(zs.T @ zs)
+            values = values.flip(0).clamp(min=0)
+            axes = vectors.flip(1).T  # (E, E)
+        k = self.principal_components
+        kept = values[:k] > 1e-10 * values[:1].clamp(min=1e-300)
+        axes, values = axes[:k] * kept[:, None], values[:k] * kept
+        if len(axes) < k:  # fewer sequences than components
+            axes = torch.cat([axes, axes.new_zeros(k - len(axes), width)])
+            values = torch.cat([values, values.new_zeros(k - len(values))])
+        top = axes.abs().argmax(dim=1)
+        sign = torch.sign(axes.gather(1, top[:, None]))
+        axes = axes * torch.where(sign == 0, torch.ones_like(sign), sign)
+        sd = (values / n).sqrt()
+        sd = torch.where(sd > 0, sd, torch.ones_like(sd))
+        for name, value in (
+            ("principal_mean", mean),
+            ("principal_scale", scale),
+            ("principal_axes", axes),
+            ("principal_sd", sd),
+        ):
+            buffer = self.get_buffer(name)
+            buffer.copy_(value.to(buffer.dtype))
 
     def _threshold_maps(self, x: Tensor, lengths: Tensor | None):
         """What ``ppv_thresholds`` thresholds, ``(N, L_m, C_m), (N,) or None``
@@ -814,7 +927,7 @@ class SequenceAutoencoder(nn.Module):
         f = self.features(x_in, lengths)  # (N, P)
         pre = self.bottleneck(f)  # (N, C)
         c = self.norm(pre)  # (N, C)
-        z = f if self.encoding == "pooled" else c
+        z = c if self.encoding == "code" else f
         code_loss = (
             self._feature_loss(f, c, x_in, lengths, generator)
             if self.training

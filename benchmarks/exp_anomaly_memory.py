@@ -1,0 +1,169 @@
+"""Research: reconstruction errors from codes held to the training codes.
+
+The autoencoder rebuilds series of other classes nearly as well as its own, so
+its reconstruction error separates classes weakly (``RESULTS.md``, "Anomaly
+scores"). Memory-augmented autoencoders (Gong et al. 2019, "Memorizing
+Normality to Detect Anomaly") rebuild each input from a combination of codes
+of normal data, so that an anomaly is rebuilt as something normal. This
+screen tries that after the fit, with the training sequences' codes as the
+memory, on the protocol of ``bench_autoencoder_real.py --tasks anom`` (fit on
+one class, AUROC of "another class" on the test set, mean over the classes),
+every candidate from the SAME fitted model:
+
+- ``mae``: the default score (the plain reconstruction's mean absolute error);
+- ``nn1``: rebuilt from the nearest training code;
+- ``knn3``: from the mean of the 3 nearest training codes;
+- ``lle5``: from the affine combination of the 5 nearest training codes
+  closest to the code (weights summing to one, ridge 1e-3), as in locally
+  linear embedding;
+- ``soft``: from a softmax-weighted mean of all training codes (temperature:
+  the training codes' median squared nearest-neighbour distance).
+
+Errors are mean absolute errors in standardised units over each sequence's
+valid steps. ``--json`` appends one record per (problem, class, seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import set_threads  # noqa: E402
+from _ucr_data import load_problem, subset  # noqa: E402
+
+from sksequence.nn.functional import length_mask  # noqa: E402
+
+CANDIDATES = ("mae", "nn1", "knn3", "lle5", "soft")
+
+
+def _tensors(est, X):
+    arrays = est._inputs(X).inputs()
+    x = torch.as_tensor(np.asarray(arrays["x"]), dtype=torch.float32)
+    lengths = arrays.get("lengths")
+    lengths = None if lengths is None else torch.as_tensor(np.asarray(lengths))
+    return x, lengths
+
+
+@torch.no_grad()
+def _codes(m, x, lengths):
+    xs = m.scale(x, lengths)
+    return m.norm(m.bottleneck(m.features(xs, lengths))), xs
+
+
+@torch.no_grad()
+def _error(m, c, xs, lengths):
+    out = m._reconstruct_scaled(c, xs.shape[1], lengths)
+    e = (out - xs).abs().mean(dim=2)  # (N, L)
+    if lengths is None:
+        return e.mean(dim=1).numpy()
+    mask = length_mask(lengths, xs.shape[1]).to(e.dtype)
+    return ((e * mask).sum(1) / lengths.to(e.dtype)).numpy()
+
+
+def _sq(a, b):
+    return (
+        (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    ).clamp(min=0)
+
+
+def _memory_codes(c_te, c_tr, c_tr_self=False):
+    d = _sq(c_te, c_tr)  # (n_te, n_tr)
+    if c_tr_self:
+        d.fill_diagonal_(float("inf"))
+    order = d.argsort(dim=1)
+    n_tr = len(c_tr)
+    out = {"nn1": c_tr[order[:, 0]]}
+    k = min(3, n_tr)
+    out["knn3"] = c_tr[order[:, :k]].mean(dim=1)
+    k = min(5, n_tr)
+    nb = c_tr[order[:, :k]]  # (n, k, C)
+    g = nb - c_te[:, None, :]  # (n, k, C)
+    gram = g @ g.transpose(1, 2)  # (n, k, k)
+    reg = 1e-3 * gram.diagonal(dim1=1, dim2=2).sum(-1).clamp(min=1e-8)
+    gram = gram + reg[:, None, None] * torch.eye(k)
+    w = torch.linalg.solve(gram, torch.ones(len(c_te), k, 1))[..., 0]
+    w = w / w.sum(dim=1, keepdim=True)
+    out["lle5"] = (w[:, :, None] * nb).sum(dim=1)
+    dtr = _sq(c_tr, c_tr)
+    dtr.fill_diagonal_(float("inf"))
+    tau = dtr.min(dim=1).values.median().clamp(min=1e-8)
+    if c_tr_self:
+        d = d.clone()
+    out["soft"] = torch.softmax(-d / tau, dim=1) @ c_tr
+    return out
+
+
+def one(prob, cls, seed):
+    from sksequence import LSTMAutoencoderTransformer
+
+    normal = np.flatnonzero(prob["y_train"] == cls)
+    Xn = subset(prob["X_train"], normal)
+    est = LSTMAutoencoderTransformer(random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c0 = time.process_time()
+        est.fit(Xn)
+        cpu = time.process_time() - c0
+    m = est.net_.module_.eval()
+    x_tr, l_tr = _tensors(est, Xn)
+    x_te, l_te = _tensors(est, prob["X_test"])
+    c_tr, _ = _codes(m, x_tr, l_tr)
+    c_te, xs_te = _codes(m, x_te, l_te)
+    scores = {"mae": _error(m, c_te, xs_te, l_te)}
+    for name, c in _memory_codes(c_te, c_tr).items():
+        scores[name] = _error(m, c, xs_te, l_te)
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(prob["y_test"]) != cls
+    return {k: float(roc_auc_score(y, v)) for k, v in scores.items()}, cpu
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--problems", nargs="+", required=True)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--table", nargs="+", default=None)
+    args = parser.parse_args()
+    if args.table:
+        return table(args.table)
+    set_threads(1)
+    for seed in args.seeds:
+        for name in args.problems:
+            prob = load_problem(name)
+            for cls in np.unique(prob["y_train"]):
+                auc, cpu = one(prob, cls, seed)
+                rec = dict(problem=name, cls=str(cls), seed=seed, cpu=cpu, **auc)
+                print(json.dumps(rec), flush=True)
+                if args.json:
+                    with open(args.json, "a") as fh:
+                        fh.write(json.dumps(rec) + "\n")
+
+
+def table(paths):
+    recs = [json.loads(line) for p in paths for line in open(p)]
+    probs = list(dict.fromkeys(r["problem"] for r in recs))
+    print("| problem | " + " | ".join(CANDIDATES) + " |")
+    print("|---" * (len(CANDIDATES) + 1) + "|")
+    for p in probs:
+        rs = [r for r in recs if r["problem"] == p]
+        seeds = sorted({r["seed"] for r in rs})
+        cells = []
+        for c in CANDIDATES:
+            per_seed = [np.mean([r[c] for r in rs if r["seed"] == s]) for s in seeds]
+            cells.append(f"{np.mean(per_seed):.3f}")
+        print(f"| {p} ({len(seeds)} seeds) | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
