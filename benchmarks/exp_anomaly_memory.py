@@ -71,15 +71,13 @@ def _error(m, c, xs, lengths):
 
 
 def _sq(a, b):
-    return (
-        (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
-    ).clamp(min=0)
+    return ((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T).clamp(
+        min=0
+    )
 
 
-def _memory_codes(c_te, c_tr, c_tr_self=False):
+def _memory_codes(c_te, c_tr):
     d = _sq(c_te, c_tr)  # (n_te, n_tr)
-    if c_tr_self:
-        d.fill_diagonal_(float("inf"))
     order = d.argsort(dim=1)
     n_tr = len(c_tr)
     out = {"nn1": c_tr[order[:, 0]]}
@@ -97,8 +95,6 @@ def _memory_codes(c_te, c_tr, c_tr_self=False):
     dtr = _sq(c_tr, c_tr)
     dtr.fill_diagonal_(float("inf"))
     tau = dtr.min(dim=1).values.median().clamp(min=1e-8)
-    if c_tr_self:
-        d = d.clone()
     out["soft"] = torch.softmax(-d / tau, dim=1) @ c_tr
     return out
 

@@ -352,7 +352,9 @@ class SequenceAutoencoder(nn.Module):
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}.")
         self.encoding = encoding
         pooled_encoding = encoding in ("pooled", "principal")
-        if encoding == "principal" and (n_components is None or principal_components < 1):
+        if encoding == "principal" and (
+            n_components is None or principal_components < 1
+        ):
             raise ValueError(
                 'encoding="principal" needs a bottleneck (n_components) and '
                 f"principal_components >= 1, got n_components={n_components!r}, "
