@@ -172,7 +172,8 @@ class LSTMAutoencoderTransformer(
             of those features (each feature standardised with its mean and
             standard deviation over the training sequences; each component
             scaled to unit variance over them), fitted at the end of each fit
-            from the sequences of that call. Components beyond the number of
+            from the sequences of that call (at most 2,048 of them, every k-th
+            beyond). Components beyond the number of
             training sequences (the features' rank) are 0. ``inverse_transform``
             maps components back to features and decodes them.""",
         ),
@@ -553,16 +554,15 @@ class LSTMAutoencoderTransformer(
     def _commit(self, plan, net, outcome) -> None:
         super()._commit(plan, net, outcome)
         module = net.module_
-        if module.ppv_quantiles:  # the thresholds of the pooled features' shares
+        principal = module.encoding == "principal"
+        if module.ppv_quantiles or principal:
             t = self._tensors({k: plan.inputs.get(k) for k in ("x", "lengths")})
             module.eval()
             with torch.inference_mode(), self._threads(module):
-                module.fit_ppv_thresholds(t["x"], t.get("lengths"))
-        if module.encoding == "principal":  # after the thresholds: it reads them
-            t = self._tensors({k: plan.inputs.get(k) for k in ("x", "lengths")})
-            module.eval()
-            with torch.inference_mode(), self._threads(module):
-                module.fit_principal(t["x"], t.get("lengths"))
+                if module.ppv_quantiles:  # the thresholds of the features' shares
+                    module.fit_ppv_thresholds(t["x"], t.get("lengths"))
+                if principal:  # after the thresholds: the features hold the shares
+                    module.fit_principal(t["x"], t.get("lengths"))
         self.n_components_ = module.encoding_size
         self.anomaly_reference_ = None
         if self.anomaly_score == "combined":

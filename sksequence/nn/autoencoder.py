@@ -45,8 +45,9 @@ OBJECTIVES = ("reconstruct", "predict", "composite")
 SCALINGS = ("none", "standard")
 CODE_NORMS = ("none", "layer", "batch")
 ENCODINGS = ("code", "pooled", "principal")
-# fit_principal reads at most this many training sequences (every k-th)
-_PRINCIPAL_ROWS = 4096
+# fit_principal reads at most this many training sequences (every k-th): the
+# eigendecomposition of their Gram matrix then takes at most about 3 s of CPU
+_PRINCIPAL_ROWS = 2048
 # quantile_ppv counts a value above its threshold only by more than this
 _PPV_MARGIN = 1e-4
 # ... and reads this many values of a map (rows x steps x channels) at a time:
