@@ -17,7 +17,11 @@ every candidate from the SAME fitted model:
   closest to the code (weights summing to one, ridge 1e-3), as in locally
   linear embedding;
 - ``soft``: from a softmax-weighted mean of all training codes (temperature:
-  the training codes' median squared nearest-neighbour distance).
+  the training codes' median squared nearest-neighbour distance);
+- ``span``: from the code's projection onto the affine span of the training
+  codes (the identity when they span the code space, n_train > 16);
+- ``span90``: onto the span of their leading principal axes that hold 90% of
+  their variance.
 
 Errors are mean absolute errors in standardised units over each sequence's
 valid steps. ``--json`` appends one record per (problem, class, seed).
@@ -43,7 +47,7 @@ from _ucr_data import load_problem, subset  # noqa: E402
 
 from sksequence.nn.functional import length_mask  # noqa: E402
 
-CANDIDATES = ("mae", "nn1", "knn3", "lle5", "soft")
+CANDIDATES = ("mae", "nn1", "knn3", "lle5", "soft", "span", "span90")
 
 
 def _tensors(est, X):
@@ -96,6 +100,14 @@ def _memory_codes(c_te, c_tr):
     dtr.fill_diagonal_(float("inf"))
     tau = dtr.min(dim=1).values.median().clamp(min=1e-8)
     out["soft"] = torch.softmax(-d / tau, dim=1) @ c_tr
+    mean = c_tr.mean(dim=0)
+    _, s, vt = torch.linalg.svd(c_tr - mean, full_matrices=False)
+    rank = int((s > 1e-5 * s[0]).sum())
+    share = (s**2).cumsum(0) / (s**2).sum()
+    r90 = int((share < 0.9).sum()) + 1
+    for name, r in (("span", rank), ("span90", min(r90, rank))):
+        v = vt[:r]  # (r, C)
+        out[name] = mean + (c_te - mean) @ v.T @ v
     return out
 
 
