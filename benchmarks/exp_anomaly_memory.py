@@ -24,7 +24,8 @@ every candidate from the SAME fitted model:
   their variance.
 
 Errors are mean absolute errors in standardised units over each sequence's
-valid steps. ``--json`` appends one record per (problem, class, seed).
+valid steps. ``--json`` appends one record per (problem, class, seed);
+``--params`` sets estimator parameters (JSON) for a run.
 """
 
 from __future__ import annotations
@@ -111,12 +112,12 @@ def _memory_codes(c_te, c_tr):
     return out
 
 
-def one(prob, cls, seed):
+def one(prob, cls, seed, params=None):
     from sksequence import LSTMAutoencoderTransformer
 
     normal = np.flatnonzero(prob["y_train"] == cls)
     Xn = subset(prob["X_train"], normal)
-    est = LSTMAutoencoderTransformer(random_state=seed)
+    est = LSTMAutoencoderTransformer(random_state=seed, **(params or {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         c0 = time.process_time()
@@ -142,6 +143,7 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--json", default=None)
     parser.add_argument("--table", nargs="+", default=None)
+    parser.add_argument("--params", default="{}", help="estimator parameters (JSON)")
     args = parser.parse_args()
     if args.table:
         return table(args.table)
@@ -150,8 +152,10 @@ def main():
         for name in args.problems:
             prob = load_problem(name)
             for cls in np.unique(prob["y_train"]):
-                auc, cpu = one(prob, cls, seed)
+                params = json.loads(args.params)
+                auc, cpu = one(prob, cls, seed, params)
                 rec = dict(problem=name, cls=str(cls), seed=seed, cpu=cpu, **auc)
+                rec["params"] = params
                 print(json.dumps(rec), flush=True)
                 if args.json:
                     with open(args.json, "a") as fh:
