@@ -85,7 +85,11 @@ SHARED_FIT = False  # --shared-fit: "ae" read from the "ae16" fit (see run_repr)
 PROTO = False  # --proto: the research prototype of the recipe (exp_autoencoder.py)
 
 
+PARAMS: dict = {}  # --params
+
+
 def make_ae(seed, n_components=None, **kw):
+    kw = {**PARAMS, **kw}
     if PROTO:
         from exp_autoencoder import Prototype
 
@@ -372,6 +376,12 @@ def main(argv=None):
         "exactly; 'ae' fit times are then those of that fit",
     )
     parser.add_argument(
+        "--params",
+        default="{}",
+        help="research: parameters (JSON) of every autoencoder fitted, e.g. "
+        "'{\"feature_loss\": 6.0}'",
+    )
+    parser.add_argument(
         "--code-size",
         type=int,
         default=None,
@@ -383,8 +393,9 @@ def main(argv=None):
         import sksequence._autoencoder as autoencoder
 
         autoencoder._CODE_SIZE = args.code_size
-    global PROTO, SHARED_FIT
+    global PROTO, SHARED_FIT, PARAMS
     PROTO = args.proto
+    PARAMS = json.loads(args.params)
     SHARED_FIT = args.shared_fit and (not args.only or "ae16" in args.only)
     if args.table_from:
         print_tables(load_results(args.table_from))
