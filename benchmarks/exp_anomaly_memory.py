@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import set_threads  # noqa: E402
 from _ucr_data import load_problem, subset  # noqa: E402
 
-from sksequence.nn.functional import length_mask  # noqa: E402
+from sksequence.nn.functional import masked_mae  # noqa: E402
 
 CANDIDATES = ("mae", "nn1", "knn3", "lle5", "soft", "span", "span90")
 
@@ -68,11 +68,7 @@ def _codes(m, x, lengths):
 @torch.no_grad()
 def _error(m, c, xs, lengths):
     out = m._reconstruct_scaled(c, xs.shape[1], lengths)
-    e = (out - xs).abs().mean(dim=2)  # (N, L)
-    if lengths is None:
-        return e.mean(dim=1).numpy()
-    mask = length_mask(lengths, xs.shape[1]).to(e.dtype)
-    return ((e * mask).sum(1) / lengths.to(e.dtype)).numpy()
+    return masked_mae(out, xs, lengths, "none").numpy()
 
 
 def _sq(a, b):

@@ -46,6 +46,10 @@ _PPV_MAX_DILATIONS = 9
 # decoders read an n_components-value code, whose feature loss also predicted the
 # dilated kernels' shares at this many random steps) keep training that way
 _FEATURE_LOSS_STEPS = 256
+# The principal components of n_components=k are fitted on at most this many
+# training sequences (every k-th): the eigendecomposition of their Gram matrix then
+# takes at most about 3 s of CPU on one thread (26 s at 4,096)
+_PRINCIPAL_ROWS = 2048
 # anomaly_score="combined": the distance of a sequence's features to the training
 # sequences' is the mean distance to this many nearest ones
 _NEIGHBORS = 1
@@ -554,15 +558,21 @@ class LSTMAutoencoderTransformer(
     def _commit(self, plan, net, outcome) -> None:
         super()._commit(plan, net, outcome)
         module = net.module_
-        principal = module.encoding == "principal"
-        if module.ppv_quantiles or principal:
-            t = self._tensors({k: plan.inputs.get(k) for k in ("x", "lengths")})
+        arrays = {k: plan.inputs.get(k) for k in ("x", "lengths")}
+        if module.ppv_quantiles:  # the thresholds of the pooled features' shares
+            t = self._tensors(arrays)
             module.eval()
             with torch.inference_mode(), self._threads(module):
-                if module.ppv_quantiles:  # the thresholds of the features' shares
-                    module.fit_ppv_thresholds(t["x"], t.get("lengths"))
-                if principal:  # after the thresholds: the features hold the shares
-                    module.fit_principal(t["x"], t.get("lengths"))
+                module.fit_ppv_thresholds(t["x"], t.get("lengths"))
+        if module.encoding == "principal":  # after the thresholds: the features
+            # hold the shares; of many sequences every k-th
+            every = -(-len(arrays["x"]) // _PRINCIPAL_ROWS)
+            rows = {k: v[::every] for k, v in arrays.items() if v is not None}
+            f = self._batched(
+                lambda m, **b: m.pooled_encoding(**b), rows, rows["x"].shape[1]
+            )
+            with torch.inference_mode():
+                module.fit_principal(torch.as_tensor(f).to(module.principal_mean))
         self.n_components_ = module.encoding_size
         self.anomaly_reference_ = None
         if self.anomaly_score == "combined":

@@ -661,17 +661,18 @@ def test_short_code_is_the_default_features_principal_components():
     assert np.all(Z[:, 11:] == 0) and np.all(Z[:, :11].std(axis=0) > 0.5)
 
 
-def test_principal_components_read_at_most_max_rows_sequences():
-    """Of more than max_rows training sequences every k-th is read: 12 sequences,
-    max_rows=5 -> every 3rd, 4 sequences, 3 components (whitened over those 4)."""
+def test_principal_components_read_at_most_max_rows_sequences(monkeypatch):
+    """Of more than _PRINCIPAL_ROWS training sequences every k-th is read: 12
+    sequences, at most 5 -> every 3rd, 4 sequences, 3 components (whitened over
+    those 4)."""
+    import sksequence._autoencoder as autoencoder
+
     X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
     kw = dict(hidden_size=4, max_epochs=1, random_state=0)
     ae = LSTMAutoencoderTransformer(n_components=8, **kw).fit(X)
     assert np.all(ae.transform(X).std(axis=0) > 0.5)
-    with torch.inference_mode():
-        ae.net_.module_.fit_principal(
-            torch.as_tensor(X, dtype=torch.float32), max_rows=5
-        )
+    monkeypatch.setattr(autoencoder, "_PRINCIPAL_ROWS", 5)
+    ae.fit(X)
     Z = ae.transform(X)
     assert np.all(Z[:, 3:] == 0)
     np.testing.assert_allclose(Z[::3, :3].std(axis=0), 1.0, atol=1e-3)

@@ -45,9 +45,6 @@ OBJECTIVES = ("reconstruct", "predict", "composite")
 SCALINGS = ("none", "standard")
 CODE_NORMS = ("none", "layer", "batch")
 ENCODINGS = ("code", "pooled", "principal")
-# fit_principal reads at most this many training sequences (every k-th): the
-# eigendecomposition of their Gram matrix then takes at most about 3 s of CPU
-_PRINCIPAL_ROWS = 2048
 # quantile_ppv counts a value above its threshold only by more than this
 _PPV_MARGIN = 1e-4
 # ... and reads this many values of a map (rows x steps x channels) at a time:
@@ -585,32 +582,23 @@ class SequenceAutoencoder(nn.Module):
             return self._to_principal(self._pooled_encoding(x, lengths))
         return self.norm(self.bottleneck(self.features(x, lengths)))  # (N, C)
 
+    def pooled_encoding(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """What "pooled" encodes (N, E) of ``x`` (N, L, F) in the input's units,
+        whatever ``encoding``: the input of the principal components."""
+        x = _trim(x, lengths)
+        return self._pooled_encoding(self.scale(x, lengths), lengths)
+
     @torch.no_grad()
-    def fit_principal(
-        self,
-        x: Tensor,
-        lengths: Tensor | None = None,
-        chunk: int = 256,
-        max_rows: int = _PRINCIPAL_ROWS,
-    ) -> None:
-        """Set the ``principal_*`` buffers from the training sequences ``x`` (N, L,
-        F), in the input's units (after :meth:`fit_ppv_thresholds`): each pooled
-        encoding value's mean and standard deviation (1 where below 1e-6), and
-        the leading ``principal_components`` right singular vectors of the
-        standardised encodings with their standard deviations (float64; of more
-        than ``max_rows`` sequences every k-th is used, the fewest k that keeps at
-        most ``max_rows``). A component beyond the encodings' rank (a share of
-        variance below 1e-10 of the first's) gets a zero axis: it is 0 for every
-        sequence. Each axis' sign makes its largest coordinate positive."""
-        every = max(1, -(-len(x) // max_rows))
-        x = x[::every]
-        lengths = None if lengths is None else lengths[::every]
-        parts = []
-        for i in range(0, len(x), chunk):
-            lb = None if lengths is None else lengths[i : i + chunk]
-            xb = _trim(x[i : i + chunk], lb)
-            parts.append(self._pooled_encoding(self.scale(xb, lb), lb).double())
-        f = torch.cat(parts)  # (n, E)
+    def fit_principal(self, f: Tensor) -> None:
+        """Set the ``principal_*`` buffers from the training sequences' pooled
+        encodings ``f`` (n, E) (:meth:`pooled_encoding`): each value's mean and
+        standard deviation (1 where below 1e-6), and the leading
+        ``principal_components`` right singular vectors of the standardised
+        encodings with their standard deviations (float64). A component beyond
+        the encodings' rank (a share of variance below 1e-10 of the first's)
+        gets a zero axis: it is 0 for every sequence. Each axis' sign makes its
+        largest coordinate positive."""
+        f = f.double()
         n, width = f.shape
         mean = f.mean(dim=0)
         scale = f.std(dim=0, unbiased=False)
