@@ -21,7 +21,18 @@ every candidate from the SAME fitted model:
 - ``span``: from the code's projection onto the affine span of the training
   codes (the identity when they span the code space, n_train > 16);
 - ``span90``: onto the span of their leading principal axes that hold 90% of
-  their variance.
+  their variance;
+- ``fspan``, ``fspan90``, ``fpc4``: the same projections one step earlier, on
+  the encoder's pooled features (576 values, which the bottleneck reads
+  linearly) instead of the 16-value code: onto the affine span of the
+  training sequences' features, onto their axes holding 90% of the variance,
+  and onto their 4 leading axes (features standardised by the training
+  sequences' statistics for the axes); then bottleneck and decoder as usual;
+- ``fspan_raw``, ``fspan_floor``: ``fspan`` with the projection taken in the
+  features' own units (not standardised), or with each feature's standard
+  deviation floored at the features' median one, or divided by the square
+  root of its standard deviation (``fspan_sqrt``, between the two); ``fspan_mix``: the mean of
+  the ``fspan`` and ``fspan_raw`` errors.
 
 Errors are mean absolute errors in standardised units over each sequence's
 valid steps. ``--json`` appends one record per (problem, class, seed);
@@ -49,6 +60,15 @@ from _ucr_data import load_problem, subset  # noqa: E402
 from sksequence.nn.functional import masked_mae  # noqa: E402
 
 CANDIDATES = ("mae", "nn1", "knn3", "lle5", "soft", "span", "span90")
+FEATURE_CANDIDATES = (
+    "fspan",
+    "fspan90",
+    "fpc4",
+    "fspan_raw",
+    "fspan_floor",
+    "fspan_mix",
+    "fspan_sqrt",
+)
 
 
 def _tensors(est, X):
@@ -63,6 +83,33 @@ def _tensors(est, X):
 def _codes(m, x, lengths):
     xs = m.scale(x, lengths)
     return m.norm(m.bottleneck(m.features(xs, lengths))), xs
+
+
+@torch.no_grad()
+def _feature_projections(f_te, f_tr):
+    mean = f_tr.mean(dim=0)
+    std = f_tr.std(dim=0)
+    out = {}
+    scales = {
+        "": std.clamp(min=1e-6),
+        "_raw": torch.ones_like(std),
+        "_floor": std.clamp(min=float(std.median())),
+        "_sqrt": std.clamp(min=1e-6).sqrt(),
+    }
+    for suffix, sd in scales.items():
+        z_tr = (f_tr - mean) / sd
+        z_te = (f_te - mean) / sd
+        _, s, vt = torch.linalg.svd(z_tr, full_matrices=False)
+        rank = int((s > 1e-5 * s[0]).sum())
+        share = (s**2).cumsum(0) / (s**2).sum()
+        r90 = int((share < 0.9).sum()) + 1
+        rows = [("fspan", rank)]
+        if not suffix:
+            rows += [("fspan90", min(r90, rank)), ("fpc4", min(4, rank))]
+        for name, r in rows:
+            v = vt[:r]
+            out[name + suffix] = mean + (z_te @ v.T @ v) * sd
+    return out
 
 
 @torch.no_grad()
@@ -127,6 +174,12 @@ def one(prob, cls, seed, params=None):
     scores = {"mae": _error(m, c_te, xs_te, l_te)}
     for name, c in _memory_codes(c_te, c_tr).items():
         scores[name] = _error(m, c, xs_te, l_te)
+    with torch.no_grad():
+        f_tr = m.features(m.scale(x_tr, l_tr), l_tr)
+        f_te = m.features(xs_te, l_te)
+        for name, f in _feature_projections(f_te, f_tr).items():
+            scores[name] = _error(m, m.norm(m.bottleneck(f)), xs_te, l_te)
+    scores["fspan_mix"] = (scores["fspan"] + scores["fspan_raw"]) / 2
     from sklearn.metrics import roc_auc_score
 
     y = np.asarray(prob["y_test"]) != cls
@@ -161,13 +214,14 @@ def main():
 def table(paths):
     recs = [json.loads(line) for p in paths for line in open(p)]
     probs = list(dict.fromkeys(r["problem"] for r in recs))
-    print("| problem | " + " | ".join(CANDIDATES) + " |")
-    print("|---" * (len(CANDIDATES) + 1) + "|")
+    cands = [c for c in CANDIDATES + FEATURE_CANDIDATES if c in recs[0]]
+    print("| problem | " + " | ".join(cands) + " |")
+    print("|---" * (len(cands) + 1) + "|")
     for p in probs:
         rs = [r for r in recs if r["problem"] == p]
         seeds = sorted({r["seed"] for r in rs})
         cells = []
-        for c in CANDIDATES:
+        for c in cands:
             per_seed = [np.mean([r[c] for r in rs if r["seed"] == s]) for s in seeds]
             cells.append(f"{np.mean(per_seed):.3f}")
         print(f"| {p} ({len(seeds)} seeds) | " + " | ".join(cells) + " |")

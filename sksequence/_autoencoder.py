@@ -311,7 +311,9 @@ class LSTMAutoencoderTransformer(
             """
             What :meth:`score_samples` measures. "reconstruction": the negative
             mean absolute reconstruction (or forecast) error of each sequence, in
-            the input's units. "combined": that error and how far the sequence's
+            the input's units, decoded from the sequence's features projected
+            onto the span of the training sequences' (see :meth:`score_samples`).
+            "combined": that error and how far the sequence's
             pooled encoder features (without the quantile shares) are from the
             training sequences' (standardised with the training features' mean
             and standard deviation, distance to the nearest one), each as the
@@ -451,10 +453,13 @@ class LSTMAutoencoderTransformer(
         conv_strides: tuple,
         ppv_dilations: tuple = (),
         legacy_code: bool = False,
+        feature_span: bool = True,
     ) -> dict:
         """The module's arguments; ``legacy_code``: those of a model fitted with
         ``n_components`` set before the principal components (its decoders read
-        the ``n_components``-value code ``transform`` returns)."""
+        the ``n_components``-value code ``transform`` returns); ``feature_span``
+        False: those of a model fitted before ``score_samples`` read the code of
+        the training features' span."""
         arch = self._architecture(0)
         if arch["conv_channels"]:
             arch["conv_strides"] = tuple(conv_strides)
@@ -505,6 +510,7 @@ class LSTMAutoencoderTransformer(
             ppv_dilations=ppv_dilations,
             ppv_differences=True,
             feature_loss_steps=_FEATURE_LOSS_STEPS if legacy_code else 0,
+            feature_span=feature_span,
             **arch,
         )
 
@@ -526,10 +532,12 @@ class LSTMAutoencoderTransformer(
             # (a model saved before the dilated shares has none)
             dilations = getattr(self, "ppv_dilations_", ())
             fitted = {}
-            # (a code model fitted before the principal components keeps its code)
+            # (a code model fitted before the principal components keeps its
+            # code; one fitted before the features' span keeps scoring without)
             legacy = self._module_spec[1].get("encoding") == "code"
+            span = self._module_spec[1].get("feature_span", False)
         else:
-            legacy = False
+            legacy, span = False, True
             strides = self._architecture(batch.n_timesteps)["conv_strides"]
             fitted = batch.input_attributes()
             fitted["conv_strides_"] = strides
@@ -540,7 +548,7 @@ class LSTMAutoencoderTransformer(
                 buffers = {"input_mean": mean, "input_scale": scale}
         fitted.update(n_timesteps_=n_timesteps, n_future_=n_future)
         module_kwargs = self._module_kwargs(
-            batch.n_features, strides, dilations, legacy_code=legacy
+            batch.n_features, strides, dilations, legacy_code=legacy, feature_span=span
         )
         return self._make_plan(
             SequenceAutoencoder,
@@ -564,15 +572,22 @@ class LSTMAutoencoderTransformer(
             module.eval()
             with torch.inference_mode(), self._threads(module):
                 module.fit_ppv_thresholds(t["x"], t.get("lengths"))
-        if module.encoding == "principal":  # after the thresholds: the features
-            # hold the shares; of many sequences every k-th
+        if module.encoding == "principal" or module.feature_span:
+            # after the thresholds (the encodings hold the shares); of many
+            # sequences every k-th
             every = -(-len(arrays["x"]) // _PRINCIPAL_ROWS)
             rows = {k: v[::every] for k, v in arrays.items() if v is not None}
             f = self._batched(
                 lambda m, **b: m.pooled_encoding(**b), rows, rows["x"].shape[1]
             )
+            f = torch.as_tensor(f)
             with torch.inference_mode():
-                module.fit_principal(torch.as_tensor(f).to(module.principal_mean))
+                if module.encoding == "principal":
+                    module.fit_principal(f.to(module.principal_mean))
+                if module.feature_span:  # the bottleneck's input: the first P
+                    module.fit_feature_span(
+                        f[:, : module.pooled_size].to(module.span_weight)
+                    )
         self.n_components_ = module.encoding_size
         self.anomaly_reference_ = None
         if self.anomaly_score == "combined":
@@ -586,18 +601,23 @@ class LSTMAutoencoderTransformer(
         features (N, P)."""
 
         def err(module, **b):
-            # in float64: float32 errors overflow for |X| > ~1e38
-            out = {k: None if v is None else v.double() for k, v in module(**b).items()}
             d = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
             total = 0.0
-            if out["reconstruction"] is not None:
-                total = total + masked_mae(
-                    out["reconstruction"], d["x"], d.get("lengths"), "none"
-                )
-            if out["forecast"] is not None:
-                total = total + masked_mae(
-                    out["forecast"], d["future"], d.get("future_lengths"), "none"
-                )
+            # the mean over the codes of the training features' span in its two
+            # metrics (a model fitted before them: the plain code)
+            views = (0, 1) if module.feature_span else (None,)
+            for view in views:
+                # in float64: float32 errors overflow for |X| > ~1e38
+                out = module(**b, span=view)
+                out = {k: None if v is None else v.double() for k, v in out.items()}
+                if out["reconstruction"] is not None:
+                    total = total + masked_mae(
+                        out["reconstruction"], d["x"], d.get("lengths"), "none"
+                    ) / len(views)
+                if out["forecast"] is not None:
+                    total = total + masked_mae(
+                        out["forecast"], d["future"], d.get("future_lengths"), "none"
+                    ) / len(views)
             if not features:
                 return total
             lengths = b.get("lengths")
@@ -734,7 +754,18 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         With ``anomaly_score="reconstruction"`` (default), the negative mean
         absolute error, in the input's units, over each sequence's valid steps
         and features, of the objective the model was trained on (sum of both for
-        "composite"), with the decoders feeding back their own outputs. With
+        "composite"), with the decoders feeding back their own outputs. The
+        decoders read the code of the sequence's pooled encoder features
+        projected onto the affine span of the training sequences' (fitted at
+        the end of ``fit`` on at most 2,048 training sequences), and the error
+        is the mean of two such reconstructions: with each feature standardised
+        over the training sequences, and in the features' own units. A
+        training sequence is rebuilt as by
+        ``inverse_transform(transform(X))``, while what an unusual sequence has
+        outside that span does not reach the decoders, so its error grows. With
+        more varied training sequences than pooled features (576 with the
+        default architecture) the span is usually every direction, and this is
+        the plain reconstruction error. With
         ``anomaly_score="combined"``, ``-(log(error / anomaly_reference_["error"])
         + log(distance / anomaly_reference_["distance"]))``, where ``distance``
         is the Euclidean distance of the sequence's standardised pooled encoder

@@ -245,6 +245,46 @@ def test_bidirectional_gru_encoding_size(waves):
 
 
 # -- anomaly scores -------------------------------------------------------------------
+def _span_error(ae, train, X):
+    """What score_samples measures, from the public API: the mean absolute error
+    of X's reconstructions from its pooled features (transform's first P values)
+    projected onto the affine span of the training sequences', with the features
+    standardised over the training sequences and in their own units, averaged
+    over the two."""
+    P = ae.net_.module_.pooled_size
+    F_tr = ae.transform(train)[:, :P].astype(np.float64)
+    mean, std = F_tr.mean(axis=0), F_tr.std(axis=0)
+    errors = []
+    for scale in (np.where(std > 1e-6, std, 1.0), np.ones_like(std)):
+        Z = ae.transform(X).astype(np.float64)
+        _, s, vt = np.linalg.svd((F_tr - mean) / scale, full_matrices=False)
+        v = vt[s**2 >= 1e-10 * s[0] ** 2]  # the axes the training features span
+        Z[:, :P] = mean + ((Z[:, :P] - mean) / scale) @ v.T @ v * scale
+        recon = ae.inverse_transform(Z.astype(np.float32))
+        errors.append(np.abs(recon - X).mean(axis=(1, 2)))
+    return np.mean(errors, axis=0)
+
+
+def test_score_samples_rebuilds_from_the_training_features_span():
+    """score_samples is the negative mean absolute error of reconstructions from
+    the sequence's pooled features projected onto the affine span of the training
+    sequences' (20 sequences: a 19-dimensional span of the P features), in two
+    metrics; a training sequence is rebuilt as by inverse_transform(transform(X))."""
+    X, y = make_waves(n=80)
+    train, test = X[y == 0][:20], np.concatenate([X[y == 0][20:30], X[y == 1][:10]])
+    ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=5, random_state=0)
+    ae.fit(train)
+    assert ae.net_.module_.span_rank.tolist() == [19, 19]
+    expected = -_span_error(ae, train, test)
+    np.testing.assert_allclose(ae.score_samples(test), expected, rtol=1e-3)
+    plain = -np.abs(ae.inverse_transform(ae.transform(test)) - test).mean(axis=(1, 2))
+    assert not np.allclose(ae.score_samples(test), plain, rtol=1e-3)
+    recon = ae.inverse_transform(ae.transform(train))
+    np.testing.assert_allclose(
+        ae.score_samples(train), -np.abs(recon - train).mean(axis=(1, 2)), rtol=1e-3
+    )
+
+
 def test_score_samples_flags_anomalies():
     X, y = make_waves(n=120)
     normal = X[y == 0]
@@ -278,12 +318,13 @@ def test_combined_score_is_log_error_plus_log_neighbour_distance():
     d_tr = np.sqrt(((Z_tr[:, None] - Z_tr[None]) ** 2).sum(-1))
     np.fill_diagonal(d_tr, np.inf)
     np.testing.assert_allclose(ref["distance"], np.median(d_tr.min(1)), rtol=1e-4)
-    # the reconstruction part: the default score, the mean absolute error
+    # the reconstruction part: the default score, the mean absolute error of the
+    # reconstruction from the training features' span
     recon = ae.inverse_transform(ae.transform(train))
     np.testing.assert_allclose(
         ref["error"], np.median(np.abs(recon - train).mean(axis=(1, 2))), rtol=1e-3
     )
-    err = np.abs(ae.inverse_transform(ae.transform(test)) - test).mean(axis=(1, 2))
+    err = _span_error(ae, train, test)
     dist = np.sqrt(((Z_te[:, None] - Z_tr[None]) ** 2).sum(-1)).min(1)
     expected = -(np.log(err / ref["error"]) + np.log(dist / ref["distance"]))
     np.testing.assert_allclose(ae.score_samples(test), expected, rtol=1e-3, atol=1e-3)
@@ -701,6 +742,38 @@ def test_a_code_fitted_before_the_principal_components_keeps_training(monkeypatc
     assert module.encoding == "code" and module.code_size == 4
     assert module.feature_loss_steps == 256
     assert old.transform(X).shape == (12, 4)
+
+
+def test_a_model_fitted_before_the_features_span_keeps_its_scores(monkeypatch):
+    """A model fitted before score_samples read the code of the training
+    features' span (its module has no span buffers) loads, scores with the plain
+    reconstruction and continues training as it was built."""
+    X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
+    kw = dict(hidden_size=4, max_epochs=2, random_state=0)
+    build = LSTMAutoencoderTransformer._module_kwargs
+    with monkeypatch.context() as m:
+        m.setattr(
+            LSTMAutoencoderTransformer,
+            "_module_kwargs",
+            lambda self, *a, **k: {
+                key: v
+                for key, v in build(self, *a, **k).items()
+                if key != "feature_span"
+            },
+        )
+        old = LSTMAutoencoderTransformer(**kw).fit(X)
+    old = pickle.loads(pickle.dumps(old))
+    for step in ("warm_start", "partial_fit"):
+        if step == "warm_start":
+            old.set_params(warm_start=True).fit(X)
+        else:
+            old.partial_fit(X)
+        assert not old.net_.module_.feature_span
+        plain = np.abs(old.inverse_transform(old.transform(X[:3])) - X[:3])
+        np.testing.assert_allclose(
+            old.score_samples(X[:3]), -plain.mean(axis=(1, 2)), rtol=1e-4
+        )
+    assert LSTMAutoencoderTransformer(**kw).fit(X).net_.module_.feature_span
 
 
 def test_truncate_bptt_needs_the_classic_encoder():

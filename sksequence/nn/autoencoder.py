@@ -250,6 +250,16 @@ class SequenceAutoencoder(nn.Module):
     principal_components : int
         With ``encoding="principal"``: C, the number of principal components
         (>= 1; those beyond the training encodings' rank are 0).
+    feature_span : bool
+        With a bottleneck: the buffers ``span_weight`` (2, C, P), ``span_bias``
+        (2, C) and ``span_rank`` (2,), set by :meth:`fit_feature_span` after
+        training: the bottleneck applied to the pooled features' projection
+        onto the affine span of the training sequences' pooled features, with
+        the features standardised (0) or in their own units (1).
+        ``forward(..., span=i)`` reads the code through them (a sequence unlike
+        the training ones is then rebuilt from what of it they span, so its
+        reconstruction error grows); until they are set, through the plain
+        bottleneck.
 
     Forward
     -------
@@ -259,6 +269,10 @@ class SequenceAutoencoder(nn.Module):
         in training; its length sets M).
     n_future : int, optional
         M when ``future`` is not given (inference).
+    span : int or None, default None
+        0 or 1: read the code through the ``span_*`` buffers of that metric
+        (``feature_span``), once set; None (or before they are set): through
+        the bottleneck.
 
     Returns a dict: ``encoding`` (N, C), ``reconstruction`` (N, L, F) in the original
     order (None for the "predict" objective) and ``forecast`` (N, M, F) (None for
@@ -297,6 +311,7 @@ class SequenceAutoencoder(nn.Module):
         ppv_differences: bool = False,
         feature_loss_steps: int = 0,
         principal_components: int = 0,
+        feature_span: bool = False,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -409,6 +424,11 @@ class SequenceAutoencoder(nn.Module):
             self.register_buffer("principal_axes", torch.zeros(k, width))
             self.register_buffer("principal_sd", torch.ones(k))
             self.encoding_size = k
+        self.feature_span = bool(feature_span and n_components is not None)
+        if self.feature_span:
+            self.register_buffer("span_weight", torch.zeros(2, n_components, pooled))
+            self.register_buffer("span_bias", torch.zeros(2, n_components))
+            self.register_buffer("span_rank", torch.full((2,), -1))
         targets = pooled
         if self.feature_loss_steps:
             maps = len(self.ppv_dilations) * (2 if self.ppv_differences else 1)
@@ -633,6 +653,45 @@ class SequenceAutoencoder(nn.Module):
         ):
             buffer = self.get_buffer(name)
             buffer.copy_(value.to(buffer.dtype))
+
+    @torch.no_grad()
+    def fit_feature_span(self, f: Tensor) -> None:
+        """Set the ``span_*`` buffers from the training sequences' pooled features
+        ``f`` (n, P) (the bottleneck's input; the first P values of
+        :meth:`pooled_encoding`), for each of two metrics: each value
+        standardised by its standard deviation over ``f`` (1 where below 1e-6),
+        and the values in their own units. In each, the orthogonal projection
+        onto the affine span of the rows (axes whose share of variance is at
+        least 1e-10 of the first's) is composed with the bottleneck's current
+        weights (float64): ``span_weight[i] @ f + span_bias[i]`` is
+        ``bottleneck(mean + projection_i(f - mean))``."""
+        if not self.feature_span:
+            raise ValueError("fit_feature_span needs feature_span=True.")
+        f = f.double()
+        mean = f.mean(dim=0)
+        std = f.std(dim=0, unbiased=False)
+        w = self.bottleneck.weight.double()  # (C, P)
+        for i, scale in enumerate(
+            (torch.where(std > 1e-6, std, torch.ones_like(std)), torch.ones_like(std))
+        ):
+            zs = (f - mean) / scale
+            n, width = zs.shape
+            if n <= width:  # the Gram matrix's eigenvectors give the axes
+                values, vectors = torch.linalg.eigh(zs @ zs.T)
+                axes = vectors.T @ zs  # (n, P), rows of norm sqrt(value)
+                norm = values.clamp(min=0).sqrt()
+                axes = (
+                    axes / torch.where(norm > 0, norm, torch.ones_like(norm))[:, None]
+                )
+            else:
+                values, vectors = torch.linalg.eigh(zs.T @ zs)
+                axes = vectors.T  # (P, P)
+            axes = axes[values > 1e-10 * values.max().clamp(min=1e-300)]  # (r, P)
+            weight = (w * scale) @ axes.T @ axes / scale  # (C, P)
+            bias = self.bottleneck.bias.double() + w @ mean - weight @ mean
+            self.span_weight[i].copy_(weight.to(self.span_weight.dtype))
+            self.span_bias[i].copy_(bias.to(self.span_bias.dtype))
+            self.span_rank[i] = len(axes)
 
     def _threshold_maps(self, x: Tensor, lengths: Tensor | None):
         """What ``ppv_thresholds`` thresholds, ``(N, L_m, C_m), (N,) or None``
@@ -899,6 +958,7 @@ class SequenceAutoencoder(nn.Module):
         future_lengths: Tensor | None = None,
         n_future: int | None = None,
         generator: torch.Generator | None = None,
+        span: int | None = None,
         **_: object,
     ) -> dict[str, Tensor | None]:
         full = x.shape[1]
@@ -906,17 +966,24 @@ class SequenceAutoencoder(nn.Module):
         if future is not None:
             future_full = future.shape[1]
             future = _trim(future, future_lengths)
-        out = self._forward(x, lengths, future, future_lengths, n_future, generator)
+        out = self._forward(
+            x, lengths, future, future_lengths, n_future, generator, span
+        )
         out["reconstruction"] = _pad_steps(out["reconstruction"], full)
         if future is not None:
             out["forecast"] = _pad_steps(out["forecast"], future_full)
         return out
 
-    def _forward(self, x, lengths, future, future_lengths, n_future, generator=None):
+    def _forward(
+        self, x, lengths, future, future_lengths, n_future, generator=None, span=None
+    ):
         xs = self.scale(x, lengths)  # (N, L, F)
         x_in = self._corrupt(xs, generator) if self.training else xs
         f = self.features(x_in, lengths)  # (N, P)
-        pre = self.bottleneck(f)  # (N, C)
+        if span is not None and self.feature_span and int(self.span_rank[span]) >= 0:
+            pre = nn.functional.linear(f, self.span_weight[span], self.span_bias[span])
+        else:
+            pre = self.bottleneck(f)  # (N, C)
         c = self.norm(pre)  # (N, C)
         z = c if self.encoding == "code" else f
         code_loss = (
