@@ -623,17 +623,7 @@ class SequenceAutoencoder(nn.Module):
         mean = f.mean(dim=0)
         scale = f.std(dim=0, unbiased=False)
         scale = torch.where(scale > 1e-6, scale, torch.ones_like(scale))
-        zs = (f - mean) / scale
-        if n <= width:  # the Gram matrix's eigenvectors give the axes
-            values, vectors = torch.linalg.eigh(zs @ zs.T)  # ascending
-            values = values.flip(0).clamp(min=0)
-            axes = vectors.flip(1).T @ zs  # (n, E), rows of norm sqrt(value)
-            norm = values.sqrt()
-            axes = axes / torch.where(norm > 0, norm, torch.ones_like(norm))[:, None]
-        else:
-            values, vectors = torch.linalg.eigh(zs.T @ zs)
-            values = values.flip(0).clamp(min=0)
-            axes = vectors.flip(1).T  # (E, E)
+        values, axes = _principal_axes((f - mean) / scale)
         k = self.principal_components
         kept = values[:k] > 1e-10 * values[:1].clamp(min=1e-300)
         axes, values = axes[:k] * kept[:, None], values[:k] * kept
@@ -674,19 +664,8 @@ class SequenceAutoencoder(nn.Module):
         for i, scale in enumerate(
             (torch.where(std > 1e-6, std, torch.ones_like(std)), torch.ones_like(std))
         ):
-            zs = (f - mean) / scale
-            n, width = zs.shape
-            if n <= width:  # the Gram matrix's eigenvectors give the axes
-                values, vectors = torch.linalg.eigh(zs @ zs.T)
-                axes = vectors.T @ zs  # (n, P), rows of norm sqrt(value)
-                norm = values.clamp(min=0).sqrt()
-                axes = (
-                    axes / torch.where(norm > 0, norm, torch.ones_like(norm))[:, None]
-                )
-            else:
-                values, vectors = torch.linalg.eigh(zs.T @ zs)
-                axes = vectors.T  # (P, P)
-            axes = axes[values > 1e-10 * values.max().clamp(min=1e-300)]  # (r, P)
+            values, axes = _principal_axes((f - mean) / scale)
+            axes = axes[values > 1e-10 * values[:1].clamp(min=1e-300)]  # (r, P)
             weight = (w * scale) @ axes.T @ axes / scale  # (C, P)
             bias = self.bottleneck.bias.double() + w @ mean - weight @ mean
             self.span_weight[i].copy_(weight.to(self.span_weight.dtype))
@@ -1212,3 +1191,20 @@ class SequenceAutoencoder(nn.Module):
             state = _detach(state)
             prev = tgt[:, -1] if self.conditional else None
         return total
+
+
+def _principal_axes(zs: Tensor) -> tuple[Tensor, Tensor]:
+    """The eigenvalues of ``zs.T @ zs`` for the rows ``zs`` (n, E), largest first
+    (at least 0), and their unit eigenvectors as rows (min(n, E), E): from the
+    Gram matrix ``zs @ zs.T`` when there are fewer rows than columns."""
+    n, width = zs.shape
+    if n <= width:  # the Gram matrix's eigenvectors give the axes
+        values, vectors = torch.linalg.eigh(zs @ zs.T)  # ascending
+        values = values.flip(0).clamp(min=0)
+        axes = vectors.flip(1).T @ zs  # (n, E), rows of norm sqrt(value)
+        norm = values.sqrt()
+        return values, axes / torch.where(norm > 0, norm, torch.ones_like(norm))[
+            :, None
+        ]
+    values, vectors = torch.linalg.eigh(zs.T @ zs)
+    return values.flip(0).clamp(min=0), vectors.flip(1).T  # (E,), (E, E)
