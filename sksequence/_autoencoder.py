@@ -572,17 +572,20 @@ class LSTMAutoencoderTransformer(
             module.eval()
             with torch.inference_mode(), self._threads(module):
                 module.fit_ppv_thresholds(t["x"], t.get("lengths"))
-        if module.encoding == "principal" or module.feature_span:
-            # after the thresholds (the encodings hold the shares); of many
-            # sequences every k-th
+        principal = module.encoding == "principal"
+        if principal or module.feature_span:
+            # after the thresholds (the principal components read the shares;
+            # the span, the bottleneck's input alone); of many sequences every k-th
             every = -(-len(arrays["x"]) // _PRINCIPAL_ROWS)
             rows = {k: v[::every] for k, v in arrays.items() if v is not None}
             f = self._batched(
-                lambda m, **b: m.pooled_encoding(**b), rows, rows["x"].shape[1]
+                lambda m, **b: m.pooled_encoding(**b, shares=principal),
+                rows,
+                rows["x"].shape[1],
             )
             f = torch.as_tensor(f)
             with torch.inference_mode():
-                if module.encoding == "principal":
+                if principal:
                     module.fit_principal(f.to(module.principal_mean))
                 if module.feature_span:  # the bottleneck's input: the first P
                     module.fit_feature_span(

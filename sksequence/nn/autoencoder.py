@@ -577,11 +577,14 @@ class SequenceAutoencoder(nn.Module):
             return self.norm(self.bottleneck(z[:, : self.pooled_size]))
         return z
 
-    def _pooled_encoding(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def _pooled_encoding(
+        self, x: Tensor, lengths: Tensor | None = None, shares: bool = True
+    ) -> Tensor:
         """The pooled features and the shares above the thresholds (N, P + extra)
-        of the standardised input ``x``."""
+        of the standardised input ``x``; without ``shares``, the pooled features
+        alone (N, P)."""
         f = self.features(x, lengths)  # (N, P)
-        if self.ppv_quantiles:
+        if shares and self.ppv_quantiles:
             f = torch.cat([f, self.quantile_ppv(x, lengths)], dim=-1)
         return f
 
@@ -602,11 +605,14 @@ class SequenceAutoencoder(nn.Module):
             return self._to_principal(self._pooled_encoding(x, lengths))
         return self.norm(self.bottleneck(self.features(x, lengths)))  # (N, C)
 
-    def pooled_encoding(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def pooled_encoding(
+        self, x: Tensor, lengths: Tensor | None = None, shares: bool = True
+    ) -> Tensor:
         """What "pooled" encodes (N, E) of ``x`` (N, L, F) in the input's units,
-        whatever ``encoding``: the input of the principal components."""
+        whatever ``encoding``: the input of the principal components; without
+        ``shares``, the pooled features alone (N, P): the bottleneck's input."""
         x = _trim(x, lengths)
-        return self._pooled_encoding(self.scale(x, lengths), lengths)
+        return self._pooled_encoding(self.scale(x, lengths), lengths, shares)
 
     @torch.no_grad()
     def fit_principal(self, f: Tensor) -> None:
