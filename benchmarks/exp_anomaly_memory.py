@@ -33,6 +33,12 @@ every candidate from the SAME fitted model:
   deviation floored at the features' median one, or divided by the square
   root of its standard deviation (``fspan_sqrt``, between the two); ``fspan_mix``: the mean of
   the ``fspan`` and ``fspan_raw`` errors.
+- held closer to the training features, each the mean of its standardised and
+  own-unit errors as ``fspan_mix``: ``fclip_mix``, the span coordinates clipped
+  to the training sequences' range on every axis; ``flle5_mix``, the affine
+  combination of the 5 nearest training features (locally linear embedding,
+  ridge 1e-3); ``fnn1_mix`` the nearest training feature vector itself;
+  ``fknn3_mix`` the mean of the 3 nearest.
 
 Errors are mean absolute errors in standardised units over each sequence's
 valid steps. ``--json`` appends one record per (problem, class, seed);
@@ -68,6 +74,10 @@ FEATURE_CANDIDATES = (
     "fspan_floor",
     "fspan_mix",
     "fspan_sqrt",
+    "fclip_mix",
+    "flle5_mix",
+    "fnn1_mix",
+    "fknn3_mix",
 )
 
 
@@ -101,6 +111,15 @@ def _feature_projections(f_te, f_tr):
         z_te = (f_te - mean) / sd
         _, s, vt = torch.linalg.svd(z_tr, full_matrices=False)
         rank = int((s > 1e-5 * s[0]).sum())
+        if suffix in ("", "_raw"):
+            v = vt[:rank]
+            a_tr, a_te = z_tr @ v.T, z_te @ v.T  # span coordinates
+            clipped = torch.maximum(
+                torch.minimum(a_te, a_tr.max(0).values), a_tr.min(0).values
+            )
+            out["fclip" + suffix] = mean + (clipped @ v) * sd
+            for name, z in _local_features(z_te, z_tr).items():
+                out[name + suffix] = mean + z * sd
         share = (s**2).cumsum(0) / (s**2).sum()
         r90 = int((share < 0.9).sum()) + 1
         rows = [("fspan", rank)]
@@ -122,6 +141,24 @@ def _sq(a, b):
     return ((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T).clamp(
         min=0
     )
+
+
+def _local_features(z_te, z_tr):
+    """Nearest-neighbour reconstructions of z_te from the rows of z_tr."""
+    d = _sq(z_te, z_tr)
+    order = d.argsort(dim=1)
+    out = {"fnn1": z_tr[order[:, 0]]}
+    out["fknn3"] = z_tr[order[:, : min(3, len(z_tr))]].mean(dim=1)
+    k = min(5, len(z_tr))
+    nb = z_tr[order[:, :k]]
+    g = nb - z_te[:, None, :]
+    gram = g @ g.transpose(1, 2)
+    reg = 1e-3 * gram.diagonal(dim1=1, dim2=2).sum(-1).clamp(min=1e-8)
+    gram = gram + reg[:, None, None] * torch.eye(k)
+    w = torch.linalg.solve(gram, torch.ones(len(z_te), k, 1))[..., 0]
+    w = w / w.sum(dim=1, keepdim=True)
+    out["flle5"] = (w[:, :, None] * nb).sum(dim=1)
+    return out
 
 
 def _memory_codes(c_te, c_tr):
@@ -180,6 +217,8 @@ def one(prob, cls, seed, params=None):
         for name, f in _feature_projections(f_te, f_tr).items():
             scores[name] = _error(m, m.norm(m.bottleneck(f)), xs_te, l_te)
     scores["fspan_mix"] = (scores["fspan"] + scores["fspan_raw"]) / 2
+    for name in ("fclip", "flle5", "fnn1", "fknn3"):
+        scores[name + "_mix"] = (scores.pop(name) + scores.pop(name + "_raw")) / 2
     from sklearn.metrics import roc_auc_score
 
     y = np.asarray(prob["y_test"]) != cls
