@@ -161,6 +161,8 @@ def load_collection(name):
                     series.append(np.array([float(v) for v in values]))
                 data = data or line.lower() == "@data"
         return series, 1, 6
+    if name == "uschange":  # the 5 quarterly Uschange columns (held out)
+        return [load_series("Uschange-" + c)[0] for c in _USCHANGE], 4, 4
     if name == "macrodata":  # 12 quarterly US series, differing units
         import statsmodels.api as sm
 
@@ -172,6 +174,7 @@ def load_collection(name):
 
 DEV_COLLECTIONS = ["fertility", "macrodata"]
 HELD_OUT_COLLECTIONS = ["m1_yearly"]
+_USCHANGE = ("Consumption", "Income", "Production", "Savings", "Unemployment")
 
 
 # -- protocol --------------------------------------------------------------------------

@@ -59,6 +59,8 @@ DEFAULTS = dict(
     linear_decay=0.0,  # L2 (Adam weight_decay) on the linear path's weights only
     window_loss=True,  # loss in window units (every window weighs 1); False: in the
     # series' standardised units (windows weigh by their variance, as Ridge's MSE)
+    loss="mse",  # "mse", "l1" or "huber", in window units
+    huber_delta=1.0,
 )
 
 
@@ -194,7 +196,9 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
                 for g in opt.param_groups:
                     g["lr"] = lr
             out = model(x, target=y)
-            if cfg["window_loss"]:
+            if cfg["loss"] != "mse":
+                loss = robust_loss(model, out, y, x, cfg["loss"], cfg["huber_delta"])
+            elif cfg["window_loss"]:
                 loss = model.loss(out, y, x=x)
             else:
                 loss = ((out[0] - y) ** 2).mean()
@@ -223,6 +227,18 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
     if return_model:
         return out, model, history
     return out
+
+
+def robust_loss(model, out, y, x, kind, delta=1.0):
+    """Absolute ("l1") or Huber error in window units (as ``model.loss`` scales
+    the squared error)."""
+    _, scale = model._target_stats(model.standardized(x), None)
+    e = (out[0] - y) / scale
+    if kind == "l1":
+        return e.abs().mean()
+    if kind == "huber":
+        return torch.nn.functional.huber_loss(e, torch.zeros_like(e), delta=delta)
+    raise ValueError(kind)
 
 
 def table(path):
