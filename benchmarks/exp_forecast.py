@@ -61,6 +61,7 @@ DEFAULTS = dict(
     # series' standardised units (windows weigh by their variance, as Ridge's MSE)
     loss="mse",  # "mse", "l1" or "huber", in window units
     huber_delta=1.0,
+    linear_lr=1.0,  # the linear path's learning rate, a multiple of lr
 )
 
 
@@ -171,12 +172,21 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         torch.nn.init.zeros_(model.out.bias)
     params = [p for p in model.parameters() if p.requires_grad]
     linear = [model.skip.weight] if model.skip is not None else []
+    if model.skip is not None and cfg["linear_lr"] != 1.0:
+        linear.append(model.skip.bias)
     linear = [p for p in linear if p.requires_grad]
     others = [p for p in params if all(p is not q for q in linear)]
     groups = [{"params": others}]
     if linear:
         decay = cfg["linear_decay"] or cfg["weight_decay"]
-        groups.append({"params": linear, "weight_decay": decay})
+        groups.append(
+            {
+                "params": linear,
+                "weight_decay": decay,
+                "lr": cfg["lr"] * cfg["linear_lr"],
+                "scale": cfg["linear_lr"],
+            }
+        )
     opt = torch.optim.Adam(groups, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     n, bs = len(X), cfg["batch_size"]
     per_epoch = math.ceil(n / bs)
@@ -194,7 +204,7 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
             if cfg["schedule"] == "cosine":
                 lr = cfg["lr"] * 0.5 * (1 + math.cos(math.pi * done / total))
                 for g in opt.param_groups:
-                    g["lr"] = lr
+                    g["lr"] = lr * g.get("scale", 1.0)
             out = model(x, target=y)
             if cfg["loss"] != "mse":
                 loss = robust_loss(model, out, y, x, cfg["loss"], cfg["huber_delta"])
