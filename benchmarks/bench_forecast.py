@@ -23,7 +23,10 @@ Protocol (BENCHMARKS.md, "Forecasting"):
 - Global models (``--collections``): one model is trained on the windows of every
   series of a collection (each series' last ``h`` values held out), and forecasts
   the last ``h`` values of every series; anchors are fitted per series. MASE per
-  series, mean over series (one origin: the last ``h`` values).
+  series, mean over series (one origin: the last ``h`` values). Collections:
+  ``fertility`` and ``macrodata`` (statsmodels; development), ``m1_yearly``
+  (aeon; held out) and ``uschange`` (the five quarterly Uschange columns; held
+  out, added later).
 
 Contenders: "ours" is ``Seq2SeqRegressor(random_state=seed)`` (its defaults) on the
 raw windows, forecasting from the last window in the series' units; "est-std" the
