@@ -39,6 +39,8 @@ every candidate from the SAME fitted model:
   combination of the 5 nearest training features (locally linear embedding,
   ridge 1e-3); ``fnn1_mix`` the nearest training feature vector itself;
   ``fknn3_mix`` the mean of the 3 nearest.
+- ``fspan_max``, ``fspan_gmean``: the larger, or the geometric mean, of the
+  ``fspan`` and ``fspan_raw`` errors instead of their mean.
 
 Errors are mean absolute errors in standardised units over each sequence's
 valid steps. ``--json`` appends one record per (problem, class, seed);
@@ -78,6 +80,8 @@ FEATURE_CANDIDATES = (
     "flle5_mix",
     "fnn1_mix",
     "fknn3_mix",
+    "fspan_max",
+    "fspan_gmean",
 )
 
 
@@ -217,6 +221,8 @@ def one(prob, cls, seed, params=None):
         for name, f in _feature_projections(f_te, f_tr).items():
             scores[name] = _error(m, m.norm(m.bottleneck(f)), xs_te, l_te)
     scores["fspan_mix"] = (scores["fspan"] + scores["fspan_raw"]) / 2
+    scores["fspan_max"] = np.maximum(scores["fspan"], scores["fspan_raw"])
+    scores["fspan_gmean"] = np.sqrt(scores["fspan"] * scores["fspan_raw"])
     for name in ("fclip", "flle5", "fnn1", "fknn3"):
         scores[name + "_mix"] = (scores.pop(name) + scores.pop(name + "_raw")) / 2
     from sklearn.metrics import roc_auc_score
