@@ -254,9 +254,10 @@ def _span_error(ae, train, X):
     P = ae.net_.module_.pooled_size
     F_tr = ae.transform(train)[:, :P].astype(np.float64)
     mean, std = F_tr.mean(axis=0), F_tr.std(axis=0)
+    Z_x = ae.transform(X).astype(np.float64)
     errors = []
     for scale in (np.where(std > 1e-6, std, 1.0), np.ones_like(std)):
-        Z = ae.transform(X).astype(np.float64)
+        Z = Z_x.copy()
         _, s, vt = np.linalg.svd((F_tr - mean) / scale, full_matrices=False)
         v = vt[s**2 >= 1e-10 * s[0] ** 2]  # the axes the training features span
         Z[:, :P] = mean + ((Z[:, :P] - mean) / scale) @ v.T @ v * scale

@@ -1209,8 +1209,7 @@ def _principal_axes(zs: Tensor) -> tuple[Tensor, Tensor]:
         values = values.flip(0).clamp(min=0)
         axes = vectors.flip(1).T @ zs  # (n, E), rows of norm sqrt(value)
         norm = values.sqrt()
-        return values, axes / torch.where(norm > 0, norm, torch.ones_like(norm))[
-            :, None
-        ]
+        norm = torch.where(norm > 0, norm, torch.ones_like(norm))
+        return values, axes / norm[:, None]
     values, vectors = torch.linalg.eigh(zs.T @ zs)
     return values.flip(0).clamp(min=0), vectors.flip(1).T  # (E,), (E, E)
