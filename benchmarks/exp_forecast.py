@@ -62,6 +62,12 @@ DEFAULTS = dict(
     loss="mse",  # "mse", "l1" or "huber", in window units
     huber_delta=1.0,
     linear_lr=1.0,  # the linear path's learning rate, a multiple of lr
+    loss_power=None,  # None: as window_loss; p: every window's squared error in
+    # window units weighs scale ** p / (the batch's mean of scale ** p): 0 is the
+    # window loss, 2 the series' standardised units (Ridge's weighting)
+    diff_weight=None,  # q: each window also weighs (scale / d) ** q, d its mean
+    # absolute step-to-step change (MASE's scale, within the window): q = 2 is
+    # the squared error in units of the window's naive one-step error
 )
 
 
@@ -208,6 +214,10 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
             out = model(x, target=y)
             if cfg["loss"] != "mse":
                 loss = robust_loss(model, out, y, x, cfg["loss"], cfg["huber_delta"])
+            elif cfg["loss_power"] is not None or cfg["diff_weight"] is not None:
+                loss = weighted_loss(
+                    model, out, y, x, cfg["loss_power"] or 0.0, cfg["diff_weight"]
+                )
             elif cfg["window_loss"]:
                 loss = model.loss(out, y, x=x)
             else:
@@ -237,6 +247,21 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
     if return_model:
         return out, model, history
     return out
+
+
+def weighted_loss(model, out, y, x, power, diff_weight=None):
+    """Squared error in window units, each window weighing its scale ** power
+    (and (scale / d) ** diff_weight, d the window's mean absolute change;
+    normalised to a mean weight of 1 over the batch)."""
+    xs = model.standardized(x)
+    _, scale = model._target_stats(xs, None)  # (N, 1, O)
+    e = ((out[0] - y) / scale) ** 2
+    w = scale**power
+    if diff_weight is not None:
+        d = (xs[:, 1:] - xs[:, :-1]).abs().mean(dim=1, keepdim=True).clamp(min=1e-2)
+        w = w * (scale / d) ** diff_weight
+    w = w / w.mean()
+    return (e * w).mean()
 
 
 def robust_loss(model, out, y, x, kind, delta=1.0):

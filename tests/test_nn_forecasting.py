@@ -52,6 +52,29 @@ def test_loss_is_in_window_units():
     assert per_sample.shape == (6,)
 
 
+def test_window_weight_weighs_each_window_by_its_scale_to_the_power():
+    """window_weight p: each window's squared error in window units weighs its
+    scale ** p / window_weight_norm; p = 2 is the squared error in the input's
+    units (over the norm), p = 0 the window units."""
+    x, y = _windows(), _windows(length=4, seed=1)
+    x = x * torch.tensor([0.5, 1.0, 2.0, 4.0, 8.0, 16.0])[:, None, None]  # scales
+    plain = _model(scaling="mean")
+    per_window = plain.loss(plain(x, target=y), y, reduction="none", x=x)
+    _, scale = plain.window_stats(x)  # (N, 1, 1)
+    for power in (1.0, 2.0):
+        model = _model(scaling="mean", window_weight=power)
+        with torch.no_grad():
+            model.window_weight_norm.fill_(3.0)
+        out = model(x, target=y)
+        assert torch.equal(out[0], plain(x, target=y)[0])  # the same forward
+        weighted = model.loss(out, y, reduction="none", x=x)
+        expected = per_window * scale[:, 0, 0] ** power / 3.0
+        torch.testing.assert_close(weighted, expected)
+        torch.testing.assert_close(model.loss(out, y, x=x), expected.mean())
+    squared = ((out[0] - y) ** 2).mean(dim=(1, 2)) / 3.0  # p = 2: input units
+    torch.testing.assert_close(weighted, squared)
+
+
 def test_target_features_scale_outputs_by_their_own_feature():
     model = _model(f=2, o=1, scaling="last", target_features=[1])
     x = _windows(f=2)

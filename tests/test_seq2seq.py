@@ -435,6 +435,32 @@ def test_regressor_level_bound_three_for_one_series_one_for_many():
     np.testing.assert_allclose(_level_shift(reg, Xg), -1.0, rtol=1e-3)
 
 
+def test_regressor_weighs_windows_by_their_scale_for_one_series_only():
+    """The windows of one series are weighed by their scale (power 1, normalised
+    to a mean weight of 1 over the training windows); windows of many series or
+    out of order weigh alike; training that goes on keeps the fitted weighting."""
+    kw = dict(hidden_size=4, max_epochs=1, random_state=0)
+    series = trending_series(n=100)
+    X, y = sliding_window(series, 12, 4)
+    reg = Seq2SeqRegressor(**kw).fit(X, y)
+    module = reg.net_.module_
+    assert module.window_weight == 1.0
+    std = ((X - X.mean()) / X.std()).std(axis=1)  # the windows' scales (N,)
+    np.testing.assert_allclose(
+        float(module.window_weight_norm), np.maximum(std, 1e-2).mean(), rtol=1e-4
+    )
+    reg.partial_fit(X[:20], y[:20])
+    assert reg.net_.module_.window_weight == 1.0
+    order = np.random.RandomState(0).permutation(len(X))
+    reg = Seq2SeqRegressor(**kw).fit(X[order], y[order])
+    assert reg.net_.module_.window_weight == 0.0
+    windows = SeriesWindows(n_steps_in=12, n_steps_out=4)
+    Xg, yg = windows.fit_windows([series, trending_series(n=80, seed=1)[::-1]])
+    reg = Seq2SeqRegressor(**kw).fit(Xg, yg)
+    assert reg.net_.module_.window_weight == 0.0
+    assert "window_weight_norm" not in dict(reg.net_.module_.named_buffers())
+
+
 def _silenced(reg):
     """The fitted regressor with its network's output layer zeroed: what the
     linear path alone forecasts."""

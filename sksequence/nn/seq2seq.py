@@ -63,7 +63,10 @@ class Seq2Seq(nn.Module):
       are predicted in the same scaled units and returned in the input's units, so
       the model only learns shapes: a level or a trend outside the training range
       costs nothing, and one model serves series of different scales. :meth:`loss`
-      compares in the scaled units, so every window weighs the same.
+      compares in the scaled units, so every window weighs the same, or, with
+      ``window_weight`` p > 0, its scale to the power p (normalised by the buffer
+      ``window_weight_norm``, e.g. the training windows' mean of it): p = 2 is
+      the squared error in the input's units.
     - ``skip``: a linear path from the last ``max_length`` input steps to all
       ``horizon`` output steps is added to the decoder's outputs: a linear
       autoregression that the recurrent decoder corrects. ``"scaled"`` (or True)
@@ -140,6 +143,10 @@ class Seq2Seq(nn.Module):
         ``scaling`` and ``skip`` True or "scaled".
     level_bound : float
         The level's soft bound, in window units.
+    window_weight : float
+        With ``scaling``, each window's squared error in scaled units weighs its
+        scale (in standardised units) to this power, divided by the buffer
+        ``window_weight_norm`` (a scalar, 1 until set); 0: every window weighs 1.
 
     Forward
     -------
@@ -175,6 +182,7 @@ class Seq2Seq(nn.Module):
         standardize: bool = False,
         level: bool = False,
         level_bound: float = 3.0,
+        window_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if scaling not in SCALINGS:
@@ -221,6 +229,9 @@ class Seq2Seq(nn.Module):
             )
         self.level = bool(level)
         self.level_bound = level_bound
+        self.window_weight = float(window_weight)
+        if self.window_weight:
+            self.register_buffer("window_weight_norm", torch.ones(()))
         self.encoder = RecurrentEncoder(
             input_size,
             hidden_size,
@@ -763,7 +774,8 @@ class Seq2Seq(nn.Module):
         ``reduction="none"`` gives one value per sample (N,); ``sample_weight``
         (N,) makes the mean a weighted mean of those. With ``scaling`` the squared
         errors of scaled outputs are divided by their window's squared scale
-        (``batch`` must then hold the inputs ``x`` and, if padded, ``lengths``).
+        (``batch`` must then hold the inputs ``x`` and, if padded, ``lengths``),
+        and multiplied by ``scale ** window_weight / window_weight_norm``.
         """
         if sample_weight is not None and reduction != "none":
             per = self.loss(outputs, target, reduction="none", **batch)
@@ -786,6 +798,9 @@ class Seq2Seq(nn.Module):
             stats = self._target_stats(x, lengths)
         if stats is not None:  # compare in the scaled units: every window weighs 1
             squared = ((logits - target) / stats[1]) ** 2  # (N, T, O)
+            power = getattr(self, "window_weight", 0.0)  # (models saved before it)
+            if power:  # ... or its scale ** power
+                squared = squared * (stats[1] ** power / self.window_weight_norm)
         else:
             squared = (logits - target) ** 2  # (N, T, O)
         if reduction == "none":
