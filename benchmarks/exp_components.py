@@ -1,0 +1,188 @@
+"""Research screen: which k directions of the default features make the best short
+feature vector (``n_components=k``) for a linear model.
+
+``--fit`` fits ``LSTMAutoencoderTransformer(random_state=seed)`` (the defaults)
+once per problem and saves its default features of the training and test series
+(``benchmarks/out/exp/comp/<problem>_s<seed>.npz``). ``--table`` then scores, on
+those saved features, ways to reduce them to 16 values (each fitted on the
+training features only, without labels), with the benchmark's linear model
+(StandardScaler + LogisticRegression, test accuracy, mean over the saved seeds):
+
+- ``pca``: the 16 leading principal components of the standardised features
+  (what ``n_components=16`` returns);
+- ``pcaK_kurt``: of the K leading components, the 16 with the lowest kurtosis
+  over the training series (most bimodal: a direction that splits the series
+  into groups has a low kurtosis; projection pursuit's clustering index);
+- ``ica``: FastICA's 16 components of the standardised features (whitened by
+  its own PCA to 16 first, so the same subspace as ``pca``, rotated);
+- ``icaK_kurt``: FastICA on the K leading components, keeping the 16 with the
+  lowest kurtosis;
+- ``all``: the standardised features themselves (the default transform).
+
+Usage (benchmark environment, repository root; one torch thread)::
+
+    PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/exp_components.py --fit --seed 0
+    PYTHONPATH=. benchmarks/.venv/bin/python benchmarks/exp_components.py --table
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import os
+import sys
+import time
+import warnings
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _ucr_data import DEV, HELD_OUT, UNSEEN, load_problem  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", "exp", "comp")
+K = 16
+
+
+def fit(seed, problems):
+    import torch
+
+    from sksequence import LSTMAutoencoderTransformer
+
+    torch.set_num_threads(1)
+    os.makedirs(OUT, exist_ok=True)
+    for name in problems:
+        path = os.path.join(OUT, f"{name}_s{seed}.npz")
+        if os.path.exists(path):
+            continue
+        prob = load_problem(name)
+        t0 = time.process_time()
+        est = LSTMAutoencoderTransformer(random_state=seed)
+        ftr = est.fit_transform(prob["X_train"])
+        fte = est.transform(prob["X_test"])
+        np.savez(
+            path,
+            ftr=ftr,
+            fte=fte,
+            ytr=prob["y_train"],
+            yte=prob["y_test"],
+            cpu=time.process_time() - t0,
+        )
+        print(f"{name} s{seed}: {ftr.shape} {time.process_time() - t0:.1f}s", flush=True)
+
+
+def _standardise(ftr, fte):
+    mean, sd = ftr.mean(0), ftr.std(0)
+    sd = np.where(sd > 1e-6, sd, 1.0)
+    return (ftr - mean) / sd, (fte - mean) / sd
+
+
+def _pca(ztr, zte, k):
+    mean = ztr.mean(0)
+    _, s, vt = np.linalg.svd(ztr - mean, full_matrices=False)
+    k = min(k, len(s))
+    return (ztr - mean) @ vt[:k].T, (zte - mean) @ vt[:k].T
+
+
+def _kurtosis(a):
+    a = (a - a.mean(0)) / np.maximum(a.std(0), 1e-12)
+    return (a**4).mean(0) - 3.0
+
+
+def _lowest_kurtosis(ptr, pte, k):
+    keep = np.argsort(_kurtosis(ptr))[:k]
+    return ptr[:, keep], pte[:, keep]
+
+
+def _ica(ptr, pte, k, seed):
+    from sklearn.decomposition import FastICA
+
+    ica = FastICA(
+        n_components=min(k, ptr.shape[1]),
+        whiten="unit-variance",
+        random_state=seed,
+        max_iter=1000,
+    )
+    return ica.fit_transform(ptr), ica.transform(pte)
+
+
+def variant(name, ftr, fte, seed):
+    ztr, zte = _standardise(ftr, fte)
+    if name == "all":
+        return ztr, zte
+    if name == "pca":
+        return _pca(ztr, zte, K)
+    if name.startswith("pca") and name.endswith("_kurt"):
+        wide = int(name[3:-5])
+        return _lowest_kurtosis(*_pca(ztr, zte, wide), K)
+    if name == "ica":
+        return _ica(*_pca(ztr, zte, K), K, seed)
+    if name.startswith("ica") and name.endswith("_kurt"):
+        wide = int(name[3:-5])
+        itr, ite = _ica(*_pca(ztr, zte, wide), wide, seed)
+        return _lowest_kurtosis(itr, ite, K)
+    raise ValueError(name)
+
+
+VARIANTS = [
+    "all",
+    "pca",
+    "pca32_kurt",
+    "pca64_kurt",
+    "ica",
+    "ica32_kurt",
+    "ica64_kurt",
+]
+
+
+def score(ztr, zte, ytr, yte):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        pipe.fit(ztr, ytr)
+        return float(np.mean(pipe.predict(zte) == yte))
+
+
+def table(variants):
+    acc = collections.defaultdict(list)
+    for path in sorted(glob.glob(os.path.join(OUT, "*.npz"))):
+        problem, seed = os.path.basename(path)[:-4].rsplit("_s", 1)
+        d = np.load(path)
+        for v in variants:
+            ztr, zte = variant(v, d["ftr"], d["fte"], int(seed))
+            acc[problem, v].append(score(ztr, zte, d["ytr"], d["yte"]))
+    groups = [("dev", DEV), ("held out", HELD_OUT), ("never tuned", UNSEEN)]
+    print("| problem | " + " | ".join(variants) + " |")
+    print("|---" * (len(variants) + 1) + "|")
+    for label, names in groups:
+        names = [n for n in names if (n, variants[0]) in acc]
+        for n in names:
+            cells = [f"{np.mean(acc[n, v]):.3f}" for v in variants]
+            print(f"| {n} ({len(acc[n, variants[0]])}) | " + " | ".join(cells) + " |")
+        if names:
+            means = [np.mean([np.mean(acc[n, v]) for n in names]) for v in variants]
+            print(f"| **mean {label}** | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--problems", nargs="*", default=DEV + HELD_OUT + UNSEEN)
+    parser.add_argument("--table", action="store_true")
+    parser.add_argument("--variants", nargs="*", default=VARIANTS)
+    args = parser.parse_args(argv)
+    if args.fit:
+        fit(args.seed, args.problems)
+    if args.table:
+        table(args.variants)
+
+
+if __name__ == "__main__":
+    main()
