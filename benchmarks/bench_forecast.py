@@ -104,6 +104,9 @@ def load_series(name):
         return d.iloc[:, 1:].to_numpy(float).ravel(), 12, 12
     if name in ("realgdp", "cpi"):
         return sm.datasets.macrodata.load_pandas().data[name].to_numpy(), 4, 4
+    if name.startswith("macro-"):  # another macrodata column as one series
+        data = sm.datasets.macrodata.load_pandas().data
+        return data[name.split("-", 1)[1]].to_numpy(float), 4, 4
     if name == "co2":
         co2 = sm.datasets.co2.load_pandas().data["co2"]
         return co2.resample("MS").mean().interpolate().to_numpy(), 12, 12

@@ -131,6 +131,59 @@ def choose_linear_path(X, Y, L, h, cfg, one_series):
     return min(errors, key=errors.get)
 
 
+CV_ALPHAS = np.logspace(-1, 4, 11)
+
+
+def cv_alpha(X, Y, L, h, cfg, weight, folds=5):
+    """The ridge penalty of the linear path (window units) with the lowest
+    weighted squared error over ``folds`` contiguous blocks of the windows, each
+    predicted by the linear path fitted on the windows that share no step with
+    the block (a gap of L + h - 1 windows on either side)."""
+    from sksequence.nn.seq2seq import Seq2Seq
+
+    n = len(X)
+    w = torch.ones(n) if weight is None else weight
+    probe = Seq2Seq(
+        1,
+        1,
+        hidden_size=1,
+        pattern="direct",
+        max_length=L,
+        scaling=cfg["scaling"],
+        min_scale=cfg["min_scale"],
+        skip=True,
+        horizon=h,
+        level=cfg["level"],
+        level_bound=cfg["level_bound"] or 3.0,
+    ).eval()
+    torch.nn.init.zeros_(probe.out.weight)
+    torch.nn.init.zeros_(probe.out.bias)
+    _, scale = probe._target_stats(probe.standardized(X), None)
+    gap = L + h - 1
+    edges = np.linspace(0, n, folds + 1).astype(int)
+    errors, used = np.zeros(len(CV_ALPHAS)), 0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        idx = torch.arange(n)
+        fit = (idx < lo - gap) | (idx >= hi + gap)
+        if fit.sum() < 2 * L or hi <= lo:
+            continue
+        for j, alpha in enumerate(CV_ALPHAS):
+            probe.fit_linear_path(
+                X[fit], Y[fit], alpha=float(alpha), sample_weight=w[fit]
+            )
+            with torch.no_grad():
+                out = probe(X[lo:hi], n_steps=h)[0]
+            e = (((out - Y[lo:hi]) / scale[lo:hi]) ** 2).mean(dim=(1, 2))
+            errors[j] += float((e * w[lo:hi]).sum())
+        used += 1
+    if used < 2:  # too few windows to validate: no ridge start
+        return None
+    alpha = float(CV_ALPHAS[int(np.argmin(errors))])
+    if os.environ.get("CV_DEBUG"):
+        print(f"  n={n} folds={used} alpha={alpha:g}", file=sys.stderr)
+    return alpha
+
+
 def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
     """Train on the windows of every series in ``trains``; forecast h after each."""
     from sksequence.nn.seq2seq import Seq2Seq
@@ -170,7 +223,15 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         level_bound=cfg["level_bound"] or (3.0 if len(trains) == 1 else 1.0),
     )
     if cfg["linear_init"]:
-        model.fit_linear_path(X, Y, alpha=cfg["linear_alpha"])  # (in its units)
+        weight = None
+        if cfg["loss_power"]:  # the least squares weighted as the loss is
+            _, scale = model._target_stats(model.standardized(X), None)
+            weight = scale[:, 0, 0] ** cfg["loss_power"]
+        alpha = cfg["linear_alpha"]
+        if alpha == "cv":  # chosen by blocked cross-validation of the linear path
+            alpha = cv_alpha(X, Y, L, h, cfg, weight)
+        if alpha is not None:
+            model.fit_linear_path(X, Y, alpha=alpha, sample_weight=weight)
         if cfg["freeze_linear"]:
             model.skip.requires_grad_(False)
     if cfg["zero_out"]:

@@ -173,6 +173,32 @@ def test_fit_linear_path_is_the_least_squares_forecast(skip):
     assert (pred - y).abs().mean() < 0.1 * naive
 
 
+def test_fit_linear_path_sample_weight_is_repeated_windows():
+    """Integer window weights give the fit of the windows repeated that many
+    times (the penalty counts against a mean weight of 1, so alpha is scaled by
+    the repeated set's size over the original's); all-equal weights change
+    nothing."""
+    x, y = _windows(n=12, seed=2), _windows(n=12, length=4, seed=3)
+    counts = torch.tensor([1, 2, 3, 1, 1, 4, 1, 2, 1, 1, 3, 1])
+    weighted, repeated, equal, plain = (
+        _model(scaling="mean", skip=True) for _ in range(4)
+    )
+    alpha = 0.5
+    weighted.fit_linear_path(x, y, alpha=alpha, sample_weight=counts.float())
+    ratio = counts.sum() / len(counts)  # repeated rows: alpha per mean weight
+    repeated.fit_linear_path(
+        x.repeat_interleave(counts, dim=0),
+        y.repeat_interleave(counts, dim=0),
+        alpha=alpha * float(ratio),
+    )
+    equal.fit_linear_path(x, y, alpha=alpha, sample_weight=torch.full((12,), 7.0))
+    plain.fit_linear_path(x, y, alpha=alpha)
+    for a, b in ((weighted, repeated), (equal, plain)):
+        torch.testing.assert_close(a.skip.weight, b.skip.weight, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(a.skip.bias, b.skip.bias, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(weighted.skip.weight, plain.skip.weight, atol=1e-3)
+
+
 def test_raw_skip_keeps_the_level():
     """A raw linear path sees the level that window scaling removes: with weights
     that forecast the constant 5, any window gives 5."""

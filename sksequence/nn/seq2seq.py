@@ -380,6 +380,7 @@ class Seq2Seq(nn.Module):
         lengths: Optional[torch.Tensor] = None,
         *,
         alpha: float = 1.0,
+        sample_weight: Optional[torch.Tensor] = None,
     ) -> None:
         """Set the linear path to the ridge regression of the targets on the windows.
 
@@ -396,6 +397,8 @@ class Seq2Seq(nn.Module):
         target : Tensor of shape (N, T, O), T == ``horizon``
         lengths : Tensor of shape (N,), optional
         alpha : float
+        sample_weight : Tensor of shape (N,), optional
+            Each window's weight in the squared error (weighted least squares).
         """
         if self.skip is None:
             raise ValueError("fit_linear_path needs skip=True.")
@@ -419,10 +422,15 @@ class Seq2Seq(nn.Module):
             a = torch.cat([a, level], dim=-1)  # (N, K * F + F)
         a = a.double()
         b = target.reshape(target.shape[0], -1).double()  # (N, T * O)
-        a_mean, b_mean = a.mean(dim=0), b.mean(dim=0)
+        w = torch.ones(a.shape[0], dtype=a.dtype, device=a.device)
+        if sample_weight is not None:
+            w = sample_weight.to(a.device, a.dtype)
+        w = (w / w.mean())[:, None]  # (N, 1): mean 1, so alpha keeps its meaning
+        a_mean, b_mean = (w * a).mean(dim=0), (w * b).mean(dim=0)
         a, b = a - a_mean, b - b_mean
-        gram = a.T @ a + alpha * torch.eye(a.shape[1], dtype=a.dtype, device=a.device)
-        weight = torch.linalg.solve(gram, a.T @ b)  # (K * F, T * O)
+        gram = (w * a).T @ a
+        gram = gram + alpha * torch.eye(a.shape[1], dtype=a.dtype, device=a.device)
+        weight = torch.linalg.solve(gram, (w * a).T @ b)  # (K * F, T * O)
         self.skip.weight.copy_(weight.T.to(self.skip.weight.dtype))
         self.skip.bias.copy_((b_mean - a_mean @ weight).to(self.skip.bias.dtype))
 
