@@ -65,6 +65,9 @@ DEFAULTS = dict(
     loss_power=None,  # None: as window_loss; p: every window's squared error in
     # window units weighs scale ** p / (the batch's mean of scale ** p): 0 is the
     # window loss, 2 the series' standardised units (Ridge's weighting)
+    series_power=None,  # p: each window weighs scale ** p over the mean of it
+    # over its own series' windows (every series keeps a total weight of its
+    # number of windows, as with equal weights)
     diff_weight=None,  # q: each window also weighs (scale / d) ** q, d its mean
     # absolute step-to-step change (MASE's scale, within the window): q = 2 is
     # the squared error in units of the window's naive one-step error
@@ -203,6 +206,14 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         stats = [(0.0, 1.0)] * len(trains)
     scaled = [(s - m) / sd for s, (m, sd) in zip(trains, stats)]
     X, Y = windows(scaled, L, h)
+    series_norm = None
+    if cfg["series_power"] is not None:  # each series' mean window weight: 1
+        sizes = [len(s) - L - h + 1 for s in scaled if len(s) >= L + h]
+        ids = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+        w = X.std(dim=1, unbiased=False)[:, 0].clamp(min=cfg["min_scale"])
+        w = w ** cfg["series_power"]
+        means = torch.zeros(len(sizes)).index_add_(0, ids, w) / torch.tensor(sizes)
+        series_norm = means[ids]  # (N,)
     if cfg["skip"] == "auto":  # pick the linear path that validates better
         cfg["skip"] = choose_linear_path(X, Y, L, h, cfg, len(trains) == 1)
     model = Seq2Seq(
@@ -275,6 +286,11 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
             out = model(x, target=y)
             if cfg["loss"] != "mse":
                 loss = robust_loss(model, out, y, x, cfg["loss"], cfg["huber_delta"])
+            elif series_norm is not None:
+                _, scale = model._target_stats(model.standardized(x), None)
+                e = (((out[0] - y) / scale) ** 2).mean(dim=(1, 2))
+                w = scale[:, 0, 0] ** cfg["series_power"] / series_norm[idx]
+                loss = (e * w).mean()
             elif cfg["loss_power"] is not None or cfg["diff_weight"] is not None:
                 loss = weighted_loss(
                     model, out, y, x, cfg["loss_power"] or 0.0, cfg["diff_weight"]
