@@ -70,7 +70,9 @@ def fit(seed, problems):
             yte=prob["y_test"],
             cpu=time.process_time() - t0,
         )
-        print(f"{name} s{seed}: {ftr.shape} {time.process_time() - t0:.1f}s", flush=True)
+        print(
+            f"{name} s{seed}: {ftr.shape} {time.process_time() - t0:.1f}s", flush=True
+        )
 
 
 def _standardise(ftr, fte):
@@ -167,7 +169,9 @@ def table(variants):
             print(f"| {n} ({len(acc[n, variants[0]])}) | " + " | ".join(cells) + " |")
         if names:
             means = [np.mean([np.mean(acc[n, v]) for n in names]) for v in variants]
-            print(f"| **mean {label}** | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+            print(
+                f"| **mean {label}** | " + " | ".join(f"{m:.3f}" for m in means) + " |"
+            )
 
 
 def main(argv=None):

@@ -285,7 +285,9 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
                     g["lr"] = lr * g.get("scale", 1.0)
             out = model(x, target=y)
             if cfg["loss"] != "mse":
-                loss = robust_loss(model, out, y, x, cfg["loss"], cfg["huber_delta"])
+                loss = robust_loss(
+                    model, out, y, x, cfg["loss"], cfg["huber_delta"], cfg["loss_power"]
+                )
             elif series_norm is not None:
                 _, scale = model._target_stats(model.standardized(x), None)
                 e = (((out[0] - y) / scale) ** 2).mean(dim=(1, 2))
@@ -341,11 +343,15 @@ def weighted_loss(model, out, y, x, power, diff_weight=None):
     return (e * w).mean()
 
 
-def robust_loss(model, out, y, x, kind, delta=1.0):
+def robust_loss(model, out, y, x, kind, delta=1.0, power=None):
     """Absolute ("l1") or Huber error in window units (as ``model.loss`` scales
-    the squared error)."""
+    the squared error); with ``power`` (l1 only) each window weighs its scale **
+    power (mean 1 over the batch): 1 is the absolute error in the series' units."""
     _, scale = model._target_stats(model.standardized(x), None)
     e = (out[0] - y) / scale
+    if kind == "l1" and power:
+        w = scale**power
+        return (e.abs() * w / w.mean()).mean()
     if kind == "l1":
         return e.abs().mean()
     if kind == "huber":
