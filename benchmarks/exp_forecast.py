@@ -101,11 +101,30 @@ def last_windows(series_list, L):
     return x, (None if (lengths == L).all() else lengths)
 
 
+def linear_probe(L, h, cfg, **options):
+    """A Seq2Seq in evaluation mode whose output is its linear path alone (the
+    network's output layer zeroed), for closed-form fits of that path."""
+    from sksequence.nn.seq2seq import Seq2Seq
+
+    model = Seq2Seq(
+        1,
+        1,
+        hidden_size=1,
+        pattern="direct",
+        max_length=L,
+        scaling=cfg["scaling"],
+        min_scale=cfg["min_scale"],
+        horizon=h,
+        **options,
+    ).eval()
+    torch.nn.init.zeros_(model.out.weight)
+    torch.nn.init.zeros_(model.out.bias)
+    return model
+
+
 def choose_linear_path(X, Y, L, h, cfg, one_series):
     """ "raw" or "scaled": the closed-form linear path with the lower MSE (in window
     units) on held-out windows (the latest 20% of one series, else every 5th)."""
-    from sksequence.nn.seq2seq import Seq2Seq
-
     n = len(X)
     if one_series:
         held = torch.arange(n) >= int(0.8 * n)
@@ -113,21 +132,8 @@ def choose_linear_path(X, Y, L, h, cfg, one_series):
         held = torch.arange(n) % 5 == 4
     errors = {}
     for units in ("scaled", "raw"):
-        model = Seq2Seq(
-            1,
-            1,
-            hidden_size=1,
-            pattern="direct",
-            max_length=L,
-            scaling=cfg["scaling"],
-            min_scale=cfg["min_scale"],
-            skip=units,
-            horizon=h,
-        )
-        torch.nn.init.zeros_(model.out.weight)
-        torch.nn.init.zeros_(model.out.bias)
+        model = linear_probe(L, h, cfg, skip=units)
         model.fit_linear_path(X[~held], Y[~held], alpha=cfg["linear_alpha"])
-        model.eval()
         with torch.no_grad():
             out = model(X[held], n_steps=h)
             errors[units] = float(model.loss(out, Y[held], x=X[held]))
@@ -142,25 +148,11 @@ def cv_alpha(X, Y, L, h, cfg, weight, folds=5):
     weighted squared error over ``folds`` contiguous blocks of the windows, each
     predicted by the linear path fitted on the windows that share no step with
     the block (a gap of L + h - 1 windows on either side)."""
-    from sksequence.nn.seq2seq import Seq2Seq
-
     n = len(X)
     w = torch.ones(n) if weight is None else weight
-    probe = Seq2Seq(
-        1,
-        1,
-        hidden_size=1,
-        pattern="direct",
-        max_length=L,
-        scaling=cfg["scaling"],
-        min_scale=cfg["min_scale"],
-        skip=True,
-        horizon=h,
-        level=cfg["level"],
-        level_bound=cfg["level_bound"] or 3.0,
-    ).eval()
-    torch.nn.init.zeros_(probe.out.weight)
-    torch.nn.init.zeros_(probe.out.bias)
+    probe = linear_probe(
+        L, h, cfg, skip=True, level=cfg["level"], level_bound=cfg["level_bound"] or 3.0
+    )
     _, scale = probe._target_stats(probe.standardized(X), None)
     gap = L + h - 1
     edges = np.linspace(0, n, folds + 1).astype(int)
