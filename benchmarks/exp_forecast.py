@@ -71,6 +71,10 @@ DEFAULTS = dict(
     diff_weight=None,  # q: each window also weighs (scale / d) ** q, d its mean
     # absolute step-to-step change (MASE's scale, within the window): q = 2 is
     # the squared error in units of the window's naive one-step error
+    net_dropout=0.0,  # dropout on the decoder's outputs before the read-out
+    # layer (training only): regularises the network, not the linear path
+    input_noise=0.0,  # Gaussian noise of this many window standard deviations
+    # added to every training input step (a fresh draw each update)
 )
 
 
@@ -237,6 +241,14 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
             model.fit_linear_path(X, Y, alpha=alpha, sample_weight=weight)
         if cfg["freeze_linear"]:
             model.skip.requires_grad_(False)
+    if cfg["net_dropout"]:
+        read_out, p_drop = model._read_out, cfg["net_dropout"]
+
+        def dropped_read_out(hidden, state, *args, **kwargs):
+            hidden = torch.nn.functional.dropout(hidden, p_drop, model.training)
+            return read_out(hidden, state, *args, **kwargs)
+
+        model._read_out = dropped_read_out
     if cfg["zero_out"]:
         torch.nn.init.zeros_(model.out.weight)
         torch.nn.init.zeros_(model.out.bias)
@@ -271,6 +283,11 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
                 break
             idx = perm[i : i + bs]
             x, y = X[idx], Y[idx]
+            if cfg["input_noise"]:
+                sd = x.std(dim=1, keepdim=True, unbiased=False).clamp(
+                    min=cfg["min_scale"]
+                )
+                x = x + cfg["input_noise"] * sd * torch.randn_like(x)
             if cfg["schedule"] == "cosine":
                 lr = cfg["lr"] * 0.5 * (1 + math.cos(math.pi * done / total))
                 for g in opt.param_groups:
@@ -278,7 +295,14 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
             out = model(x, target=y)
             if cfg["loss"] != "mse":
                 loss = robust_loss(
-                    model, out, y, x, cfg["loss"], cfg["huber_delta"], cfg["loss_power"]
+                    model,
+                    out,
+                    y,
+                    x,
+                    cfg["loss"],
+                    cfg["huber_delta"],
+                    cfg["loss_power"],
+                    cfg["diff_weight"],
                 )
             elif series_norm is not None:
                 _, scale = model._target_stats(model.standardized(x), None)
@@ -335,14 +359,21 @@ def weighted_loss(model, out, y, x, power, diff_weight=None):
     return (e * w).mean()
 
 
-def robust_loss(model, out, y, x, kind, delta=1.0, power=None):
+def robust_loss(model, out, y, x, kind, delta=1.0, power=None, diff_weight=None):
     """Absolute ("l1") or Huber error in window units (as ``model.loss`` scales
     the squared error); with ``power`` (l1 only) each window weighs its scale **
-    power (mean 1 over the batch): 1 is the absolute error in the series' units."""
-    _, scale = model._target_stats(model.standardized(x), None)
+    power (mean 1 over the batch): 1 is the absolute error in the series' units;
+    with ``diff_weight`` q (l1 only) also (scale / d) ** q, d the window's mean
+    absolute step-to-step change: q = 1 is the absolute error in units of the
+    window's naive one-step error (MASE's scale, within the window)."""
+    xs = model.standardized(x)
+    _, scale = model._target_stats(xs, None)
     e = (out[0] - y) / scale
-    if kind == "l1" and power:
-        w = scale**power
+    if kind == "l1" and (power or diff_weight):
+        w = scale ** (power or 0.0)
+        if diff_weight:
+            d = (xs[:, 1:] - xs[:, :-1]).abs().mean(dim=1, keepdim=True)
+            w = w * (scale / d.clamp(min=1e-2)) ** diff_weight
         return (e.abs() * w / w.mean()).mean()
     if kind == "l1":
         return e.abs().mean()

@@ -365,7 +365,11 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
               error also weighs its standard deviation (relative to the
               training windows' mean), a middle way between every window
               weighing the same and the error in your units, which measures a
-              single series' forecasts.
+              single series' forecasts. Any other windows (e.g. of many series)
+              train on the absolute error in window units, each window weighing
+              ``(std / d) ** 2``, ``d`` the mean absolute change between its
+              steps: every series' errors count relative to its own step size,
+              as MASE counts them, and smooth, trending windows weigh most.
             - "auto": "window" when ``y`` has steps (2-D or 3-D) with as many
               targets as ``X`` has features per timestep, else "standard". Set
               "standard" when such targets are not the input features.
@@ -550,17 +554,23 @@ n_steps_out, n_targets)
                 "target": ((valid_target - mean) / scale).astype(np.float32),
             }
         window = scaling == "window"
-        if continuing:  # the fitted module's bound and window weights stay
+        if continuing:  # the fitted module's bound and window loss stay
             module = self.net_.module_
             level_bound = getattr(module, "level_bound", _LEVEL_BOUND)
             window_weight = getattr(module, "window_weight", 0.0)
+            window_loss = getattr(module, "window_loss", "squared")
+            step_weight = getattr(module, "step_weight", 0.0)
         else:
             one_series = _one_series(batch)
             level_bound = _LEVEL_BOUND_ONE_SERIES if one_series else _LEVEL_BOUND
-            window_weight = _WINDOW_WEIGHT_ONE_SERIES if one_series and window else 0.0
-            if window_weight:
+            window_weight, window_loss, step_weight = 0.0, "squared", 0.0
+            if window and one_series:
+                window_weight = _WINDOW_WEIGHT_ONE_SERIES
+            elif window:  # windows of many series
+                window_loss, step_weight = "absolute", _STEP_WEIGHT_MANY
+            if window_weight or step_weight:
                 buffers["window_weight_norm"] = _window_weight_norm(
-                    batch.X, x_mean, x_scale, window_weight
+                    batch, x_mean, x_scale, window_weight, step_weight
                 )
         module_options = dict(
             standardize=scaling is not None,
@@ -570,6 +580,8 @@ n_steps_out, n_targets)
             level=window,  # the linear path also reads the window's bounded level
             level_bound=level_bound,
             window_weight=window_weight,
+            window_loss=window_loss,
+            step_weight=step_weight,
             horizon=n_steps if window else None,
         )
         transfer = {}
@@ -836,6 +848,12 @@ _LEVEL_BOUND = 1.0
 # error in the series' units (2), closer to what one series' MASE measures
 # (benchmarks/RESULTS.md, issue 12).
 _WINDOW_WEIGHT_ONE_SERIES = 1.0
+# Any other windows (e.g. of many series, SeriesWindows) train on the absolute
+# error in window units, each window weighing (scale / d) ** 2, d the mean
+# absolute change between its steps: the error measured against the window's
+# own one-step naive error, as MASE measures every series alike, with the
+# smooth, trending windows weighing more (benchmarks/RESULTS.md, issue 12).
+_STEP_WEIGHT_MANY = 2.0
 
 
 # linear_start="auto": the share of the windows validated (the latest), and the
@@ -872,12 +890,23 @@ def _ridge_linear_path(batch, target, module_options, buffers) -> dict:
     }
 
 
-def _window_weight_norm(X, mean, scale, power) -> np.ndarray:
-    """The mean over the windows X (N, L, F) and features of their scale (standard
-    deviation in standardised units, at least the window scale's floor) to the
-    power ``power``: the training loss' window weights average 1."""
-    std = ((X - mean) / scale).std(axis=1)  # (N, F)
-    weights = np.maximum(std, _MIN_WINDOW_SCALE) ** power
+def _window_weight_norm(batch, mean, scale, power, steps) -> np.ndarray:
+    """The mean over the training windows (N, L, F) and features of the loss'
+    window weights before normalising, ``scale ** power * (scale / d) ** steps``
+    (``Seq2Seq.window_weights``: scale the window's standard deviation and d its
+    mean absolute step-to-step change, in standardised units, each at least the
+    window scale's floor): the weights then average 1."""
+    x, lengths = (batch.X - mean) / scale, batch.lengths  # (N, L, F), (N,)
+    valid = np.arange(x.shape[1])[None, :] < lengths[:, None]  # (N, L)
+    count = np.maximum(lengths, 1)[:, None]  # (N, 1)
+    loc = (x * valid[..., None]).sum(axis=1) / count  # (N, F)
+    var = (((x - loc[:, None]) ** 2) * valid[..., None]).sum(axis=1) / count
+    std = np.maximum(np.sqrt(var), _MIN_WINDOW_SCALE)
+    weights = std**power
+    if steps:
+        change = np.abs(np.diff(x, axis=1)) * valid[:, 1:, None]  # (N, L - 1, F)
+        d = change.sum(axis=1) / np.maximum(lengths - 1, 1)[:, None]
+        weights = weights * (std / np.maximum(d, _MIN_WINDOW_SCALE)) ** steps
     return np.asarray(weights.mean(), dtype=np.float32)
 
 

@@ -75,6 +75,37 @@ def test_window_weight_weighs_each_window_by_its_scale_to_the_power():
     torch.testing.assert_close(weighted, squared)
 
 
+def test_step_weight_takes_the_absolute_error_in_units_of_the_window_steps():
+    """window_loss="absolute" with step_weight q: each window's absolute error in
+    window units weighs (scale / d) ** q / window_weight_norm, d the mean absolute
+    change between its valid steps; with q = 1 that is the absolute error over d
+    (MASE's scale, within the window). Padding does not enter d."""
+    x, y = _windows(), _windows(length=4, seed=1)
+    x = x * torch.tensor([0.5, 1.0, 2.0, 4.0, 8.0, 16.0])[:, None, None]
+    model = _model(scaling="mean", window_loss="absolute", step_weight=1.0)
+    with torch.no_grad():
+        model.window_weight_norm.fill_(2.0)
+    out = model(x, target=y)
+    d = (x[:, 1:] - x[:, :-1]).abs().mean(dim=(1, 2))  # (N,)
+    expected = (out[0] - y).abs().mean(dim=(1, 2)) / d / 2.0
+    torch.testing.assert_close(model.loss(out, y, reduction="none", x=x), expected)
+    model.step_weight = 2.0
+    _, scale = model.window_stats(x)
+    torch.testing.assert_close(
+        model.loss(out, y, reduction="none", x=x), expected * scale[:, 0, 0] / d
+    )
+    lengths = torch.tensor([10, 7, 10, 4, 10, 10])  # padded windows: d over the
+    padded = x.clone()  # valid steps only, whatever the padding holds
+    padded[1, 7:], padded[3, 4:] = 1e3, -1e3
+    weights = model.window_weights(padded, lengths, scale)
+    for i, n in ((1, 7), (3, 4)):
+        step = (x[i, 1:n] - x[i, : n - 1]).abs().mean()
+        expected = (scale[i, 0, 0] / step) ** 2 / 2.0
+        torch.testing.assert_close(weights[i, 0, 0], expected)
+    with pytest.raises(ValueError, match="window_loss"):
+        _model(scaling="mean", window_loss="l1")
+
+
 def test_target_features_scale_outputs_by_their_own_feature():
     model = _model(f=2, o=1, scaling="last", target_features=[1])
     x = _windows(f=2)

@@ -438,7 +438,8 @@ def test_regressor_level_bound_three_for_one_series_one_for_many():
 def test_regressor_weighs_windows_by_their_scale_for_one_series_only():
     """The windows of one series are weighed by their scale (power 1, normalised
     to a mean weight of 1 over the training windows); windows of many series or
-    out of order weigh alike; training that goes on keeps the fitted weighting."""
+    out of order train on the absolute error, each window weighing (scale / d) **
+    2, d its mean absolute step; training that goes on keeps the fitted loss."""
     kw = dict(hidden_size=4, max_epochs=1, random_state=0)
     series = trending_series(n=100)
     X, y = sliding_window(series, 12, 4)
@@ -452,13 +453,26 @@ def test_regressor_weighs_windows_by_their_scale_for_one_series_only():
     reg.partial_fit(X[:20], y[:20])
     assert reg.net_.module_.window_weight == 1.0
     order = np.random.RandomState(0).permutation(len(X))
+    assert reg.net_.module_.window_loss == "squared"
+    assert reg.net_.module_.step_weight == 0.0
     reg = Seq2SeqRegressor(**kw).fit(X[order], y[order])
     assert reg.net_.module_.window_weight == 0.0
+    assert reg.net_.module_.window_loss == "absolute"
     windows = SeriesWindows(n_steps_in=12, n_steps_out=4)
     Xg, yg = windows.fit_windows([series, trending_series(n=80, seed=1)[::-1]])
     reg = Seq2SeqRegressor(**kw).fit(Xg, yg)
+    module = reg.net_.module_
+    assert (module.window_weight, module.window_loss) == (0.0, "absolute")
+    assert module.step_weight == 2.0
+    z = (Xg - Xg.mean()) / Xg.std()  # the windows in standardised units
+    std = np.maximum(z.std(axis=1), 1e-2)  # (N,)
+    d = np.maximum(np.abs(np.diff(z, axis=1)).mean(axis=1), 1e-2)
+    np.testing.assert_allclose(
+        float(module.window_weight_norm), ((std / d) ** 2).mean(), rtol=1e-4
+    )
+    reg.partial_fit(X[:20], y[:20])  # windows of one series: the loss stays
+    assert reg.net_.module_.window_loss == "absolute"
     assert reg.net_.module_.window_weight == 0.0
-    assert "window_weight_norm" not in dict(reg.net_.module_.named_buffers())
 
 
 def _silenced(reg):

@@ -66,7 +66,11 @@ class Seq2Seq(nn.Module):
       compares in the scaled units, so every window weighs the same, or, with
       ``window_weight`` p > 0, its scale to the power p (normalised by the buffer
       ``window_weight_norm``, e.g. the training windows' mean of it): p = 2 is
-      the squared error in the input's units.
+      the squared error in the input's units. ``window_loss="absolute"`` takes
+      the absolute error instead, and ``step_weight`` q > 0 also weighs each
+      window by ``(scale / d) ** q``, ``d`` the mean absolute change between its
+      consecutive valid input steps: with q = 1 the absolute error is in units of
+      the window's own one-step naive error, the scale of MASE.
     - ``skip``: a linear path from the last ``max_length`` input steps to all
       ``horizon`` output steps is added to the decoder's outputs: a linear
       autoregression that the recurrent decoder corrects. ``"scaled"`` (or True)
@@ -147,6 +151,12 @@ class Seq2Seq(nn.Module):
         With ``scaling``, each window's squared error in scaled units weighs its
         scale (in standardised units) to this power, divided by the buffer
         ``window_weight_norm`` (a scalar, 1 until set); 0: every window weighs 1.
+    window_loss : {"squared", "absolute"}
+        With ``scaling``, the error :meth:`loss` takes in scaled units.
+    step_weight : float
+        With ``scaling``, each window's error also weighs ``(scale / d) ** q``
+        (``d``: its inputs' mean absolute step-to-step change, at least
+        ``min_scale``), divided by the same buffer ``window_weight_norm``.
 
     Forward
     -------
@@ -183,6 +193,8 @@ class Seq2Seq(nn.Module):
         level: bool = False,
         level_bound: float = 3.0,
         window_weight: float = 0.0,
+        window_loss: str = "squared",
+        step_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if scaling not in SCALINGS:
@@ -229,8 +241,14 @@ class Seq2Seq(nn.Module):
             )
         self.level = bool(level)
         self.level_bound = level_bound
+        if window_loss not in ("squared", "absolute"):
+            raise ValueError(
+                f"window_loss must be 'squared' or 'absolute', got {window_loss!r}."
+            )
         self.window_weight = float(window_weight)
-        if self.window_weight:
+        self.window_loss = window_loss
+        self.step_weight = float(step_weight)
+        if self.window_weight or self.step_weight:
             self.register_buffer("window_weight_norm", torch.ones(()))
         self.encoder = RecurrentEncoder(
             input_size,
@@ -780,10 +798,10 @@ class Seq2Seq(nn.Module):
         """Cross-entropy (class ids, -100 ignored) or mean squared error.
 
         ``reduction="none"`` gives one value per sample (N,); ``sample_weight``
-        (N,) makes the mean a weighted mean of those. With ``scaling`` the squared
-        errors of scaled outputs are divided by their window's squared scale
-        (``batch`` must then hold the inputs ``x`` and, if padded, ``lengths``),
-        and multiplied by ``scale ** window_weight / window_weight_norm``.
+        (N,) makes the mean a weighted mean of those. With ``scaling`` the errors
+        are taken in each window's scaled units, squared or absolute
+        (``window_loss``; ``batch`` must then hold the inputs ``x`` and, if
+        padded, ``lengths``), and multiplied by :meth:`window_weights`.
         """
         if sample_weight is not None and reduction != "none":
             per = self.loss(outputs, target, reduction="none", **batch)
@@ -805,15 +823,47 @@ class Seq2Seq(nn.Module):
             x = self.standardized(batch["x"], lengths)
             stats = self._target_stats(x, lengths)
         if stats is not None:  # compare in the scaled units: every window weighs 1
-            squared = ((logits - target) / stats[1]) ** 2  # (N, T, O)
-            power = getattr(self, "window_weight", 0.0)  # (models saved before it)
-            if power:  # ... or its scale ** power
-                squared = squared * (stats[1] ** power / self.window_weight_norm)
+            error = (logits - target) / stats[1]  # (N, T, O)
+            # (getattr: models saved before these options)
+            absolute = getattr(self, "window_loss", "squared") == "absolute"
+            errors = error.abs() if absolute else error**2
+            weight = self.window_weights(x, lengths, stats[1])
+            if weight is not None:  # ... or as its scale and its steps say
+                errors = errors * weight
         else:
-            squared = (logits - target) ** 2  # (N, T, O)
+            errors = (logits - target) ** 2  # (N, T, O)
         if reduction == "none":
-            return squared.mean(dim=(1, 2))
-        return squared.mean()
+            return errors.mean(dim=(1, 2))
+        return errors.mean()
+
+    def window_weights(
+        self,
+        x: torch.Tensor,
+        lengths: Optional[torch.Tensor],
+        scale: torch.Tensor,
+    ) -> Optional[torch.Tensor]:
+        """Each window's weight in :meth:`loss`, (N, 1, O): ``scale ** window_weight
+        * (scale / d) ** step_weight / window_weight_norm`` for the standardised
+        windows x (N, L, F) and their scales (N, 1, O); None when both powers are 0.
+        """
+        power = getattr(self, "window_weight", 0.0)
+        steps = getattr(self, "step_weight", 0.0)
+        if not (power or steps):
+            return None
+        weight = scale**power
+        if steps:
+            change = (x[:, 1:] - x[:, :-1]).abs()  # (N, L - 1, F)
+            if lengths is None:
+                d = change.mean(dim=1, keepdim=True)
+            else:
+                mask = length_mask(
+                    (lengths - 1).clamp(min=0).to(x.device), change.shape[1]
+                )
+                count = (lengths - 1).clamp(min=1).to(x.dtype)[:, None, None]
+                d = (change * mask[:, :, None]).sum(dim=1, keepdim=True) / count
+            d = d[..., self.target_features].clamp(min=self.min_scale)  # (N, 1, O)
+            weight = weight * (scale / d) ** steps
+        return weight / self.window_weight_norm
 
     @torch.no_grad()
     def decode(
