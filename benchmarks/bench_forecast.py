@@ -36,7 +36,8 @@ deviation ("est-raw", the same as "ours", and "est-std" at commit 964fa86 gave t
 recipe of issue 12 (``exp_forecast.py``) run as a plain torch loop (the research
 vehicle). "global-ours" (``--collections``) is one ``Seq2SeqRegressor(random_state=
 seed)`` on the windows of ``SeriesWindows(L, h)`` (each series standardised by its
-own mean and std) and ``SeriesWindows.forecast``.
+own mean and std) and ``SeriesWindows.forecast``. "ours-shuffled" is "ours" fitted
+on the same windows in a random order (what ``train_test_split`` hands over).
 
 Fit time: CPU seconds (``time.process_time``, 1 torch thread) per fit, mean over fits.
 
@@ -251,7 +252,7 @@ def theta(train, h, m, **_):
         return np.asarray(res.forecast(h))
 
 
-def estimator(train, h, m, L, seed, standardise=False, **params):
+def estimator(train, h, m, L, seed, standardise=False, shuffle=False, **params):
     """The estimator (``params``: its parameters beyond ``random_state``, from
     ``--extra``; none for the defaults). ``BENCH_VERBOSE=1`` in the environment
     prints each fit's ``linear_start_`` to stderr."""
@@ -264,6 +265,9 @@ def estimator(train, h, m, L, seed, standardise=False, **params):
     mu, sd = (train.mean(), train.std()) if standardise else (0.0, 1.0)
     z = (train - mu) / sd
     X, y = sliding_window(z, L, h)
+    if shuffle:  # the windows in a random order
+        order = np.random.default_rng(seed).permutation(len(X))
+        X, y = X[order], y[order]
     reg = Seq2SeqRegressor(random_state=seed, **params).fit(X, y)
     if os.environ.get("BENCH_VERBOSE"):
         print(f"  linear_start_={reg.linear_start_}", file=sys.stderr, flush=True)
@@ -287,9 +291,10 @@ MODELS = {
     "ours": estimator,
     "est-raw": estimator,
     "est-std": lambda *a, **k: estimator(*a, standardise=True, **k),
+    "ours-shuffled": lambda *a, **k: estimator(*a, shuffle=True, **k),
     "recipe": recipe,
 }
-SEEDED = {"ours", "est-raw", "est-std", "recipe"}
+SEEDED = {"ours", "est-raw", "est-std", "ours-shuffled", "recipe"}
 
 
 # -- global models ---------------------------------------------------------------------

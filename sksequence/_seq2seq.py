@@ -355,13 +355,14 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
               series forecast from its end) costs nothing, and one model serves
               series of different scales. The linear path also reads where the
               training mean lies in the window's units (softly bounded to 3
-              window standard deviations when the windows are consecutive
-              windows of one series, as ``sliding_window`` cuts them, in order;
-              to 1 otherwise, e.g. for the windows of many series), so it can
+              window standard deviations when the windows are the windows of
+              one series as ``sliding_window`` cuts them, in any order; to 1
+              otherwise, e.g. for the windows of many series or with a gap),
+              so it can
               pull a stationary series back to its long-run mean, as a linear
               regression on raw windows does, while a level far outside the
               training range stays bounded. The loss compares in window units;
-              for the consecutive windows of one series each window's squared
+              for the windows of one series each window's squared
               error also weighs its standard deviation (relative to the
               training windows' mean), a middle way between every window
               weighing the same and the error in your units, which measures a
@@ -561,7 +562,7 @@ n_steps_out, n_targets)
             window_loss = getattr(module, "window_loss", "squared")
             step_weight = getattr(module, "step_weight", 0.0)
         else:
-            one_series = _one_series(batch)
+            one_series = _one_series(batch, in_order=False)
             level_bound = _LEVEL_BOUND_ONE_SERIES if one_series else _LEVEL_BOUND
             window_weight, window_loss, step_weight = 0.0, "squared", 0.0
             if window and one_series:
@@ -910,20 +911,71 @@ def _window_weight_norm(batch, mean, scale, power, steps) -> np.ndarray:
     return np.asarray(weights.mean(), dtype=np.float32)
 
 
-def _one_series(batch) -> bool:
+def _one_series(batch, in_order: bool = True) -> bool:
     """Whether the windows are consecutive windows of one series, in order (as
     ``sliding_window`` cuts them): every window is the one before it shifted by the
     same number of steps (fewer than its length), with equal values where they
-    overlap. Windows of many series (``SeriesWindows``), shuffled or of different
-    lengths are not."""
+    overlap. With ``in_order=False`` also in any order (e.g. shuffled by
+    ``train_test_split``): the windows then link into one chain. Windows of many
+    series (``SeriesWindows``) or of different lengths are not."""
     x = batch.X  # (N, L, F)
     n, length = x.shape[:2]
     if batch.ragged or n < 2:
         return not batch.ragged
     for shift in range(1, length):
         if np.array_equal(x[1, :-shift], x[0, shift:]):
-            return bool(np.array_equal(x[1:, :-shift], x[:-1, shift:]))
+            if np.array_equal(x[1:, :-shift], x[:-1, shift:]):
+                return True
+            break
+    return not in_order and _one_chain(x)
+
+
+# The most values _one_chain compares while looking for the windows' shift (beyond
+# it only a shift of one step is tried), and the most shifts it follows through
+_CHAIN_SEARCH_MAX = 50_000_000
+_CHAIN_TRIES = 3
+
+
+def _one_chain(x: np.ndarray) -> bool:
+    """Whether the windows x (N, L, F), in any order, are the windows of one
+    series cut every ``shift`` steps: for some shift, each window's last L - shift
+    steps are another window's first, and following these links from the one
+    window that no other leads to visits every window."""
+    n, length = x.shape[:2]
+    shifts = range(1, length)
+    if n * x[0].size * len(shifts) > _CHAIN_SEARCH_MAX:
+        shifts = range(1, 2)
+    tries = 0
+    for shift in shifts:
+        after = np.all(x[:, :-shift] == x[0, shift:], axis=(1, 2))
+        before = np.all(x[:, shift:] == x[0, :-shift], axis=(1, 2))
+        if not (after.any() or before.any()):
+            continue  # window 0 has no neighbour at this shift
+        if _follows_one_chain(x, shift):
+            return True
+        tries += 1
+        if tries == _CHAIN_TRIES:
+            break
     return False
+
+
+def _follows_one_chain(x: np.ndarray, shift: int) -> bool:
+    n = len(x)
+    x = np.ascontiguousarray(x)
+    starts = {x[j, :-shift].tobytes(): j for j in range(n)}
+    if len(starts) < n:  # equal windows: no single chain to follow
+        return False
+    following = np.array([starts.get(x[i, shift:].tobytes(), -1) for i in range(n)])
+    ends = following < 0
+    led_to = following[~ends]
+    if ends.sum() != 1 or len(np.unique(led_to)) != n - 1:
+        return False
+    first = np.ones(n, dtype=bool)
+    first[led_to] = False
+    i, visited = int(np.flatnonzero(first)[0]), 1
+    while following[i] >= 0 and visited <= n:
+        i, visited = int(following[i]), visited + 1
+    return visited == n
 
 
 def _auto_scaling(y_ndim: int, target: np.ndarray, batch) -> str:

@@ -416,16 +416,20 @@ def test_regressor_level_bound_three_for_one_series_one_for_many():
     """The level input is softly bounded to 3 window standard deviations when the
     windows are consecutive windows of one series (sliding_window, any step), and
     to 1 for windows of many series (SeriesWindows: a bound of 3 cost the global
-    models on short trending series) or windows out of order; training that goes
-    on keeps the fitted bound."""
+    models on short trending series) or windows with a gap; shuffled windows of
+    one series are still one series; training that goes on keeps the fitted
+    bound."""
     kw = dict(hidden_size=4, max_epochs=1, random_state=0)
     series = trending_series(n=100)
     for step in (1, 3):
         X, y = sliding_window(series, 12, 4, step=step)
         reg = Seq2SeqRegressor(**kw).fit(X, y)
         np.testing.assert_allclose(_level_shift(reg, X), -3.0, rtol=1e-3)
-    order = np.random.RandomState(0).permutation(len(X))
-    reg = Seq2SeqRegressor(**kw).fit(X[order], y[order])
+        order = np.random.RandomState(0).permutation(len(X))
+        reg = Seq2SeqRegressor(**kw).fit(X[order], y[order])
+        np.testing.assert_allclose(_level_shift(reg, X), -3.0, rtol=1e-3)
+    gap = np.r_[0:10, 20 : len(X)]  # a fold of KFold left out: not one chain
+    reg = Seq2SeqRegressor(**kw).fit(X[gap], y[gap])
     np.testing.assert_allclose(_level_shift(reg, X), -1.0, rtol=1e-3)
     windows = SeriesWindows(n_steps_in=12, n_steps_out=4)
     Xg, yg = windows.fit_windows([series, trending_series(n=80, seed=1)[::-1]])
@@ -435,11 +439,39 @@ def test_regressor_level_bound_three_for_one_series_one_for_many():
     np.testing.assert_allclose(_level_shift(reg, Xg), -1.0, rtol=1e-3)
 
 
+def test_one_series_is_recognised_in_any_order_but_not_across_series():
+    """The windows of one series link into one chain whatever their order or step;
+    windows of two series, with a gap, with repeated windows or random ones do
+    not; in order is a separate, stricter answer (linear_start="auto" validates on
+    the latest windows)."""
+    from sksequence._seq2seq import _one_series
+    from sksequence.utils.validation import check_sequences
+
+    def one(X, in_order=True):
+        return _one_series(check_sequences(X), in_order)
+
+    series = trending_series(n=100)
+    rng = np.random.RandomState(0)
+    for step in (1, 5):
+        X, _ = sliding_window(series, 12, 4, step=step)
+        assert one(X) and one(X, in_order=False)
+        shuffled = X[rng.permutation(len(X))]
+        assert one(shuffled, in_order=False) and not one(shuffled)
+        assert not one(X[np.r_[0:5, 9 : len(X)]], in_order=False)  # a gap
+    Xg, _ = SeriesWindows(n_steps_in=12, n_steps_out=4).fit_windows(
+        [series, trending_series(n=80, seed=1)]
+    )
+    assert not one(Xg[rng.permutation(len(Xg))], in_order=False)
+    assert not one(np.r_[X, X[:1]], in_order=False)  # a repeated window
+    assert not one(rng.normal(size=(30, 12)), in_order=False)
+
+
 def test_regressor_weighs_windows_by_their_scale_for_one_series_only():
-    """The windows of one series are weighed by their scale (power 1, normalised
-    to a mean weight of 1 over the training windows); windows of many series or
-    out of order train on the absolute error, each window weighing (scale / d) **
-    2, d its mean absolute step; training that goes on keeps the fitted loss."""
+    """The windows of one series (in any order) are weighed by their scale (power
+    1, normalised to a mean weight of 1 over the training windows); windows of
+    many series or with a gap train on the absolute error, each window weighing
+    (scale / d) ** 2, d its mean absolute step; training that goes on keeps the
+    fitted loss."""
     kw = dict(hidden_size=4, max_epochs=1, random_state=0)
     series = trending_series(n=100)
     X, y = sliding_window(series, 12, 4)
@@ -456,6 +488,9 @@ def test_regressor_weighs_windows_by_their_scale_for_one_series_only():
     assert reg.net_.module_.window_loss == "squared"
     assert reg.net_.module_.step_weight == 0.0
     reg = Seq2SeqRegressor(**kw).fit(X[order], y[order])
+    assert reg.net_.module_.window_weight == 1.0
+    gap = np.r_[0:10, 20 : len(X)]
+    reg = Seq2SeqRegressor(**kw).fit(X[gap], y[gap])
     assert reg.net_.module_.window_weight == 0.0
     assert reg.net_.module_.window_loss == "absolute"
     windows = SeriesWindows(n_steps_in=12, n_steps_out=4)
