@@ -930,8 +930,11 @@ def _one_series(batch, in_order: bool = True) -> bool:
     return not in_order and _one_chain(x)
 
 
-# The most values _one_chain compares while looking for the windows' shift (beyond
-# it only a shift of one step is tried), and the most shifts it follows through
+# _one_chain: the most window values it reads (beyond, the windows count as not
+# one series: the chain's index would cost memory the size of the data), the most
+# values it compares while looking for the windows' shift (beyond, only a shift of
+# one step is tried), and the most shifts it follows through
+_CHAIN_VALUES_MAX = 20_000_000
 _CHAIN_SEARCH_MAX = 50_000_000
 _CHAIN_TRIES = 3
 
@@ -942,6 +945,8 @@ def _one_chain(x: np.ndarray) -> bool:
     steps are another window's first, and following these links from the one
     window that no other leads to visits every window."""
     n, length = x.shape[:2]
+    if x.size > _CHAIN_VALUES_MAX:
+        return False
     shifts = range(1, length)
     if n * x[0].size * len(shifts) > _CHAIN_SEARCH_MAX:
         shifts = range(1, 2)
@@ -960,6 +965,7 @@ def _one_chain(x: np.ndarray) -> bool:
 
 
 def _follows_one_chain(x: np.ndarray, shift: int) -> bool:
+    """Whether the windows x (N, L, F) link into one chain at this shift."""
     n = len(x)
     x = np.ascontiguousarray(x)
     starts = {x[j, :-shift].tobytes(): j for j in range(n)}
