@@ -25,8 +25,8 @@ MASE of 1.15 against 1.24 for ETS (seed 0; it was 1.29 with the squared error th
 defaults used before). In the repository's benchmarks (last 6 years, 3 seeds) the
 global model scored 1.07 against 1.08 for ETS, 2.67 for Theta and 3.08 for drift;
 on the 181 yearly series of the M1 competition 3.43 against 3.44 for ETS, 3.49 for
-drift and 4.19 for Theta (see the benchmarks' results for the per-series models'
-side).
+drift and 4.19 for Theta (on three other seeds 1.09 and 3.45: level with ETS; see
+the benchmarks' results for the per-series models' side).
 
 Run:  python examples/plot_forecast_global.py   (saves forecast_global.png; needs
 the ``examples`` extra for statsmodels). With ``SKSEQUENCE_EXAMPLES_QUICK=1`` it
