@@ -569,10 +569,6 @@ n_steps_out, n_targets)
                 window_weight = _WINDOW_WEIGHT_ONE_SERIES
             elif window:  # windows of many series
                 window_loss, step_weight = "absolute", _STEP_WEIGHT_MANY
-            if window_weight or step_weight:
-                buffers["window_weight_norm"] = _window_weight_norm(
-                    batch, x_mean, x_scale, window_weight, step_weight
-                )
         module_options = dict(
             standardize=scaling is not None,
             scaling="mean" if window else None,
@@ -585,6 +581,10 @@ n_steps_out, n_targets)
             step_weight=step_weight,
             horizon=n_steps if window else None,
         )
+        if not continuing and (window_weight or step_weight):
+            buffers["window_weight_norm"] = _window_weight_norm(
+                batch, n_targets, module_options, buffers
+            )
         transfer = {}
         if not continuing:  # (a continued fit starts from the fitted weights)
             start = None
@@ -863,23 +863,31 @@ _LINEAR_START_VALID = 0.4
 _LINEAR_START_MIN_FIT = 20
 
 
-def _ridge_linear_path(batch, target, module_options, buffers) -> dict:
-    """The linear path's weights at its closed-form ridge solution (penalty 1) on
-    the training windows, as a ``transfer`` state dict of the module."""
-    n_features, n_outputs = batch.n_features, target.shape[2]
+def _probe(batch, n_outputs, module_options, buffers) -> Seq2Seq:
+    """A one-unit module with the fit's options and buffers, for closed-form work
+    on the training windows before the fit (the linear path's ridge start, the
+    loss' window weights)."""
     module = Seq2Seq(
-        n_features,
+        batch.n_features,
         n_outputs,
         hidden_size=1,
         pattern="direct",
         max_length=batch.n_timesteps,
         **module_options,
     )
-    inputs = batch.inputs()
-    lengths = inputs["lengths"]
     with torch.no_grad():
         for name, value in buffers.items():
             module.get_buffer(name).copy_(torch.as_tensor(value))
+    return module
+
+
+def _ridge_linear_path(batch, target, module_options, buffers) -> dict:
+    """The linear path's weights at its closed-form ridge solution (penalty 1) on
+    the training windows, as a ``transfer`` state dict of the module."""
+    module = _probe(batch, target.shape[2], module_options, buffers)
+    inputs = batch.inputs()
+    lengths = inputs["lengths"]
+    with torch.no_grad():
         module.fit_linear_path(
             torch.as_tensor(inputs["x"], dtype=torch.float32),
             torch.as_tensor(target),
@@ -891,24 +899,20 @@ def _ridge_linear_path(batch, target, module_options, buffers) -> dict:
     }
 
 
-def _window_weight_norm(batch, mean, scale, power, steps) -> np.ndarray:
-    """The mean over the training windows (N, L, F) and features of the loss'
-    window weights before normalising, ``scale ** power * (scale / d) ** steps``
-    (``Seq2Seq.window_weights``: scale the window's standard deviation and d its
-    mean absolute step-to-step change, in standardised units, each at least the
-    window scale's floor): the weights then average 1."""
-    x, lengths = (batch.X - mean) / scale, batch.lengths  # (N, L, F), (N,)
-    valid = np.arange(x.shape[1])[None, :] < lengths[:, None]  # (N, L)
-    count = np.maximum(lengths, 1)[:, None]  # (N, 1)
-    loc = (x * valid[..., None]).sum(axis=1) / count  # (N, F)
-    var = (((x - loc[:, None]) ** 2) * valid[..., None]).sum(axis=1) / count
-    std = np.maximum(np.sqrt(var), _MIN_WINDOW_SCALE)
-    weights = std**power
-    if steps:
-        change = np.abs(np.diff(x, axis=1)) * valid[:, 1:, None]  # (N, L - 1, F)
-        d = change.sum(axis=1) / np.maximum(lengths - 1, 1)[:, None]
-        weights = weights * (std / np.maximum(d, _MIN_WINDOW_SCALE)) ** steps
-    return np.asarray(weights.mean(), dtype=np.float32)
+def _window_weight_norm(batch, n_outputs, module_options, buffers) -> np.ndarray:
+    """The mean over the training windows of the loss' window weights before
+    normalising (``Seq2Seq.window_weights`` of a module with these options and
+    input statistics, whose norm is still 1, in float64): the weights then
+    average 1."""
+    module = _probe(batch, n_outputs, module_options, buffers).double()
+    inputs = batch.inputs()
+    x = torch.as_tensor(inputs["x"], dtype=torch.float64)
+    lengths = None if inputs["lengths"] is None else torch.as_tensor(inputs["lengths"])
+    with torch.no_grad():
+        x = module.standardized(x, lengths)
+        _, scale = module._target_stats(x, lengths)
+        weights = module.window_weights(x, lengths, scale)  # (N, 1, O)
+    return np.asarray(weights.mean().item(), dtype=np.float32)
 
 
 def _one_series(batch, in_order: bool = True) -> bool:
