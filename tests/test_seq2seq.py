@@ -484,9 +484,9 @@ def test_regressor_weighs_windows_by_their_scale_for_one_series_only():
     )
     reg.partial_fit(X[:20], y[:20])
     assert reg.net_.module_.window_weight == 1.0
-    order = np.random.RandomState(0).permutation(len(X))
     assert reg.net_.module_.window_loss == "squared"
     assert reg.net_.module_.step_weight == 0.0
+    order = np.random.RandomState(0).permutation(len(X))
     reg = Seq2SeqRegressor(**kw).fit(X[order], y[order])
     assert reg.net_.module_.window_weight == 1.0
     gap = np.r_[0:10, 20 : len(X)]
