@@ -562,10 +562,11 @@ n_steps_out, n_targets)
             window_loss = getattr(module, "window_loss", "squared")
             step_weight = getattr(module, "step_weight", 0.0)
         else:
-            one_series = _one_series(batch, in_order=False)
+            # (only window scaling reads it: other fits skip the chain search)
+            one_series = window and _one_series(batch, in_order=False)
             level_bound = _LEVEL_BOUND_ONE_SERIES if one_series else _LEVEL_BOUND
             window_weight, window_loss, step_weight = 0.0, "squared", 0.0
-            if window and one_series:
+            if one_series:
                 window_weight = _WINDOW_WEIGHT_ONE_SERIES
             elif window:  # windows of many series
                 window_loss, step_weight = "absolute", _STEP_WEIGHT_MANY
