@@ -28,6 +28,13 @@ Protocol (BENCHMARKS.md, "Forecasting"):
   (aeon; held out) and ``uschange`` (the five quarterly Uschange columns; held
   out, added later).
 
+More single series, never used to choose anything (added 2026-12-03, the
+``--series`` names): ``danish-<column>`` (statsmodels' Danish money demand
+data, 5 quarterly series of 55 values: lrm, lry, lpy, ibo, ide),
+``ii-<column>`` (statsmodels' German interest rate and inflation, 2
+quarterly series of 107: Dp, R) and ``macro-<column>`` (any other macrodata
+column, quarterly, 203 values).
+
 Contenders: "ours" is ``Seq2SeqRegressor(random_state=seed)`` (its defaults) on the
 raw windows, forecasting from the last window in the series' units; "est-std" the
 same on windows of the series standardised by its training mean and standard
@@ -107,6 +114,12 @@ def load_series(name):
         return sm.datasets.macrodata.load_pandas().data[name].to_numpy(), 4, 4
     if name.startswith("macro-"):  # another macrodata column as one series
         data = sm.datasets.macrodata.load_pandas().data
+        return data[name.split("-", 1)[1]].to_numpy(float), 4, 4
+    if name.startswith("danish-"):  # Danish money demand, quarterly 1974-87
+        data = sm.datasets.danish_data.load_pandas().data
+        return data[name.split("-", 1)[1]].to_numpy(float), 4, 4
+    if name.startswith("ii-"):  # German interest and inflation, quarterly 1972-98
+        data = sm.datasets.interest_inflation.load_pandas().data
         return data[name.split("-", 1)[1]].to_numpy(float), 4, 4
     if name == "co2":
         co2 = sm.datasets.co2.load_pandas().data["co2"]

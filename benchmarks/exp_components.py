@@ -17,7 +17,18 @@ training features only, without labels), with the benchmark's linear model
   its own PCA to 16 first, so the same subspace as ``pca``, rotated);
 - ``icaK_kurt``: FastICA on the K leading components, keeping the 16 with the
   lowest kurtosis;
-- ``all``: the standardised features themselves (the default transform).
+- ``all``: the standardised features themselves (the default transform);
+- ``pcvF``: the leading principal components that explain the share F of the
+  standardised features' variance (as ``PCA(n_components=F)``; 0.95, 0.99);
+- ``krbfG``: kernel PCA (RBF kernel, gamma G / the median squared distance
+  between training series), 16 components;
+- ``ddR``: the standardised features with near-duplicates dropped (greedily,
+  in column order, a feature whose absolute correlation over the training
+  series with a kept one is at least R).
+
+``--classifier`` scores with another downstream model after the same
+StandardScaler: ``lr`` (the benchmark's), ``ridge`` (RidgeClassifierCV, alphas
+1e-3..1e3) or ``knn`` (1-nearest neighbour).
 
 Usage (benchmark environment, repository root; one torch thread)::
 
@@ -125,6 +136,26 @@ def variant(name, ftr, fte, seed):
         wide = int(name[3:-5])
         itr, ite = _ica(*_pca(ztr, zte, wide), wide, seed)
         return _lowest_kurtosis(itr, ite, K)
+    if name.startswith("pcv"):
+        share = float(name[3:])
+        s = np.linalg.svd(ztr - ztr.mean(0), compute_uv=False)
+        explained = np.cumsum(s**2) / np.sum(s**2)
+        return _pca(ztr, zte, int(np.searchsorted(explained, share)) + 1)
+    if name.startswith("krbf"):
+        from sklearn.decomposition import KernelPCA
+
+        d2 = ((ztr[:, None, :] - ztr[None, :, :]) ** 2).sum(-1)
+        gamma = float(name[4:]) / np.median(d2[d2 > 0])
+        kpca = KernelPCA(min(K, len(ztr) - 1), kernel="rbf", gamma=gamma).fit(ztr)
+        return kpca.transform(ztr), kpca.transform(zte)
+    if name.startswith("dd"):
+        corr = np.nan_to_num(np.abs(np.corrcoef(ztr.T)))
+        free, keep = np.ones(len(corr), bool), []
+        for i in range(len(corr)):
+            if free[i]:
+                keep.append(i)
+                free &= corr[i] < float(name[2:])
+        return ztr[:, keep], zte[:, keep]
     raise ValueError(name)
 
 
@@ -139,26 +170,32 @@ VARIANTS = [
 ]
 
 
-def score(ztr, zte, ytr, yte):
-    from sklearn.linear_model import LogisticRegression
+def score(ztr, zte, ytr, yte, classifier="lr"):
+    from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
+    from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    model = {
+        "lr": lambda: LogisticRegression(max_iter=2000),
+        "ridge": lambda: RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)),
+        "knn": lambda: KNeighborsClassifier(1),
+    }[classifier]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        pipe = make_pipeline(StandardScaler(), model)
         pipe.fit(ztr, ytr)
         return float(np.mean(pipe.predict(zte) == yte))
 
 
-def table(variants):
+def table(variants, classifier="lr"):
     acc = collections.defaultdict(list)
     for path in sorted(glob.glob(os.path.join(OUT, "*.npz"))):
         problem, seed = os.path.basename(path)[:-4].rsplit("_s", 1)
         d = np.load(path)
         for v in variants:
             ztr, zte = variant(v, d["ftr"], d["fte"], int(seed))
-            acc[problem, v].append(score(ztr, zte, d["ytr"], d["yte"]))
+            acc[problem, v].append(score(ztr, zte, d["ytr"], d["yte"], classifier))
     groups = [("dev", DEV), ("held out", HELD_OUT), ("never tuned", UNSEEN)]
     print("| problem | " + " | ".join(variants) + " |")
     print("|---" * (len(variants) + 1) + "|")
@@ -181,11 +218,12 @@ def main(argv=None):
     parser.add_argument("--problems", nargs="*", default=DEV + HELD_OUT + UNSEEN)
     parser.add_argument("--table", action="store_true")
     parser.add_argument("--variants", nargs="*", default=VARIANTS)
+    parser.add_argument("--classifier", choices=["lr", "ridge", "knn"], default="lr")
     args = parser.parse_args(argv)
     if args.fit:
         fit(args.seed, args.problems)
     if args.table:
-        table(args.variants)
+        table(args.variants, args.classifier)
 
 
 if __name__ == "__main__":

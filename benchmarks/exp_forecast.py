@@ -73,6 +73,10 @@ DEFAULTS = dict(
     # the squared error in units of the window's naive one-step error
     net_dropout=0.0,  # dropout on the decoder's outputs before the read-out
     # layer (training only): regularises the network, not the linear path
+    causal_level=False,  # the level of each training window is measured from
+    # the mean of its series' values up to the window's end (the forecast's
+    # window: the training mean, as before), not from the whole training mean,
+    # which windows early in a series could not have known
     input_noise=0.0,  # Gaussian noise of this many window standard deviations
     # added to every training input step (a fresh draw each update)
 )
@@ -202,6 +206,14 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
         stats = [(0.0, 1.0)] * len(trains)
     scaled = [(s - m) / sd for s, (m, sd) in zip(trains, stats)]
     X, Y = windows(scaled, L, h)
+    if cfg["causal_level"]:  # each window's level from the mean of the values so far
+        anchors = []
+        for s in scaled:
+            if len(s) >= L + h:
+                ends = np.arange(L, len(s) - h + 1)  # each window's end (exclusive)
+                anchors.append(np.cumsum(s)[ends - 1] / ends)
+        shift = torch.tensor(np.concatenate(anchors), dtype=torch.float32)[:, None, None]
+        X, Y = X - shift, Y - shift
     series_norm = None
     if cfg["series_power"] is not None:  # each series' mean window weight: 1
         sizes = [len(s) - L - h + 1 for s in scaled if len(s) >= L + h]
