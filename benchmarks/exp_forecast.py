@@ -212,8 +212,8 @@ def fit_forecast(trains, h, L, seed=0, return_model=False, **options):
             if len(s) >= L + h:
                 ends = np.arange(L, len(s) - h + 1)  # each window's end (exclusive)
                 anchors.append(np.cumsum(s)[ends - 1] / ends)
-        shift = torch.tensor(np.concatenate(anchors), dtype=torch.float32)[:, None, None]
-        X, Y = X - shift, Y - shift
+        shift = torch.tensor(np.concatenate(anchors), dtype=torch.float32)
+        X, Y = X - shift[:, None, None], Y - shift[:, None, None]
     series_norm = None
     if cfg["series_power"] is not None:  # each series' mean window weight: 1
         sizes = [len(s) - L - h + 1 for s in scaled if len(s) >= L + h]
