@@ -26,7 +26,8 @@ Protocol (BENCHMARKS.md, "Forecasting"):
   series, mean over series (one origin: the last ``h`` values). Collections:
   ``fertility`` and ``macrodata`` (statsmodels; development), ``m1_yearly``
   (aeon; held out) and ``uschange`` (the five quarterly Uschange columns; held
-  out, added later).
+  out, added later) and ``econ11`` (the 11 quarterly series below, as one
+  collection; never tuned on).
 
 More single series, never used to choose anything (added 2026-12-03, the
 ``--series`` names): ``danish-<column>`` (statsmodels' Danish money demand
@@ -183,6 +184,8 @@ def load_collection(name):
         return series, 1, 6
     if name == "uschange":  # the 5 quarterly Uschange columns (held out)
         return [load_series("Uschange-" + c)[0] for c in _USCHANGE], 4, 4
+    if name == "econ11":  # the 11 quarterly series added later, never tuned on
+        return [load_series(n)[0] for n in ECON11], 4, 4
     if name == "macrodata":  # 12 quarterly US series, differing units
         import statsmodels.api as sm
 
@@ -192,6 +195,19 @@ def load_collection(name):
     raise ValueError(f"unknown collection {name!r}")
 
 
+ECON11 = (
+    "danish-lrm",
+    "danish-lry",
+    "danish-lpy",
+    "danish-ibo",
+    "danish-ide",
+    "ii-Dp",
+    "ii-R",
+    "macro-tbilrate",
+    "macro-infl",
+    "macro-realint",
+    "macro-pop",
+)
 DEV_COLLECTIONS = ["fertility", "macrodata"]
 HELD_OUT_COLLECTIONS = ["m1_yearly"]
 _USCHANGE = ("Consumption", "Income", "Production", "Savings", "Unemployment")
