@@ -795,7 +795,7 @@ class Seq2Seq(nn.Module):
         sample_weight: Optional[torch.Tensor] = None,
         **batch: Any,
     ) -> torch.Tensor:
-        """Cross-entropy (class ids, -100 ignored) or mean squared error.
+        """Cross-entropy (class ids, -100 ignored) or squared (or absolute) error.
 
         ``reduction="none"`` gives one value per sample (N,); ``sample_weight``
         (N,) makes the mean a weighted mean of those. With ``scaling`` the errors
