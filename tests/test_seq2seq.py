@@ -309,6 +309,46 @@ def test_classifier_same_seed_same_model_and_pickles():
     np.testing.assert_array_equal(a.predict_proba(X), c.predict_proba(X))
 
 
+@pytest.mark.parametrize("attention", [None, "general", "bahdanau"])
+def test_output_dropout_acts_in_training_only(attention):
+    """output_dropout drops decoder states in train mode; eval mode is the module
+    without it (the same weights give the same outputs)."""
+    torch.manual_seed(0)
+    kw = dict(hidden_size=8, pattern="direct", attention=attention, max_length=6)
+    plain = Seq2Seq(2, 2, **kw)
+    dropped = Seq2Seq(2, 2, output_dropout=0.5, **kw)
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.randn(5, 6, 2)
+    plain.eval(), dropped.eval()
+    torch.testing.assert_close(dropped(x, n_steps=3)[0], plain(x, n_steps=3)[0])
+    dropped.train()
+    a, b = dropped(x, n_steps=3)[0], dropped(x, n_steps=3)[0]
+    assert not torch.allclose(a, b)
+    with pytest.raises(ValueError, match=r"output_dropout must be in \[0, 1\)"):
+        Seq2Seq(2, 2, output_dropout=1.0)
+
+
+@pytest.mark.parametrize("make", [Seq2SeqRegressor, Seq2SeqClassifier])
+def test_output_dropout_fits_are_reproducible_and_leave_the_global_rng(make):
+    X, y = sines(n=64) if make is Seq2SeqRegressor else reversal(n=64)
+    est = make(output_dropout=0.5, max_epochs=3, **FAST)
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    first = est.fit(X, y).predict(X)
+    assert torch.equal(state, torch.random.get_rng_state())
+    np.testing.assert_array_equal(first, clone(est).fit(X, y).predict(X))
+    # (dropout is on in training: another seed's dropout masks give other weights)
+    other = clone(est).set_params(output_dropout=0.0).fit(X, y)
+    if make is Seq2SeqRegressor:
+        assert not np.allclose(first, other.predict(X))
+
+
+def test_dropout_warning_points_seq2seq_users_at_output_dropout():
+    X, y = sines(n=16)
+    with pytest.warns(UserWarning, match="output_dropout"):
+        Seq2SeqRegressor(dropout=0.3, max_epochs=1, hidden_size=4).fit(X, y)
+
+
 def test_classifier_input_errors():
     X, y = reversal(n=20)
     clf = Seq2SeqClassifier(max_epochs=1, **FAST)
@@ -535,6 +575,33 @@ def test_regressor_linear_start_ridge_starts_the_linear_path_at_its_ridge_fit():
     assert zero.score(X, y) < 0.1
 
 
+def test_regressor_linear_start_naive_forecasts_no_change_before_training():
+    """linear_start="naive": before any training worth the name the linear path
+    alone repeats each feature's last value over the horizon (two features,
+    ragged windows too); the default (None) starts the windows of one series
+    there, in any order, and the windows of many series at zero."""
+    rng = np.random.RandomState(0)
+    series = np.cumsum(rng.randn(120, 2), axis=0) + [10.0, -5.0]
+    X, y = sliding_window(series, 12, 4)
+    kw = dict(hidden_size=4, max_epochs=1, lr=1e-9, random_state=0)
+    naive = _silenced(Seq2SeqRegressor(linear_start="naive", **kw).fit(X, y))
+    assert naive.linear_start_ == "naive"
+    np.testing.assert_allclose(
+        naive.predict(X), np.repeat(X[:, -1:], 4, axis=1), rtol=0, atol=1e-4
+    )
+    ragged = [X[0][3:], X[1]]  # the last values are at each sequence's own end
+    np.testing.assert_allclose(
+        naive.predict(ragged), np.repeat(X[:2, -1:], 4, axis=1), atol=1e-4
+    )
+    zero = _silenced(Seq2SeqRegressor(linear_start="zero", **kw).fit(X, y))
+    assert not np.allclose(zero.predict(X), naive.predict(X), atol=0.1)
+    order = rng.permutation(len(X))
+    assert Seq2SeqRegressor(**kw).fit(X[order], y[order]).linear_start_ == "naive"
+    windows = SeriesWindows(n_steps_in=12, n_steps_out=4)
+    Xg, yg = windows.fit_windows([series[:, 0], series[::-1, 1]])
+    assert Seq2SeqRegressor(**kw).fit(Xg, yg).linear_start_ == "zero"
+
+
 def test_regressor_linear_start_auto_is_chosen_on_the_latest_windows():
     """linear_start="auto" fits both starts on the earlier windows of one series
     and keeps the one that forecasts the latest windows better:
@@ -545,7 +612,7 @@ def test_regressor_linear_start_auto_is_chosen_on_the_latest_windows():
     t = np.arange(200)
     series = 50 + 10 * np.sin(2 * np.pi * t / 12) + 3 * np.cos(2 * np.pi * t / 5)
     X, y = sliding_window(series, 24, 6)
-    assert Seq2SeqRegressor().linear_start == "zero"  # the default (not "auto")
+    assert Seq2SeqRegressor().linear_start is None  # the default (not "auto")
     kw = dict(hidden_size=4, max_epochs=2, random_state=0, linear_start="auto")
     assert Seq2SeqRegressor(**kw).fit(X, y).linear_start_ == "ridge"
     order = np.random.RandomState(0).permutation(len(X))

@@ -157,6 +157,9 @@ class Seq2Seq(nn.Module):
         With ``scaling``, each window's error also weighs ``(scale / d) ** q``
         (``d``: its inputs' mean absolute step-to-step change, at least
         ``min_scale``), divided by the same buffer ``window_weight_norm``.
+    output_dropout : float
+        In training, dropout on the decoder's states before they are read out
+        (attention's query and the output layer); none at inference.
 
     Forward
     -------
@@ -195,6 +198,7 @@ class Seq2Seq(nn.Module):
         window_weight: float = 0.0,
         window_loss: str = "squared",
         step_weight: float = 0.0,
+        output_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if scaling not in SCALINGS:
@@ -282,6 +286,11 @@ class Seq2Seq(nn.Module):
                 size, size, score=attention, max_length=max_length
             )
         self.combine = nn.Linear(2 * size, size) if attention else None
+        if not 0.0 <= output_dropout < 1.0:
+            raise ValueError(
+                f"output_dropout must be in [0, 1), got {output_dropout!r}."
+            )
+        self.output_dropout = float(output_dropout)
         self.out = nn.Linear(size, output_size)
         self.standardize = bool(standardize)
         if self.standardize:
@@ -633,8 +642,11 @@ class Seq2Seq(nn.Module):
         """Decoder states (N, T, E) -> outputs (N, T, O), attentional states, weights.
 
         Luong weights are computed here (N, T, L); Bahdanau passes its context in.
+        In training, ``output_dropout`` drops decoder states before the read-out.
         """
         weights = None
+        if self.output_dropout and self.training:
+            hidden = F.dropout(hidden, self.output_dropout, training=True)
         if self.attention is None:
             return self.out(hidden), hidden, None
         if self.attention != "bahdanau":
