@@ -426,8 +426,8 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
             Measured over 5 rolling origins, 3 seeds, mean MASE (see the user
             guide's forecasting section): for one series the naive start
             measured better than the zero start on 27 of 42 real series
-            (development 0.746 against 0.760, never used for tuning 0.983
-            against 1.014 and 1.260 against 1.293; the 7 held-out series
+            (development 0.745 against 0.760, never used for tuning 0.983
+            against 1.014 and 1.250 against 1.293; the 7 held-out series
             0.660 against 0.654); for many series it was better on three
             collections of five and much worse on one (11 quarterly economic
             series, 1.611 against 1.372), so many series keep the zero
