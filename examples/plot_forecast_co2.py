@@ -30,7 +30,7 @@ At full size (11 origins, 6 months apart) the script printed a mean
 absolute error of 0.53 ppm for the model, 0.46 for ETS and 1.67 for seasonal
 naive; the 95% intervals held 90% of the months and the 80% ones 75%. On this
 smooth series ETS is more accurate; the benchmarks in the repository compare the
-two on fifteen series.
+two on 42 series.
 
 Run:  python examples/plot_forecast_co2.py   (saves forecast_co2.png; needs the
 ``examples`` extra for statsmodels). With ``SKSEQUENCE_EXAMPLES_QUICK=1`` it uses 2
