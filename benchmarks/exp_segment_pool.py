@@ -17,7 +17,8 @@ change; each sequence's valid steps cut into ``k`` equal segments):
 - ``ppvK``: the share of positive values of the last block over each segment;
 - ``all``: the default features alone.
 
-``--json`` appends one record per (problem, seed).
+``--json`` appends one record per (problem, seed); ``--params`` sets estimator
+parameters (JSON) for a run.
 """
 
 from __future__ import annotations
@@ -85,12 +86,12 @@ def blocks(est, X, ks=(2, 4, 8)):
     return out
 
 
-def run(name, seed):
+def run(name, seed, params=None):
     from sksequence import LSTMAutoencoderTransformer
 
     prob = load_problem(name)
     torch.set_num_threads(1)
-    est = LSTMAutoencoderTransformer(random_state=seed)
+    est = LSTMAutoencoderTransformer(random_state=seed, **(params or {}))
     c0 = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -119,10 +120,12 @@ def main():
     parser.add_argument("--problems", nargs="+", required=True)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--json", default=None)
+    parser.add_argument("--params", default="{}", help="estimator parameters (JSON)")
     args = parser.parse_args()
     for seed in args.seeds:
         for name in args.problems:
-            rec = run(name, seed)
+            rec = run(name, seed, json.loads(args.params))
+            rec["params"] = json.loads(args.params)
             print(json.dumps(rec), flush=True)
             if args.json:
                 with open(args.json, "a") as fh:

@@ -304,6 +304,35 @@ class LSTMAutoencoderTransformer(
             the validation loss and ``score_samples`` do not). 0: the code is
             trained by the reconstruction alone.""",
         ),
+        "input_noise": Param(
+            0.0,
+            [Interval(Real, 0, None, closed="left")],
+            "float, default={default}",
+            """
+            Denoising: in training, Gaussian noise of this standard deviation
+            is added to the encoder's scaled input (with the default
+            ``scaling="standard"``, a share of each feature's training standard
+            deviation), while the target stays the clean sequence. The model
+            then learns to map what is near the training sequences back onto
+            them, which can sharpen ``score_samples`` as an anomaly score (0.3
+            raised the mean AUROC on nine archive problems from 0.81 to 0.83,
+            though not on every problem: see the user guide). Inference
+            (``transform``, ``score_samples``) reads the clean input;
+            ``truncate_bptt`` trains on it too. 0: no noise.""",
+        ),
+        "mask_fraction": Param(
+            0.0,
+            [Interval(Real, 0, 1, closed="left")],
+            "float, default={default}",
+            """
+            Masked reconstruction: in training, this share of the encoder's
+            scaled input blocks (each ``max(1, n_timesteps // 32)`` steps) is
+            set to zero (with the default ``scaling="standard"``, the
+            feature's training mean), and the model rebuilds the whole clean
+            sequence. Like ``input_noise`` it can sharpen the reconstruction
+            error as an anomaly score; inference reads the whole input, and
+            ``truncate_bptt`` trains on it too. 0: no masking.""",
+        ),
         "anomaly_score": Param(
             "reconstruction",
             [StrOptions({"reconstruction", "combined"})],
@@ -506,6 +535,8 @@ class LSTMAutoencoderTransformer(
             code_norm=self.code_norm,
             shape_basis=self.shape_basis,
             feature_loss=self.feature_loss,
+            input_noise=self.input_noise,
+            mask_fraction=self.mask_fraction,
             ppv_quantiles=_PPV_QUANTILES,
             ppv_dilations=ppv_dilations,
             ppv_differences=True,

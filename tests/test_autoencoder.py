@@ -523,6 +523,44 @@ def test_bad_parameter_is_reported():
         LSTMAutoencoderTransformer(objective="nope").fit(np.zeros((2, 3)))
 
 
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"mask_fraction": 1.0}, "mask_fraction"),
+        ({"mask_fraction": -0.1}, "mask_fraction"),
+        ({"input_noise": -1.0}, "input_noise"),
+    ],
+)
+def test_bad_corruption_parameter_is_reported(params, match):
+    with pytest.raises(ValueError, match=match):
+        LSTMAutoencoderTransformer(**params).fit(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("params", [{"mask_fraction": 0.25}, {"input_noise": 0.3}])
+def test_training_corruption_changes_the_fit_not_inference(waves, params):
+    """Masking and noise act in training only: the fitted module carries them,
+    the fit differs from an uncorrupted one, and inference reads the clean
+    input (two calls give the same encodings and scores)."""
+    X = waves[0][:24]
+    fit = dict(hidden_size=8, max_epochs=3, batch_size=8, random_state=0)
+    clean = LSTMAutoencoderTransformer(mask_fraction=0.0, input_noise=0.0, **fit)
+    corrupt = LSTMAutoencoderTransformer(
+        **{"mask_fraction": 0.0, "input_noise": 0.0, **params}, **fit
+    )
+    clean.fit(X)
+    corrupt.fit(X)
+    module = corrupt.net_.module_
+    assert (module.mask_fraction, module.input_noise) == (
+        params.get("mask_fraction", 0.0),
+        params.get("input_noise", 0.0),
+    )
+    assert not np.allclose(clean.transform(X), corrupt.transform(X))
+    np.testing.assert_array_equal(corrupt.transform(X), corrupt.transform(X))
+    np.testing.assert_array_equal(corrupt.score_samples(X), corrupt.score_samples(X))
+    again = clone(corrupt).fit(X)  # the corruption is drawn from random_state
+    np.testing.assert_array_equal(again.transform(X), corrupt.transform(X))
+
+
 def test_input_arrays_are_never_modified(ragged, waves):
     X, _ = waves
     X_copy, ragged_copy = X.copy(), [r.copy() for r in ragged]
