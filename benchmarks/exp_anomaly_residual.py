@@ -74,7 +74,7 @@ def _residuals(module, x, lengths):
 
 
 def _mae(r, mask):
-    return ((r.abs() * mask).sum(dim=(1, 2)) / (mask.sum(dim=(1, 2)) * r.shape[2]))
+    return (r.abs() * mask).sum(dim=(1, 2)) / (mask.sum(dim=(1, 2)) * r.shape[2])
 
 
 def _candidates(r_tr, r_te, m_te):
@@ -98,9 +98,7 @@ def _candidates(r_tr, r_te, m_te):
         d = a_te - mean
         out[name] = d - d @ v.T @ v
     shape = r_te.shape
-    return {
-        k: _mae(v.reshape(shape) * m_te, m_te).numpy() for k, v in out.items()
-    }
+    return {k: _mae(v.reshape(shape) * m_te, m_te).numpy() for k, v in out.items()}
 
 
 def one(prob, cls, seed, params=None):
