@@ -231,7 +231,9 @@ def one(prob, cls, seed, params=None):
     return {k: float(roc_auc_score(y, v)) for k, v in scores.items()}, cpu
 
 
-def main():
+def main(one=one, candidates=CANDIDATES + FEATURE_CANDIDATES):
+    """The command line of this screen; another per-class anomaly screen passes
+    its own ``one(prob, cls, seed, params) -> (aucs, cpu)`` and columns."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--problems", nargs="+", required=True)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
@@ -240,7 +242,7 @@ def main():
     parser.add_argument("--params", default="{}", help="estimator parameters (JSON)")
     args = parser.parse_args()
     if args.table:
-        return table(args.table)
+        return table(args.table, candidates)
     set_threads(1)
     for seed in args.seeds:
         for name in args.problems:
@@ -256,10 +258,10 @@ def main():
                         fh.write(json.dumps(rec) + "\n")
 
 
-def table(paths):
+def table(paths, candidates=CANDIDATES + FEATURE_CANDIDATES):
     recs = [json.loads(line) for p in paths for line in open(p)]
     probs = list(dict.fromkeys(r["problem"] for r in recs))
-    cands = [c for c in CANDIDATES + FEATURE_CANDIDATES if c in recs[0]]
+    cands = [c for c in candidates if c in recs[0]]
     print("| problem | " + " | ".join(cands) + " |")
     print("|---" * (len(cands) + 1) + "|")
     for p in probs:

@@ -29,8 +29,6 @@ errors are taken over valid steps only. ``--json`` appends one record per
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
@@ -42,8 +40,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import set_threads  # noqa: E402
-from _ucr_data import load_problem, subset  # noqa: E402
+from _ucr_data import subset  # noqa: E402
 
 
 def _tensors(est, X):
@@ -137,47 +134,10 @@ def one(prob, cls, seed, params=None):
     return auc, cpu
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--problems", nargs="+", required=True)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--json", default=None)
-    parser.add_argument("--table", nargs="+", default=None)
-    parser.add_argument("--params", default="{}", help="estimator parameters (JSON)")
-    args = parser.parse_args()
-    if args.table:
-        return table(args.table)
-    set_threads(1)
-    for seed in args.seeds:
-        for name in args.problems:
-            prob = load_problem(name)
-            for cls in np.unique(prob["y_train"]):
-                params = json.loads(args.params)
-                auc, cpu = one(prob, cls, seed, params)
-                rec = dict(problem=name, cls=str(cls), seed=seed, cpu=cpu, **auc)
-                rec["params"] = params
-                print(json.dumps(rec), flush=True)
-                if args.json:
-                    with open(args.json, "a") as fh:
-                        fh.write(json.dumps(rec) + "\n")
-
-
-def table(paths):
-    recs = [json.loads(line) for p in paths for line in open(p)]
-    probs = list(dict.fromkeys(r["problem"] for r in recs))
-    cands = ["mae", "rmean", "rpc4", "rpc16", "r90", "rspan"]
-    print("| problem (classes, seeds) | " + " | ".join(cands) + " |")
-    print("|---" * (len(cands) + 1) + "|")
-    for p in probs:
-        rs = [r for r in recs if r["problem"] == p]
-        seeds = sorted({r["seed"] for r in rs})
-        cells = []
-        for c in cands:
-            per_seed = [np.mean([r[c] for r in rs if r["seed"] == s]) for s in seeds]
-            cells.append(f"{np.mean(per_seed):.3f}")
-        n_cls = len({r["cls"] for r in rs})
-        print(f"| {p} ({n_cls}, {len(seeds)}) | " + " | ".join(cells) + " |")
+CANDIDATES = ("mae", "rmean", "rpc4", "rpc16", "r90", "rspan")
 
 
 if __name__ == "__main__":
-    main()
+    from exp_anomaly_memory import main
+
+    main(one, CANDIDATES)
