@@ -29,6 +29,7 @@ CLASSIC = dict(
     scaling="none",
     shape_basis=0,
     feature_loss=0.0,
+    input_noise=0.0,
 )
 
 
