@@ -196,17 +196,23 @@ def _memory_codes(c_te, c_tr):
     return out
 
 
-def one(prob, cls, seed, params=None):
+def fit_class(prob, cls, seed, params=None):
+    """The estimator (defaults and ``params``) fitted on the training series of
+    class ``cls``: (estimator, those series, the fit's CPU seconds)."""
     from sksequence import LSTMAutoencoderTransformer
 
-    normal = np.flatnonzero(prob["y_train"] == cls)
-    Xn = subset(prob["X_train"], normal)
+    Xn = subset(prob["X_train"], np.flatnonzero(prob["y_train"] == cls))
     est = LSTMAutoencoderTransformer(random_state=seed, **(params or {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         c0 = time.process_time()
         est.fit(Xn)
         cpu = time.process_time() - c0
+    return est, Xn, cpu
+
+
+def one(prob, cls, seed, params=None):
+    est, Xn, cpu = fit_class(prob, cls, seed, params)
     m = est.net_.module_.eval()
     x_tr, l_tr = _tensors(est, Xn)
     x_te, l_te = _tensors(est, prob["X_test"])

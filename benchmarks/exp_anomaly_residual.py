@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-import warnings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -40,7 +38,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ucr_data import subset  # noqa: E402
 
 
 def _tensors(est, X):
@@ -99,18 +96,10 @@ def _candidates(r_tr, r_te, m_te):
 
 
 def one(prob, cls, seed, params=None):
+    from exp_anomaly_memory import fit_class
     from sklearn.metrics import roc_auc_score
 
-    from sksequence import LSTMAutoencoderTransformer
-
-    normal = np.flatnonzero(prob["y_train"] == cls)
-    Xn = subset(prob["X_train"], normal)
-    est = LSTMAutoencoderTransformer(random_state=seed, **(params or {}))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        c0 = time.process_time()
-        est.fit(Xn)
-        cpu = time.process_time() - c0
+    est, Xn, cpu = fit_class(prob, cls, seed, params)
     m = est.net_.module_.eval()
     x_tr, l_tr = _tensors(est, Xn)
     x_te, l_te = _tensors(est, prob["X_test"])
