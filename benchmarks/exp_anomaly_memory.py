@@ -85,9 +85,10 @@ FEATURE_CANDIDATES = (
 )
 
 
-def _tensors(est, X):
+def _tensors(est, X, dtype=torch.float32):
+    """The estimator's module inputs of ``X``: (x (N, L, F), lengths or None)."""
     arrays = est._inputs(X).inputs()
-    x = torch.as_tensor(np.asarray(arrays["x"]), dtype=torch.float32)
+    x = torch.as_tensor(np.asarray(arrays["x"]), dtype=dtype)
     lengths = arrays.get("lengths")
     lengths = None if lengths is None else torch.as_tensor(np.asarray(lengths))
     return x, lengths

@@ -40,14 +40,6 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
-def _tensors(est, X):
-    arrays = est._inputs(X).inputs()
-    x = torch.as_tensor(np.asarray(arrays["x"]), dtype=torch.float64)
-    lengths = arrays.get("lengths")
-    lengths = None if lengths is None else torch.as_tensor(np.asarray(lengths))
-    return x, lengths
-
-
 def _mask(x, lengths):
     if lengths is None:
         return torch.ones(x.shape[:2], dtype=torch.float64)
@@ -96,13 +88,13 @@ def _candidates(r_tr, r_te, m_te):
 
 
 def one(prob, cls, seed, params=None):
-    from exp_anomaly_memory import fit_class
+    from exp_anomaly_memory import _tensors, fit_class
     from sklearn.metrics import roc_auc_score
 
     est, Xn, cpu = fit_class(prob, cls, seed, params)
     m = est.net_.module_.eval()
-    x_tr, l_tr = _tensors(est, Xn)
-    x_te, l_te = _tensors(est, prob["X_test"])
+    x_tr, l_tr = _tensors(est, Xn, torch.float64)
+    x_te, l_te = _tensors(est, prob["X_test"], torch.float64)
     rs_tr, _ = _residuals(m, x_tr, l_tr)
     rs_te, m_te = _residuals(m, x_te, l_te)
     # the same step count on both sides (the longer of the two; zero padded)

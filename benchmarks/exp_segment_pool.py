@@ -64,11 +64,10 @@ def segment_means(h, lengths, k):
 
 @torch.no_grad()
 def blocks(est, X, ks=(2, 4, 8)):
+    from exp_anomaly_memory import _tensors
+
     m = est.net_.module_.eval()
-    arrays = est._inputs(X).inputs()
-    x = torch.as_tensor(np.asarray(arrays["x"]))
-    lengths = arrays.get("lengths")
-    lengths = None if lengths is None else torch.as_tensor(np.asarray(lengths))
+    x, lengths = _tensors(est, X)
     out = {}
     parts = {f"{name}{k}": [] for k in ks for name in ("lstm", "conv", "ppv")}
     for i in range(0, len(x), 256):
