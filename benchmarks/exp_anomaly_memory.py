@@ -247,10 +247,21 @@ def main(one=one, candidates=CANDIDATES + FEATURE_CANDIDATES):
     parser.add_argument("--json", default=None)
     parser.add_argument("--table", nargs="+", default=None)
     parser.add_argument("--params", default="{}", help="estimator parameters (JSON)")
+    parser.add_argument(
+        "--updates",
+        type=int,
+        default=None,
+        help='the budget of max_epochs="auto" in optimizer updates (default: the '
+        "estimator's, 1000)",
+    )
     args = parser.parse_args()
     if args.table:
         return table(args.table, candidates)
     set_threads(1)
+    if args.updates:
+        from sksequence import LSTMAutoencoderTransformer
+
+        LSTMAutoencoderTransformer._auto_updates = args.updates
     for seed in args.seeds:
         for name in args.problems:
             prob = load_problem(name)
@@ -259,6 +270,8 @@ def main(one=one, candidates=CANDIDATES + FEATURE_CANDIDATES):
                 auc, cpu = one(prob, cls, seed, params)
                 rec = dict(problem=name, cls=str(cls), seed=seed, cpu=cpu, **auc)
                 rec["params"] = params
+                if args.updates:
+                    rec["updates"] = args.updates
                 print(json.dumps(rec), flush=True)
                 if args.json:
                     with open(args.json, "a") as fh:
