@@ -14,6 +14,18 @@ and a summary, and writes everything to ``--json``. The checks also run on the C
 
     python benchmarks/gpu_check.py --device cuda --json out/gpu.json
     python benchmarks/gpu_check.py --device cpu --quick     # dry run here
+
+On a lent machine whose image has torch but not skorch, carry skorch's wheel
+(``.whl``, git-ignored) and the cached problems the timings read
+(``benchmarks/out/cache/{GunPoint,ACSF1,PLAID}.pkl``), then run::
+
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+    PYTHONPATH=/tmp/site:.:benchmarks PYTHONUNBUFFERED=1 timeout 480 \
+        python3 benchmarks/gpu_check.py --device cuda --json $OUT/gpu_check.json
+    python3 -m pytest -q -n 14 -p no:cacheprovider tests     # the suite, GPU visible
+
+The first run (2026-12-04, an H200) spent about 60 s on the checks; the W2
+timings at full size did not finish in the 320 s left, hence ``--w2-scale``.
 """
 
 from __future__ import annotations
