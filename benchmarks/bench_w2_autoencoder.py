@@ -120,7 +120,7 @@ def step_stats(stamps: list[float]) -> dict:
 
 # -- contender 1: hand-written PyTorch --------------------------------------------------
 def fit_handwritten(
-    X: np.ndarray, hidden: int, epochs: int, batch_size: int, hook=None
+    X: np.ndarray, hidden: int, epochs: int, batch_size: int, hook=None, device="cpu"
 ) -> float:
     from sksequence.nn import SequenceAutoencoder
 
@@ -129,6 +129,9 @@ def fit_handwritten(
     x_all = torch.from_numpy(X)
     module = SequenceAutoencoder(**module_kwargs(X.shape[2], hidden, X.shape[1]))
     module.fit_scaling(x_all)
+    # on a GPU the module and the whole data set go there once (as the estimator does)
+    module.to(device)
+    x_all = x_all.to(device)
     params = [p for p in module.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=LR, weight_decay=WEIGHT_DECAY)
     n = len(x_all)
@@ -136,7 +139,7 @@ def fit_handwritten(
     module.train()
     last = math.nan
     for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
+        perm = torch.randperm(n, generator=gen).to(device)
         total = 0.0
         for start in range(0, n, batch_size):
             if hook is not None:

@@ -416,53 +416,15 @@ def auto_and_divergence(device, epochs):
 
 
 # -- timings ------------------------------------------------------------------------------
-def handwritten_fit(X, hidden, epochs, bs, device):
-    """bench_w2_autoencoder's hand-written loop, on ``device`` (data there once)."""
-    from bench_w2_autoencoder import CLIP, LR, WEIGHT_DECAY, module_kwargs, one_cycle
-    from torch import nn
-
-    from sksequence.nn import SequenceAutoencoder
-
-    torch.manual_seed(0)
-    gen = torch.Generator().manual_seed(0)
-    x_all = torch.from_numpy(X)
-    module = SequenceAutoencoder(**module_kwargs(X.shape[2], hidden, X.shape[1]))
-    module.fit_scaling(x_all)
-    module.to(device)
-    x_all = x_all.to(device)
-    params = [p for p in module.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=LR, weight_decay=WEIGHT_DECAY)
-    n = len(x_all)
-    sched = one_cycle(opt, epochs * math.ceil(n / bs))
-    module.train()
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen).to(device)
-        total = 0.0
-        for start in range(0, n, bs):
-            xb = x_all[perm[start : start + bs]]
-            opt.zero_grad()
-            loss = module.loss(module(xb), xb)
-            loss.backward()
-            nn.utils.clip_grad_norm_(params, CLIP)
-            opt.step()
-            sched.step()
-            total += loss.item() * len(xb)
-    module.eval()
-    with torch.no_grad():
-        module.fit_ppv_thresholds(x_all)
-    sync(device)
-    return module, total / n
-
-
 @check("timing: W2 / W2-small fit, sksequence vs a hand-written loop on the device")
 def w2_timing(device, rounds, n_scale):
-    from bench_w2_autoencoder import WORKLOADS, make_data, make_ours
+    from bench_w2_autoencoder import WORKLOADS, fit_handwritten, make_data, make_ours
 
     out = {}
     for name, (n, t, f, hidden, epochs, bs) in WORKLOADS.items():
         n = max(bs * 8, int(n * n_scale))
         X = make_data(n, t, f)
-        handwritten_fit(X[: 8 * bs], hidden, 1, bs, device)  # warm-up
+        fit_handwritten(X[: 8 * bs], hidden, 1, bs, device=device)  # warm-up
         make_ours(hidden, 1, bs).set_params(device=device).fit(X[: 8 * bs])
         times = {"hand-written": [], "sksequence": []}
         losses = {}
@@ -472,7 +434,8 @@ def w2_timing(device, rounds, n_scale):
                 sync(device)
                 t0 = time.perf_counter()
                 if who == "hand-written":
-                    _, losses[who] = handwritten_fit(X, hidden, epochs, bs, device)
+                    losses[who] = fit_handwritten(X, hidden, epochs, bs, device=device)
+                    sync(device)
                 else:
                     est = make_ours(hidden, epochs, bs).set_params(device=device).fit(X)
                     sync(device)
