@@ -184,7 +184,7 @@ def test_load_never_executes_code_from_the_file(tmp_path):
     assert not os.path.exists("/tmp/sksequence-pwned")
 
 
-def test_cuda_model_loads_on_cpu_when_no_gpu(data, tmp_path):
+def test_cuda_model_loads_on_the_cpu(data, tmp_path):
     import torch
 
     est, _ = _fitted("autoencoder", data)
