@@ -91,8 +91,8 @@ def evaluate(path):
         methods[t] = ours
         for k in ("naive", "drift", "ridge", "ets", "theta"):
             methods[f"({t}+{k})/2"] = lambda d, i, k=k, o=ours: (
-                o(d, i) + np.asarray(d[k]["forecasts"][i])
-            ) / 2
+                (o(d, i) + np.asarray(d[k]["forecasts"][i])) / 2
+            )
         methods[f"median({t},ridge,theta)"] = lambda d, i, o=ours: np.median(
             [o(d, i), d["ridge"]["forecasts"][i], d["theta"]["forecasts"][i]], axis=0
         )

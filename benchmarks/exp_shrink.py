@@ -25,6 +25,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_forecast as bf  # noqa: E402
+
 import sksequence.nn.seq2seq as S  # noqa: E402
 
 _STATE = {"alpha": 0.0, "groups": ("skip",), "n": 1}
@@ -66,7 +67,9 @@ def forecast(train, h, m, L, seed, cfg):
     )
     params = dict(cfg.get("params", {}))
     if "updates_per_window" in cfg:
-        updates = min(500, max(cfg.get("min_updates", 50), cfg["updates_per_window"] * n))
+        updates = min(
+            500, max(cfg.get("min_updates", 50), cfg["updates_per_window"] * n)
+        )
         steps = math.ceil(n / 32)
         params["max_epochs"] = max(1, math.ceil(updates / steps))
     if "val_budgets" in cfg:  # the budget chosen on the latest windows
@@ -97,8 +100,11 @@ def _choose_budget(X, y, h, seed, params, cfg):
         errors.append(float(np.mean(np.abs(pred - y[-n_valid:])) / scale))
     best = budgets[int(np.argmin(errors))]
     if os.environ.get("BENCH_VERBOSE"):
-        print(f"  n={n} budgets={budgets} errors={np.round(errors, 3)} -> {best}",
-              file=sys.stderr, flush=True)
+        print(
+            f"  n={n} budgets={budgets} errors={np.round(errors, 3)} -> {best}",
+            file=sys.stderr,
+            flush=True,
+        )
     return best
 
 
@@ -120,7 +126,12 @@ def main(argv=None):
                     L = bf.window_length(len(train), h, m)
                     fc = forecast(train, h, m, L, seed, cfg)
                     errs.append(bf.mase(train, truth, fc, m))
-                row = {"series": name, "cfg": c, "seed": seed, "mase": float(np.mean(errs))}
+                row = {
+                    "series": name,
+                    "cfg": c,
+                    "seed": seed,
+                    "mase": float(np.mean(errs)),
+                }
                 with open(a.log, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)
