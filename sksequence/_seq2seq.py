@@ -291,6 +291,9 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
     linear_start_ : {"zero", "naive", "ridge"} or None
         Where the linear path started (what ``linear_start`` None or "auto"
         chose); None without a linear path (``scaling_`` other than "window").
+    linear_units_ : {"window", "series"} or None
+        The linear path's units (what ``linear_units="auto"`` chose); None
+        without a linear path.
     y_mean_, y_scale_ : ndarray of shape (n_targets_,)
         The target standardisation: the input features' statistics with
         ``scaling_="window"``, else the targets' own (0 and 1 when
@@ -437,6 +440,47 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
             the development series (0.835), both before the window weighting
             of one series that took "zero" to 0.761 and 0.653.""",
         ),
+        "linear_units": Param(
+            "window",
+            [StrOptions({"auto", "window", "series"})],
+            '{{"auto", "window", "series"}}, default={default}',
+            """
+            The units of the linear path of ``scaling="window"`` (other
+            scalings have no linear path and ignore it; ``linear_units_`` says
+            what a fit used):
+
+            - "window": the window's own units (each window scaled by its mean
+              and standard deviation), plus the window's bounded level: the
+              path learns shapes, so a level or trend beyond the training range
+              costs nothing.
+            - "series": the series' units (each feature standardised over the
+              training timesteps), without the level input: a linear
+              autoregression that can pull a forecast back to the series' own
+              mean, as a ridge regression on the raw windows does. It suits
+              series that return to their mean (cycles, rates, growth rates)
+              and fails on series that trend away from their training range.
+            - "auto": "series" for the windows of one series (as
+              ``sliding_window`` cuts them, in any order) when an augmented
+              Dickey-Fuller test (a constant, lags by AIC) on that series
+              rejects a unit root at 5% in every feature; "window" otherwise,
+              e.g. for windows of many series or series shorter than 20
+              values.
+
+            Measured over 5 rolling origins, 3 seeds, mean MASE (see the user
+            guide's forecasting section), "auto" against "window" on 42 real
+            series: better on 10, worse on 8, the same on 24; better on the
+            stationary series that a ridge
+            regression on the raw windows used to beat (El Nino 0.850 against
+            0.945, Nile 0.808 against 0.842, US industrial production growth
+            0.308 against 0.345, below Ridge's 0.313); but worse on others that
+            the test also finds stationary (lynx trappings 1.419 against 1.311,
+            US unemployment changes 0.567 against 0.509, yearly discoveries
+            0.879 against 0.741): development mean 0.735 against 0.746, held out
+            0.675 against 0.660, 27 series never used for tuning 0.977 against
+            0.983 and 1.259 against 1.250. So "window" stays the default; try
+            "auto" or "series" on rolling origins of a series that keeps
+            returning to its mean.""",
+        ),
         "lr_schedule": Param(
             "cosine",
             [StrOptions({"onecycle", "cosine", "constant"})],
@@ -466,6 +510,7 @@ class Seq2SeqRegressor(RegressorMixin, _Seq2SeqBase):
         "scaling_",
         "interval_scores_",
         "linear_start_",
+        "linear_units_",
     )
     # the budget of max_epochs="auto" (optimizer updates), and the fewest updates
     # before a plateau rule (lr_schedule="constant", early_stopping) may end a fit
@@ -581,15 +626,26 @@ n_steps_out, n_targets)
                 "target": ((valid_target - mean) / scale).astype(np.float32),
             }
         window = scaling == "window"
-        if continuing:  # the fitted module's bound and window loss stay
+        if continuing:  # the fitted module's bound, window loss and path stay
             module = self.net_.module_
             level_bound = getattr(module, "level_bound", _LEVEL_BOUND)
             window_weight = getattr(module, "window_weight", 0.0)
             window_loss = getattr(module, "window_loss", "squared")
             step_weight = getattr(module, "step_weight", 0.0)
+            units = getattr(self, "linear_units_", None)
         else:
             # (only window scaling reads it: other fits skip the chain search)
-            one_series = window and _one_series(batch, in_order=False)
+            series = None
+            if window and not batch.ragged and batch.n_samples >= 2:
+                series = _series_of_windows(batch.X, in_order=False)
+                one_series = series is not None
+            else:  # (one window is one series)
+                one_series = window and not batch.ragged
+            units = self.linear_units if window else None
+            if units == "auto":
+                stationary = series is not None and _stationary(series)
+                units = "series" if stationary else "window"
+            fitted["linear_units_"] = units
             level_bound = _LEVEL_BOUND_ONE_SERIES if one_series else _LEVEL_BOUND
             window_weight, window_loss, step_weight = 0.0, "squared", 0.0
             if one_series:
@@ -600,8 +656,10 @@ n_steps_out, n_targets)
             standardize=scaling is not None,
             scaling="mean" if window else None,
             min_scale=_MIN_WINDOW_SCALE,
-            skip=window,
-            level=window,  # the linear path also reads the window's bounded level
+            # the linear path, in the window's units (reading the window's
+            # bounded level too) or in the series' standardised units
+            skip="raw" if units == "series" else window,
+            level=window and units != "series",
             level_bound=level_bound,
             window_weight=window_weight,
             window_loss=window_loss,
@@ -968,16 +1026,29 @@ def _one_series(batch, in_order: bool = True) -> bool:
     overlap. With ``in_order=False`` also in any order (e.g. shuffled by
     ``train_test_split``): the windows then link into one chain. Windows of many
     series (``SeriesWindows``) or of different lengths are not."""
-    x = batch.X  # (N, L, F)
-    n, length = x.shape[:2]
-    if batch.ragged or n < 2:
+    if batch.ragged or batch.n_samples < 2:
         return not batch.ragged
+    return _series_of_windows(batch.X, in_order) is not None
+
+
+def _series_of_windows(x: np.ndarray, in_order: bool = True) -> np.ndarray | None:
+    """The series (M, F) whose consecutive windows are x (N >= 2, L, F), cut every
+    ``shift`` steps, in order or (``in_order=False``) in any order; None if they
+    are not one series' windows (see :func:`_one_series`)."""
+    length = x.shape[1]
     for shift in range(1, length):
         if np.array_equal(x[1, :-shift], x[0, shift:]):
             if np.array_equal(x[1:, :-shift], x[:-1, shift:]):
-                return True
+                return _joined(x, shift, np.arange(len(x)))
             break
-    return not in_order and _one_chain(x)
+    return None if in_order else _one_chain(x)
+
+
+def _joined(x: np.ndarray, shift: int, order: np.ndarray) -> np.ndarray:
+    """The series of the windows x taken in ``order``, each ``shift`` steps after
+    the one before it: the first window, then each next window's last steps."""
+    x = x[order]
+    return np.concatenate([x[0], x[1:, -shift:].reshape(-1, x.shape[2])], axis=0)
 
 
 # _one_chain: the most window values it reads (beyond, the windows count as not
@@ -989,14 +1060,14 @@ _CHAIN_SEARCH_MAX = 50_000_000
 _CHAIN_TRIES = 3
 
 
-def _one_chain(x: np.ndarray) -> bool:
-    """Whether the windows x (N, L, F), in any order, are the windows of one
-    series cut every ``shift`` steps: for some shift, each window's last L - shift
-    steps are another window's first, and following these links from the one
-    window that no other leads to visits every window."""
+def _one_chain(x: np.ndarray) -> np.ndarray | None:
+    """The series whose windows x (N, L, F) are, in any order, cut every ``shift``
+    steps: for some shift, each window's last L - shift steps are another window's
+    first, and following these links from the one window that no other leads to
+    visits every window. None if there is no such series."""
     n, length = x.shape[:2]
     if x.size > _CHAIN_VALUES_MAX:
-        return False
+        return None
     shifts = range(1, length)
     if n * x[0].size * len(shifts) > _CHAIN_SEARCH_MAX:
         shifts = range(1, 2)
@@ -1006,32 +1077,88 @@ def _one_chain(x: np.ndarray) -> bool:
         before = np.all(x[:, shift:] == x[0, :-shift], axis=(1, 2))
         if not (after.any() or before.any()):
             continue  # window 0 has no neighbour at this shift
-        if _follows_one_chain(x, shift):
-            return True
+        order = _chain_order(x, shift)
+        if order is not None:
+            return _joined(x, shift, order)
         tries += 1
         if tries == _CHAIN_TRIES:
             break
-    return False
+    return None
 
 
-def _follows_one_chain(x: np.ndarray, shift: int) -> bool:
-    """Whether the windows x (N, L, F) link into one chain at this shift."""
+def _chain_order(x: np.ndarray, shift: int) -> np.ndarray | None:
+    """The order in which the windows x (N, L, F) link into one chain at this
+    shift, or None if they do not."""
     n = len(x)
     x = np.ascontiguousarray(x)
     starts = {x[j, :-shift].tobytes(): j for j in range(n)}
     if len(starts) < n:  # equal windows: no single chain to follow
-        return False
+        return None
     following = np.array([starts.get(x[i, shift:].tobytes(), -1) for i in range(n)])
     ends = following < 0
     led_to = following[~ends]
     if ends.sum() != 1 or len(np.unique(led_to)) != n - 1:
-        return False
+        return None
     first = np.ones(n, dtype=bool)
     first[led_to] = False
-    i, visited = int(np.flatnonzero(first)[0]), 1
-    while following[i] >= 0 and visited <= n:
-        i, visited = int(following[i]), visited + 1
-    return visited == n
+    order = [int(np.flatnonzero(first)[0])]
+    while following[order[-1]] >= 0 and len(order) <= n:
+        order.append(int(following[order[-1]]))
+    return np.asarray(order) if len(order) == n else None
+
+
+# linear_units="auto": the augmented Dickey-Fuller test's level, its shortest
+# series, and MacKinnon's (2010) 5% critical value for a regression with a constant,
+# -2.86154 - 2.8903 / n - 4.234 / n ** 2 - 40.040 / n ** 3 (n observations)
+_ADF_MIN_VALUES = 20
+_ADF_MAX_VALUES = 100_000  # (the latest ones: the test's cost stays small)
+_ADF_CRIT_5 = (-2.86154, -2.8903, -4.234, -40.040)
+
+
+def _stationary(series: np.ndarray) -> bool:
+    """Whether an augmented Dickey-Fuller test (a constant, lags chosen by AIC up
+    to ``12 (n / 100) ** 0.25``) rejects a unit root at 5% in every column of
+    ``series`` (M, F): each feature returns to a mean of its own rather than
+    wandering as a random walk does."""
+    if len(series) < _ADF_MIN_VALUES:
+        return False
+    series = series[-_ADF_MAX_VALUES:]
+    return all(_adf_rejects(np.asarray(col, dtype=np.float64)) for col in series.T)
+
+
+def _adf_rejects(x: np.ndarray) -> bool:
+    n = len(x)
+    dx = np.diff(x)
+    if np.ptp(dx) == 0:  # a constant or a straight line: no test to run
+        return False
+    max_lag = min(math.ceil(12 * (n / 100) ** 0.25), n // 2 - 2)
+
+    def regression(lags: int, rows: int):
+        """dx_t on a constant, x_{t-1} and dx_{t-1..t-lags}, over the last
+        ``rows`` observations: (coefficients, residual sum, design)."""
+        cols = [np.ones(rows), x[n - 1 - rows : n - 1]]
+        cols += [dx[n - 1 - rows - k : n - 1 - k] for k in range(1, lags + 1)]
+        design = np.stack(cols, axis=1)
+        target = dx[n - 1 - rows :]
+        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+        resid = target - design @ coef
+        return coef, float(resid @ resid), design
+
+    rows = n - 1 - max_lag  # the same observations for every lag's AIC
+    aic = []
+    for lags in range(max_lag + 1):
+        _, ssr, _ = regression(lags, rows)
+        aic.append(rows * np.log(max(ssr, 1e-300) / rows) + 2 * (lags + 2))
+    lags = int(np.argmin(aic))
+    rows = n - 1 - lags
+    coef, ssr, design = regression(lags, rows)
+    dof = rows - design.shape[1]
+    if dof <= 0 or ssr <= 0:
+        return False
+    cov = np.linalg.pinv(design.T @ design) * (ssr / dof)
+    t = coef[1] / math.sqrt(max(cov[1, 1], 1e-300))
+    c = _ADF_CRIT_5
+    return t < c[0] + c[1] / rows + c[2] / rows**2 + c[3] / rows**3
 
 
 def _auto_scaling(y_ndim: int, target: np.ndarray, batch) -> str:

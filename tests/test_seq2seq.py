@@ -1,6 +1,7 @@
 """Seq2SeqRegressor, Seq2SeqClassifier, their torch modules and sliding_window."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -504,6 +505,93 @@ def test_one_series_is_recognised_in_any_order_but_not_across_series():
     assert not one(Xg[rng.permutation(len(Xg))], in_order=False)
     assert not one(np.r_[X, X[:1]], in_order=False)  # a repeated window
     assert not one(rng.normal(size=(30, 12)), in_order=False)
+
+
+def test_series_of_windows_rebuilds_the_series_in_any_order():
+    """The series behind one series' windows is rebuilt from them, in order or
+    shuffled, at any step; windows of two series give none."""
+    from sksequence._seq2seq import _series_of_windows
+
+    series = trending_series(n=60)
+    rng = np.random.RandomState(0)
+    for step in (1, 4):
+        X, _ = sliding_window(series, 12, 4, step=step)
+        X3 = X[:, :, None]
+        covered = 12 + step * (len(X) - 1)  # the steps the windows hold
+        np.testing.assert_array_equal(_series_of_windows(X3)[:, 0], series[:covered])
+        shuffled = X3[rng.permutation(len(X3))]
+        assert _series_of_windows(shuffled) is None  # in order only
+        np.testing.assert_array_equal(
+            _series_of_windows(shuffled, in_order=False)[:, 0], series[:covered]
+        )
+    Xg, _ = SeriesWindows(n_steps_in=12, n_steps_out=4).fit_windows(
+        [series, trending_series(n=50, seed=1)]
+    )
+    assert _series_of_windows(Xg.reshape(len(Xg), 12, 1), in_order=False) is None
+
+
+def test_adf_test_matches_statsmodels():
+    """The augmented Dickey-Fuller decision (5%, a constant, lags by AIC) is
+    statsmodels' adfuller's on stationary, cyclic, random-walk and trending
+    series, short and long."""
+    adfuller = pytest.importorskip("statsmodels.tsa.stattools").adfuller
+    from sksequence._seq2seq import _adf_rejects
+
+    rng = np.random.RandomState(0)
+    cases = []
+    for n in (30, 80, 300):
+        e = rng.normal(size=n)
+        ar = np.zeros(n)
+        for t in range(1, n):
+            ar[t] = 0.6 * ar[t - 1] + e[t]
+        cycle = np.sin(np.arange(n) * 2 * np.pi / 11) + 0.3 * e
+        cases += [ar, cycle, np.cumsum(e), trending_series(n=n, seed=n)]
+    decisions = []
+    for x in cases:
+        with warnings.catch_warnings():  # (newer statsmodels: the result's type)
+            warnings.simplefilter("ignore", FutureWarning)
+            res = adfuller(x, autolag="AIC")
+        expected = res[0] < res[4]["5%"]
+        assert _adf_rejects(x) == expected
+        decisions.append(expected)
+    assert any(decisions) and not all(decisions)  # both answers were checked
+
+
+def test_regressor_linear_units_series_for_a_stationary_series():
+    """linear_units="auto": the linear path is in the series' units, without the
+    level input, for the windows of one series that returns to its mean (in any
+    order); in the window's units for a random walk, for windows of many series
+    and when set (the default); the forecasts are finite and in the user's units
+    either way."""
+    kw = dict(hidden_size=4, max_epochs=2, random_state=0, linear_units="auto")
+    rng = np.random.RandomState(0)
+    n = 200
+    cycle = np.zeros(n)  # an AR(1): back towards 50 by 40% a step
+    for t in range(1, n):
+        cycle[t] = 0.6 * cycle[t - 1] + 10 * rng.normal()
+    cycle += 50
+    walk = 50 + np.cumsum(rng.normal(size=n))
+    X, y = sliding_window(cycle, 24, 6)
+    reg = Seq2SeqRegressor(**kw).fit(X, y)
+    assert reg.linear_units_ == "series"
+    assert reg.net_.module_.skip_units == "raw" and not reg.net_.module_.level
+    assert reg.linear_start_ == "naive"
+    forecast = reg.predict(X[-1:])
+    assert np.all(np.isfinite(forecast)) and np.all(np.abs(forecast - 50) < 40)
+    order = rng.permutation(len(X))
+    assert Seq2SeqRegressor(**kw).fit(X[order], y[order]).linear_units_ == "series"
+    reg = Seq2SeqRegressor(**dict(kw, linear_units="window")).fit(X, y)
+    assert reg.linear_units_ == "window" and reg.net_.module_.level
+    reg = Seq2SeqRegressor(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
+    assert reg.linear_units_ == "window"  # the default
+    Xw, yw = sliding_window(walk, 24, 6)
+    assert Seq2SeqRegressor(**kw).fit(Xw, yw).linear_units_ == "window"
+    reg = Seq2SeqRegressor(**dict(kw, linear_units="series")).fit(Xw, yw)
+    assert reg.linear_units_ == "series" and reg.net_.module_.skip_units == "raw"
+    Xg, yg = SeriesWindows(n_steps_in=24, n_steps_out=6).fit_windows([cycle, walk])
+    assert Seq2SeqRegressor(**kw).fit(Xg, yg).linear_units_ == "window"
+    X1 = rng.normal(size=(40, 10))  # not windows of any series
+    assert Seq2SeqRegressor(**kw).fit(X1, X1[:, :3]).linear_units_ == "window"
 
 
 def test_regressor_weighs_windows_by_their_scale_for_one_series_only():
