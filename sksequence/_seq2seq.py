@@ -1107,11 +1107,12 @@ def _chain_order(x: np.ndarray, shift: int) -> np.ndarray | None:
     return np.asarray(order) if len(order) == n else None
 
 
-# linear_units="auto": the augmented Dickey-Fuller test's level, its shortest
-# series, and MacKinnon's (2010) 5% critical value for a regression with a constant,
-# -2.86154 - 2.8903 / n - 4.234 / n ** 2 - 40.040 / n ** 3 (n observations)
+# linear_units="auto": the augmented Dickey-Fuller test's shortest series, the
+# most values it reads (the latest: its cost stays small), and MacKinnon's (2010)
+# 5% critical value for a regression with a constant, -2.86154 - 2.8903 / n -
+# 4.234 / n ** 2 - 40.040 / n ** 3 (n observations)
 _ADF_MIN_VALUES = 20
-_ADF_MAX_VALUES = 100_000  # (the latest ones: the test's cost stays small)
+_ADF_MAX_VALUES = 100_000
 _ADF_CRIT_5 = (-2.86154, -2.8903, -4.234, -40.040)
 
 
@@ -1127,6 +1128,9 @@ def _stationary(series: np.ndarray) -> bool:
 
 
 def _adf_rejects(x: np.ndarray) -> bool:
+    """The augmented Dickey-Fuller test of one series x (M,): whether its
+    statistic lies below the 5% critical value (statsmodels' ``adfuller`` with
+    ``autolag="AIC"`` decides the same; tests/test_seq2seq.py)."""
     n = len(x)
     dx = np.diff(x)
     if np.ptp(dx) == 0:  # a constant or a straight line: no test to run
