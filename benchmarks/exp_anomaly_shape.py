@@ -28,12 +28,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def _mask(x, lengths):
-    if lengths is None:
-        return torch.ones(x.shape[:2], dtype=torch.float64)
-    steps = torch.arange(x.shape[1])[None, :]
-    return (steps < lengths[:, None]).double()
+from exp_anomaly_residual import _mask  # noqa: E402
 
 
 @torch.no_grad()
