@@ -1,6 +1,8 @@
 """Research (issue 12): the defaults with the linear path on the series' own
 (standardised) units instead of the window's, without the level input
-(``skip="raw"`` of the module, a working-copy patch), logged in
+(``linear_units="series"``; the screen in RESULTS.md ran the same module
+options as a working-copy patch before the parameter existed: identical
+forecasts, checked on sunspots), logged in
 ``exp_combine.py``'s format (method ``raw``) so that its forecasts can be
 compared origin by origin with the defaults', and a per-origin rule scored
 offline: the raw path where an augmented Dickey-Fuller test on the training
@@ -22,48 +24,23 @@ import sys
 import warnings
 
 import numpy as np
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_forecast as bf  # noqa: E402
 
-import sksequence._seq2seq as est_mod  # noqa: E402
-import sksequence.nn.seq2seq as nn_mod  # noqa: E402
-
-_init = nn_mod.Seq2Seq.__init__
-_naive = est_mod._naive_linear_path
-
-
-def _raw_init(self, *args, **kw):
-    if kw.get("skip"):
-        kw.update(skip="raw", level=False)
-    _init(self, *args, **kw)
-
-
-def _raw_naive(batch, n_targets, module_options):
-    return _naive(batch, n_targets, dict(module_options, level=False))
-
-
-def patch():
-    nn_mod.Seq2Seq.__init__ = _raw_init
-    est_mod.Seq2Seq.__init__ = _raw_init
-    est_mod._naive_linear_path = _raw_naive
-
 
 def run(name, seed):
-    from sksequence import Seq2SeqRegressor
-    from sksequence.preprocessing import sliding_window
-
+    """The estimator with ``linear_units="series"`` (``bench_forecast.estimator``)
+    at every origin of the protocol, in ``exp_combine.py``'s format."""
     y, m, h = bf.load_series(name)
     cuts = bf.origins(len(y), h)
     out = []
     for origin in cuts:
         train = y[:origin]
         L = bf.window_length(len(train), h, m)
-        X, Y = sliding_window(train, L, h)
-        reg = Seq2SeqRegressor(random_state=seed).fit(X, Y)
-        out.append(list(map(float, reg.predict(train[-L:][None])[0])))
+        fc = bf.estimator(train, h, m, L=L, seed=seed, linear_units="series")
+        out.append(list(map(float, fc)))
     return {
         "series": name,
         "m": m,
@@ -131,8 +108,6 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.evaluate:
         return evaluate([a.log] + ([a.defaults] if a.defaults else []))
-    torch.set_num_threads(1)
-    patch()
     for name in a.series:
         row = run(name, a.seed)
         with open(a.log, "a") as fh:
