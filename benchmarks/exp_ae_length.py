@@ -18,6 +18,7 @@ SHAPES = [
     (1000, 500, 1),
     (300, 1000, 3),
     (204, 405, 61),
+    (100, 8000, 1),
     (128, 17984, 6),
 ]
 
@@ -34,7 +35,7 @@ def main():
         Z = est.transform(X)
         print(
             f"{n} x {t} x {f}: fit {fit:.1f} s, transform {time.process_time() - start:.1f} s, "
-            f"{Z.shape[1]} features",
+            f"{Z.shape[1]} features, input_pool_ {est.input_pool_}",
             flush=True,
         )
 

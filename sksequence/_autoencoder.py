@@ -31,6 +31,10 @@ __all__ = ["LSTMAutoencoderTransformer"]
 # stride 4 already above 128 steps (the classifier's 256 cost the autoencoder's
 # features on the longest archive series; see benchmarks/RESULTS.md).
 _AUTO_MAX_STEPS_STRIDE4 = 128
+# input_pool="auto": longer training sequences reach the front end as the means of
+# groups of steps, at most this many groups (a fit of 17,984 steps took 337 s of CPU
+# reading every step; benchmarks/RESULTS.md)
+_AUTO_MAX_POOLED_STEPS = 4096
 # With n_components=None the decoders read a linear bottleneck of this size.
 _CODE_SIZE = 16
 # With n_components=None the pooled features also hold, for each front-end channel,
@@ -120,6 +124,9 @@ class LSTMAutoencoderTransformer(
         to 190 steps).
     conv_strides_ : tuple of int
         The front end's strides (resolved from "auto"; empty without a front end).
+    input_pool_ : int
+        The steps the front end averages into one (``input_pool`` resolved from
+        "auto"; 1 without a front end).
     ppv_dilations_ : tuple of int
         The dilations at which the default features read the first block's
         kernels (1, 2, 4, ... up to the one whose kernel spans the median
@@ -244,6 +251,20 @@ class LSTMAutoencoderTransformer(
             blocks from the last one backwards; if that leaves more than 128
             steps, stride 4 from the first block on (where the kernel is at least
             4 wide) until at most 128 remain.""",
+        ),
+        "input_pool": Param(
+            "auto",
+            [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+            '"auto" or int, default={default}',
+            """
+            The front end reads the mean of every ``input_pool`` consecutive
+            steps (each sequence's own steps only); the decoders still rebuild
+            every step. "auto": 1 (every step) for training sequences of up to
+            4096 steps, and for longer ones the smallest number that leaves at
+            most 4096 (e.g. 5 for 17,984 steps), which keeps a fit of the
+            defaults under a minute of CPU (measured in the user guide). Ignored
+            without a front end. The strides ("auto") and the dilations of the
+            default features are then chosen for the pooled length.""",
         ),
         "conv_skip": Param(
             True,
@@ -373,6 +394,7 @@ class LSTMAutoencoderTransformer(
         "n_timesteps_",
         "n_future_",
         "conv_strides_",
+        "input_pool_",
         "ppv_dilations_",
         "anomaly_reference_",
     )
@@ -457,8 +479,18 @@ class LSTMAutoencoderTransformer(
         """
         return self._fit(X, incremental=True, sample_weight=sample_weight)
 
+    def _input_pool(self, n_timesteps: int) -> int:
+        """``input_pool`` ("auto" resolved for ``n_timesteps``; 1 without a front
+        end)."""
+        if not self._architecture(0)["conv_channels"]:
+            return 1
+        if self.input_pool == "auto":
+            return max(1, -(-n_timesteps // _AUTO_MAX_POOLED_STEPS))
+        return int(self.input_pool)
+
     def _architecture(self, n_timesteps: int) -> dict:
-        """The front end's module arguments ("auto" resolved for ``n_timesteps``)."""
+        """The front end's module arguments ("auto" resolved for ``n_timesteps``
+        steps as the front end reads them)."""
         channels, kernels, strides = _front_end(
             self, n_timesteps, _AUTO_MAX_STEPS_STRIDE4
         )
@@ -474,6 +506,7 @@ class LSTMAutoencoderTransformer(
         if not kernels or not self.conv_skip:
             return ()
         steps = n_timesteps if lengths is None else float(np.median(lengths))
+        steps = math.ceil(steps / self._input_pool(n_timesteps))  # as the front reads
         top = math.floor(math.log2(max(1.0, (steps - 1) / max(1, kernels[0] - 1))))
         return tuple(2**e for e in range(min(top + 1, _PPV_MAX_DILATIONS)))
 
@@ -484,6 +517,7 @@ class LSTMAutoencoderTransformer(
         ppv_dilations: tuple = (),
         legacy_code: bool = False,
         feature_span: bool = True,
+        input_pool: int = 1,
     ) -> dict:
         """The module's arguments; ``legacy_code``: those of a model fitted with
         ``n_components`` set before the principal components (its decoders read
@@ -543,6 +577,7 @@ class LSTMAutoencoderTransformer(
             ppv_differences=True,
             feature_loss_steps=_FEATURE_LOSS_STEPS if legacy_code else 0,
             feature_span=feature_span,
+            input_pool=input_pool,
             **arch,
         )
 
@@ -561,8 +596,9 @@ class LSTMAutoencoderTransformer(
             if n_future is not None and self.n_future_ is not None:
                 n_future = max(n_future, self.n_future_)
             strides = self.conv_strides_
-            # (a model saved before the dilated shares has none)
+            # (a model saved before the dilated shares, or the pooled input, has none)
             dilations = getattr(self, "ppv_dilations_", ())
+            pool = getattr(self, "input_pool_", 1)
             fitted = {}
             # (a code model fitted before the principal components keeps its
             # code; one fitted before the features' span keeps scoring without)
@@ -570,9 +606,11 @@ class LSTMAutoencoderTransformer(
             span = self._module_spec[1].get("feature_span", False)
         else:
             legacy, span = False, True
-            strides = self._architecture(batch.n_timesteps)["conv_strides"]
+            pool = self._input_pool(batch.n_timesteps)
+            strides = self._architecture(-(-batch.n_timesteps // pool))["conv_strides"]
             fitted = batch.input_attributes()
             fitted["conv_strides_"] = strides
+            fitted["input_pool_"] = pool
             dilations = self._ppv_dilations(inputs.get("lengths"), n_timesteps)
             fitted["ppv_dilations_"] = dilations
             if self.scaling == "standard":
@@ -580,7 +618,12 @@ class LSTMAutoencoderTransformer(
                 buffers = {"input_mean": mean, "input_scale": scale}
         fitted.update(n_timesteps_=n_timesteps, n_future_=n_future)
         module_kwargs = self._module_kwargs(
-            batch.n_features, strides, dilations, legacy_code=legacy, feature_span=span
+            batch.n_features,
+            strides,
+            dilations,
+            legacy_code=legacy,
+            feature_span=span,
+            input_pool=pool,
         )
         return self._make_plan(
             SequenceAutoencoder,

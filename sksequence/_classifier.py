@@ -415,6 +415,13 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
         classifier reads the input as the transferred encoder learnt to."""
         module = encoder.net_.module_
         front = module.front
+        if getattr(module, "input_pool", 1) > 1:
+            raise ValueError(
+                "encoder= transfers the autoencoder's front end, which reads the "
+                f"means of {module.input_pool} steps (input_pool_="
+                f"{module.input_pool}); the classifier reads every step. Fit the "
+                "autoencoder with input_pool=1 to transfer its encoder."
+            )
         if front is None:
             channels, kernels, strides = (), (), ()
         else:

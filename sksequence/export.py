@@ -95,7 +95,9 @@ def export_onnx(estimator, path, *, opset_version: int = 17) -> None:
     check_is_fitted(estimator, "net_")
     graph, outputs, metadata = _graph(estimator)
     graph = graph.cpu().eval()
-    example = torch.zeros(2, 3, estimator.n_features_in_)
+    # (steps enough for every traced branch, as the front end reads them)
+    steps = 3 * getattr(estimator.net_.module_, "input_pool", 1)
+    example = torch.zeros(2, steps, estimator.n_features_in_)
     axes = {"x": {0: "n_samples", 1: "n_timesteps"}}
     axes.update({name: {0: "n_samples"} for name in outputs})
     kwargs = {}

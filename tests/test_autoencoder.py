@@ -833,6 +833,23 @@ def test_truncate_bptt_needs_the_classic_encoder():
     ).fit(X)
 
 
+def test_input_pool_auto_reads_only_long_series_as_means_of_steps():
+    """Above 4096 steps the front end reads the means of ceil(L / 4096) steps
+    (the model still rebuilds every step); up to 4096 it reads every step."""
+    X = np.random.default_rng(0).normal(size=(3, 8193, 1)).cumsum(axis=1)
+    kw = dict(hidden_size=4, conv_channels=(4, 4, 4), max_epochs=1, random_state=0)
+    ae = LSTMAutoencoderTransformer(**kw).fit(X)
+    module = ae.net_.module_
+    assert ae.input_pool_ == module.input_pool == 3
+    assert module.decoder_stride == 3 * int(np.prod(ae.conv_strides_))
+    assert ae.inverse_transform(ae.transform(X[:2])).shape == (2, 8193, 1)
+    assert np.isfinite(ae.score_samples(X)).all()
+    assert LSTMAutoencoderTransformer(**kw).fit(X[:, :4096]).input_pool_ == 1
+    # the classic model has no front end: nothing is pooled
+    classic = LSTMAutoencoderTransformer(input_pool=4, **{**kw, **CLASSIC})
+    assert classic.fit(X[:, :40]).input_pool_ == 1
+
+
 def test_default_features_hold_each_channels_share_above_its_training_quantiles():
     """n_components=None: after the pooled features come, map by map (the three
     front-end blocks, then the first block's kernels at stride 1 and dilations 1,

@@ -255,6 +255,14 @@ def test_clone_and_grid_search_keep_the_fitted_encoder(autoencoder):
     assert grid.cv_results_["mean_test_score"].shape == (2,)
 
 
+def test_encoder_of_a_pooled_autoencoder_is_refused():
+    X, y = make_waves(n=20, n_timesteps=20, n_features=2, seed=6)
+    ae = LSTMAutoencoderTransformer(hidden_size=4, input_pool=2, max_epochs=1)
+    ae.fit(X)
+    with pytest.raises(ValueError, match="input_pool=1"):
+        SequenceClassifier(encoder=ae, hidden_size=4, max_epochs=1).fit(X, y)
+
+
 def test_unfitted_encoder_is_pretrained_on_X():
     X, y = make_waves(n=40, n_timesteps=16, n_features=2, seed=8)
     ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=2, random_state=0)

@@ -170,6 +170,38 @@ def test_patchify_round_trip():
     torch.testing.assert_close(unpatchify(p, 4, 10), x)
 
 
+def test_pool_steps_averages_each_sequences_own_steps():
+    from sksequence.nn.autoencoder import pool_steps
+
+    x = torch.randn(2, 10, 3)
+    x[1, 7:] = 99.0  # after the second sequence's end: never read
+    p, lens = pool_steps(x, torch.tensor([10, 7]), 4)
+    assert p.shape == (2, 3, 3) and lens.tolist() == [3, 2]
+    torch.testing.assert_close(p[0, 2], x[0, 8:].mean(0))  # a shorter last group
+    torch.testing.assert_close(p[1, 0], x[1, :4].mean(0))
+    torch.testing.assert_close(p[1, 1], x[1, 4:7].mean(0))
+    alone, none = pool_steps(x[1:, :7], None, 4)
+    assert none is None
+    torch.testing.assert_close(alone[0], p[1, :2])
+
+
+def test_autoencoder_input_pool_feeds_the_front_end_means_and_decodes_every_step():
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(2, n_components=5, input_pool=3, **FEATURE_AE)
+    assert model.decoder_stride == 3 * 4  # the pool times the strides
+    x = torch.randn(4, 14, 2)
+    out = model(x)
+    assert out["reconstruction"].shape == (4, 14, 2)
+    model.eval()
+    with torch.no_grad():
+        pooled = model.features(x)
+        means = torch.stack([x[:, i : i + 3].mean(1) for i in range(0, 14, 3)], 1)
+        model.input_pool = 1
+        torch.testing.assert_close(model.features(means), pooled)
+    with pytest.raises(ValueError, match="input_pool must be >= 1"):
+        SequenceAutoencoder(2, n_components=5, input_pool=0, **FEATURE_AE)
+
+
 @pytest.mark.parametrize("conditional", [False, True])
 def test_autoencoder_front_end_shapes_and_patch_decoding(conditional):
     torch.manual_seed(0)

@@ -39,7 +39,7 @@ from .encoder import RecurrentEncoder
 from .functional import length_mask, masked_mse, reverse_padded, weighted_mean
 from .pooling import SequencePooling, masked_max, masked_mean
 
-__all__ = ["SequenceAutoencoder", "patchify", "unpatchify"]
+__all__ = ["SequenceAutoencoder", "patchify", "pool_steps", "unpatchify"]
 
 OBJECTIVES = ("reconstruct", "predict", "composite")
 SCALINGS = ("none", "standard")
@@ -54,6 +54,13 @@ _PPV_CHUNK_VALUES = 2**20
 # sampled maps hold about this many values, so that they stay in cache (about 2x
 # faster at 256 steps)
 _SHARE_VALUES = 2**19
+
+
+# The shape path of sequences of one length longer than this is one matrix product
+# (faster on long ones); up to it, the broadcast batched product the defaults'
+# figures in benchmarks/RESULTS.md were measured with (the two differ by float
+# rounding, which a fit amplifies)
+_SHAPE_BROADCAST_STEPS = 4096
 
 
 def _detach(state):
@@ -130,6 +137,29 @@ def patchify(x: Tensor, size: int) -> Tensor:
     return x.reshape(n, n_patches, size * feats)  # (N, L', s*F)
 
 
+def pool_steps(
+    x: Tensor, lengths: Tensor | None, size: int
+) -> tuple[Tensor, Tensor | None]:
+    """Average every ``size`` consecutive steps: (N, L, F) -> (N, ceil(L / size), F)
+    and each sequence's length -> ceil(length / size). Only a sequence's own steps
+    are averaged (its last group may be shorter), so the result does not depend on
+    the batch's padding."""
+    if size == 1:
+        return x, lengths
+    if lengths is None:  # (the last group averages its own steps; traceable)
+        pooled = nn.functional.avg_pool1d(x.transpose(1, 2), size, ceil_mode=True)
+        return pooled.transpose(1, 2), None
+    n, steps, feats = x.shape
+    groups = -(-steps // size)
+    start = torch.arange(groups, device=x.device) * size  # (G,)
+    lengths = lengths.to(x.device)
+    x = x * length_mask(lengths, steps)[:, :, None]
+    counts = (lengths[:, None] - start).clamp(min=1, max=size)  # (N, G)
+    x = nn.functional.pad(x, (0, 0, 0, groups * size - steps))
+    sums = x.reshape(n, groups, size, feats).sum(dim=2)  # (N, G, F)
+    return sums / counts[:, :, None].to(x.dtype), -(-lengths // size)
+
+
 def unpatchify(y: Tensor, size: int, n_steps: int) -> Tensor:
     """Inverse of :func:`patchify`: (N, L', size * F) -> (N, n_steps, F)."""
     if size == 1:
@@ -179,8 +209,14 @@ class SequenceAutoencoder(nn.Module):
         over the C components ("layer") or per component over the batch, with
         running statistics at evaluation ("batch").
     decoder_stride : int or None
-        s, timesteps emitted per decoder step; None: the product of ``conv_strides``
-        (1 without a front end).
+        s, timesteps emitted per decoder step; None: ``input_pool`` times the
+        product of ``conv_strides`` (1 without a front end).
+    input_pool : int
+        With a front end: the encoder reads the mean of every ``input_pool``
+        consecutive steps of the (standardised) input, each sequence's own
+        steps only (:func:`pool_steps`), so a very long sequence costs the front
+        end and every feature map that many times less; the decoders still
+        rebuild every step. 1: every step. Ignored without a front end.
     input_noise : float
         Denoising: in training, Gaussian noise of this standard deviation (in
         standardised units) is added to the encoder's input; the target is clean.
@@ -312,6 +348,7 @@ class SequenceAutoencoder(nn.Module):
         feature_loss_steps: int = 0,
         principal_components: int = 0,
         feature_span: bool = False,
+        input_pool: int = 1,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -340,6 +377,9 @@ class SequenceAutoencoder(nn.Module):
             self.register_buffer("input_scale", torch.ones(input_size))
         self.front = None
         encoder_input = input_size
+        if int(input_pool) < 1:
+            raise ValueError(f"input_pool must be >= 1, got {input_pool!r}.")
+        self.input_pool = int(input_pool) if len(conv_channels) else 1
         if len(conv_channels):
             self.front = ConvFrontEnd(
                 input_size, conv_channels, conv_kernel_sizes, conv_strides
@@ -455,7 +495,9 @@ class SequenceAutoencoder(nn.Module):
             self.norm = nn.Identity()
         if decoder_stride is None:
             decoder_stride = (
-                math.prod(int(s) for s in conv_strides) if len(conv_channels) else 1
+                self.input_pool * math.prod(int(s) for s in conv_strides)
+                if len(conv_channels)
+                else 1
             )
         if int(decoder_stride) < 1:
             raise ValueError(f"decoder_stride must be >= 1, got {decoder_stride!r}.")
@@ -535,13 +577,21 @@ class SequenceAutoencoder(nn.Module):
         the front end's output length)."""
         x = self.scale(x, lengths)
         if self.front is not None:
-            x, lengths = self.front(x, lengths)
+            x, lengths = self.front(*self._front_input(x, lengths))
         return self.encoder(x, lengths)
+
+    def _front_input(
+        self, x: Tensor, lengths: Tensor | None
+    ) -> tuple[Tensor, Tensor | None]:
+        """What the front end reads of the standardised input: its means over
+        ``input_pool`` steps (see :func:`pool_steps`)."""
+        return pool_steps(x, lengths, self.input_pool)
 
     def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The pooled encoder features (N, P) of the standardised input ``x``."""
         skip = None
         if self.front is not None:
+            x, lengths = self._front_input(x, lengths)
             x, lengths, blocks = self.front(x, lengths, return_blocks=True)
             if self.conv_skip:  # mean and max of the last (or every) block
                 skip = torch.cat(
@@ -687,6 +737,7 @@ class SequenceAutoencoder(nn.Module):
         with ``ppv_differences``, on its first differences (one step shorter;
         "same" zero padding, so a step's value does not depend on the batch's
         padding)."""
+        x, lengths = self._front_input(x, lengths)
         _, _, blocks = self.front(x, lengths, return_blocks=True, pre_activation=True)
         yield from blocks
         if not self.ppv_dilations:
@@ -729,6 +780,7 @@ class SequenceAutoencoder(nn.Module):
         at a time, whose sampled maps stay in cache), so the cost does not grow
         with the sequences' length. (N, maps * C_1), in :meth:`_threshold_maps`'
         order."""
+        x, lengths = self._front_input(x, lengths)
         n, steps, f = x.shape
         lens = (
             torch.full((n,), steps, device=x.device)
@@ -820,6 +872,7 @@ class SequenceAutoencoder(nn.Module):
         n = len(x)
         chunk = self._ppv_rows(x.shape[1]) if chunk is None else chunk
         full = torch.full((n,), x.shape[1]) if lengths is None else lengths.cpu()
+        full = -(-full // self.input_pool)  # the steps the front end reads
         totals, channels, lens = [], [], full
         for conv, k, s in zip(
             self.front.convs, self.front.kernel_sizes, self.front.strides
@@ -906,8 +959,14 @@ class SequenceAutoencoder(nn.Module):
             rel = t[None, :] / lengths.to(c.device, c.dtype).clamp(min=1)[:, None]
         freq = torch.arange(k, device=c.device, dtype=c.dtype) * math.pi  # (K,)
         phi = torch.cos(rel[:, :, None] * freq)  # (N or 1, L, K)
-        coef = self.shape_decoder(c).view(c.shape[0], k, -1)  # (N, K, F)
-        return torch.matmul(phi, coef)  # (N, L, F)
+        n = c.shape[0]
+        coef = self.shape_decoder(c).view(n, k, -1)  # (N, K, F)
+        if lengths is not None or n_steps <= _SHAPE_BROADCAST_STEPS:
+            return torch.matmul(phi, coef)  # (N, L, F)
+        # one basis for all: one (L, K) x (K, N F) product (a broadcast batched
+        # product of skinny matrices took 5x longer on the CPU at 18,000 steps)
+        out = phi[0] @ coef.transpose(0, 1).reshape(k, -1)  # (L, N F)
+        return out.view(n_steps, n, -1).transpose(0, 1).contiguous()  # (N, L, F)
 
     def reconstruct(
         self,
