@@ -319,8 +319,10 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             "LSTMAutoencoderTransformer or None, default={default}",
             """
             A fitted autoencoder whose encoder weights (its convolutional front end
-            and recurrent encoder, with its input scaling) initialise this
-            classifier's (Srivastava et al. 2015); it is read, never modified.
+            and recurrent encoder, with its input scaling and, for series longer
+            than 4,096 steps, its reading of means of steps: ``input_pool_``)
+            initialise this classifier's (Srivastava et al. 2015); it is read,
+            never modified.
             ``hidden_size``, ``num_layers``, ``cell`` and ``bidirectional`` must
             match it (the defaults of both do), and the input must have its
             ``n_features_in_``. An unfitted
@@ -415,13 +417,6 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
         classifier reads the input as the transferred encoder learnt to."""
         module = encoder.net_.module_
         front = module.front
-        if getattr(module, "input_pool", 1) > 1:
-            raise ValueError(
-                "encoder= transfers the autoencoder's front end, which reads the "
-                f"means of {module.input_pool} steps (input_pool_="
-                f"{module.input_pool}); the classifier reads every step. Fit the "
-                "autoencoder with input_pool=1 to transfer its encoder."
-            )
         if front is None:
             channels, kernels, strides = (), (), ()
         else:
@@ -450,6 +445,8 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             conv_strides=strides,
             conv_skip=self.conv_skip,
             scaling=theirs,
+            # (a long series' autoencoder reads means of steps: input_pool_)
+            input_pool=getattr(module, "input_pool", 1),
         )
 
     def _class_weights(self, ids: np.ndarray, classes: np.ndarray):

@@ -255,12 +255,23 @@ def test_clone_and_grid_search_keep_the_fitted_encoder(autoencoder):
     assert grid.cv_results_["mean_test_score"].shape == (2,)
 
 
-def test_encoder_of_a_pooled_autoencoder_is_refused():
+def test_encoder_of_a_pooled_autoencoder_reads_the_same_means():
+    """An autoencoder whose front end read means of 2 steps hands them on: the
+    classifier's encoder, which starts from its weights, reads the input
+    exactly as the autoencoder's did."""
     X, y = make_waves(n=20, n_timesteps=20, n_features=2, seed=6)
     ae = LSTMAutoencoderTransformer(hidden_size=4, input_pool=2, max_epochs=1)
     ae.fit(X)
-    with pytest.raises(ValueError, match="input_pool=1"):
-        SequenceClassifier(encoder=ae, hidden_size=4, max_epochs=1).fit(X, y)
+    tiny = dict(max_epochs=1, lr=1e-12, lr_schedule="constant")
+    clf = SequenceClassifier(encoder=ae, hidden_size=4, **tiny).fit(X, y)
+    module, source = clf.net_.module_, ae.net_.module_
+    assert module.input_pool == source.input_pool == ae.input_pool_ == 2
+    x = torch.as_tensor(X[:5], dtype=torch.float32)
+    source.front.load_state_dict(module.front.state_dict())  # (its batch norm's
+    with torch.no_grad():  # running statistics moved in the classifier's epoch)
+        mine, theirs = module.hidden_states(x)[0], source.hidden_states(x)[0]
+    assert mine.shape[1] == ae.net_.module_.front(x[:, ::2])[0].shape[1]
+    torch.testing.assert_close(mine, theirs)
 
 
 def test_unfitted_encoder_is_pretrained_on_X():

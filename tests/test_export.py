@@ -57,6 +57,18 @@ def test_pooled_autoencoder_matches_onnxruntime(tmp_path):
         np.testing.assert_allclose(z, ae.transform(batch), atol=1e-5)
 
 
+def test_classifier_with_a_pooled_encoder_matches_onnxruntime(tmp_path):
+    X = np.random.RandomState(1).randn(20, 150, 1)
+    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1, input_pool=3)
+    clf = SequenceClassifier(encoder=ae.fit(X), hidden_size=4, max_epochs=2)
+    clf.fit(X, np.arange(20) % 2)
+    export_onnx(clf, tmp_path / "clf.onnx")
+    session = ort.InferenceSession(str(tmp_path / "clf.onnx"))
+    for batch in (X, X[:3, :101]):
+        proba, _ = session.run(None, {"x": batch.astype(np.float32)})
+        np.testing.assert_allclose(proba, clf.predict_proba(batch), atol=1e-5)
+
+
 def test_classifier_predict_matches_onnxruntime(X, tmp_path):
     y = np.where(X[:, :, 0].mean(axis=1) > 0.5, "high", "low")
     clf = SequenceClassifier(hidden_size=6, max_epochs=2, random_state=0).fit(X, y)

@@ -171,7 +171,7 @@ def test_patchify_round_trip():
 
 
 def test_pool_steps_averages_each_sequences_own_steps():
-    from sksequence.nn.autoencoder import pool_steps
+    from sksequence.nn.functional import pool_steps
 
     x = torch.randn(2, 10, 3)
     x[1, 7:] = 99.0  # after the second sequence's end: never read

@@ -36,10 +36,16 @@ from torch import Tensor, nn
 from .conv import ConvFrontEnd, MaskedBatchNorm1d, conv_output_lengths
 from .decoder import ConditionalDecoder, RepeatDecoder
 from .encoder import RecurrentEncoder
-from .functional import length_mask, masked_mse, reverse_padded, weighted_mean
+from .functional import (
+    length_mask,
+    masked_mse,
+    pool_steps,
+    reverse_padded,
+    weighted_mean,
+)
 from .pooling import SequencePooling, masked_max, masked_mean
 
-__all__ = ["SequenceAutoencoder", "patchify", "pool_steps", "unpatchify"]
+__all__ = ["SequenceAutoencoder", "patchify", "unpatchify"]
 
 OBJECTIVES = ("reconstruct", "predict", "composite")
 SCALINGS = ("none", "standard")
@@ -137,29 +143,6 @@ def patchify(x: Tensor, size: int) -> Tensor:
     return x.reshape(n, n_patches, size * feats)  # (N, L', s*F)
 
 
-def pool_steps(
-    x: Tensor, lengths: Tensor | None, size: int
-) -> tuple[Tensor, Tensor | None]:
-    """Average every ``size`` consecutive steps: (N, L, F) -> (N, ceil(L / size), F)
-    and each sequence's length -> ceil(length / size). Only a sequence's own steps
-    are averaged (its last group may be shorter), so the result does not depend on
-    the batch's padding."""
-    if size == 1:
-        return x, lengths
-    if lengths is None:  # (the last group averages its own steps; traceable)
-        pooled = nn.functional.avg_pool1d(x.transpose(1, 2), size, ceil_mode=True)
-        return pooled.transpose(1, 2), None
-    n, steps, feats = x.shape
-    groups = -(-steps // size)
-    start = torch.arange(groups, device=x.device) * size  # (G,)
-    lengths = lengths.to(x.device)
-    x = x * length_mask(lengths, steps)[:, :, None]
-    counts = (lengths[:, None] - start).clamp(min=1, max=size)  # (N, G)
-    x = nn.functional.pad(x, (0, 0, 0, groups * size - steps))
-    sums = x.reshape(n, groups, size, feats).sum(dim=2)  # (N, G, F)
-    return sums / counts[:, :, None].to(x.dtype), -(-lengths // size)
-
-
 def unpatchify(y: Tensor, size: int, n_steps: int) -> Tensor:
     """Inverse of :func:`patchify`: (N, L', size * F) -> (N, n_steps, F)."""
     if size == 1:
@@ -214,7 +197,7 @@ class SequenceAutoencoder(nn.Module):
     input_pool : int
         With a front end: the encoder reads the mean of every ``input_pool``
         consecutive steps of the (standardised) input, each sequence's own
-        steps only (:func:`pool_steps`), so a very long sequence costs the front
+        steps only (:func:`~sksequence.nn.functional.pool_steps`), so a very long sequence costs the front
         end and every feature map that many times less; the decoders still
         rebuild every step. 1: every step. Ignored without a front end.
     input_noise : float
@@ -584,7 +567,7 @@ class SequenceAutoencoder(nn.Module):
         self, x: Tensor, lengths: Tensor | None
     ) -> tuple[Tensor, Tensor | None]:
         """What the front end reads of the standardised input: its means over
-        ``input_pool`` steps (see :func:`pool_steps`)."""
+        ``input_pool`` steps (see :func:`~sksequence.nn.functional.pool_steps`)."""
         return pool_steps(x, lengths, self.input_pool)
 
     def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:

@@ -15,7 +15,13 @@ from torch import Tensor, nn
 
 from .conv import ConvFrontEnd
 from .encoder import RecurrentEncoder
-from .functional import length_mask, row_linear, take_steps, window_warp
+from .functional import (
+    length_mask,
+    pool_steps,
+    row_linear,
+    take_steps,
+    window_warp,
+)
 from .pooling import SequencePooling, masked_max, masked_mean
 
 __all__ = ["RecurrentClassifier"]
@@ -76,6 +82,11 @@ class RecurrentClassifier(nn.Module):
         when > 0: in each batch, a random window of ``warp`` of each sequence's
         length is played at half or double speed (before ``crop``). Evaluation is
         unaffected. 0: off.
+    input_pool : int, default=1
+        With a front end: it reads the mean of every ``input_pool`` consecutive
+        steps of the scaled input (each sequence's own steps; the front end of
+        an autoencoder fitted with ``input_pool`` > 1 read its input so). 1:
+        every step.
 
     Forward: ``x`` (N, L, F), ``lengths`` (N,) or None -> logits (N, K).
     ``loss(logits, y, sample_weight=None)`` is the (weighted) mean cross-entropy.
@@ -99,8 +110,12 @@ class RecurrentClassifier(nn.Module):
         class_weight: Sequence[float] | None = None,
         crop: float = 0.0,
         warp: float = 0.0,
+        input_pool: int = 1,
     ) -> None:
         super().__init__()
+        if int(input_pool) < 1:
+            raise ValueError(f"input_pool must be >= 1, got {input_pool!r}.")
+        self.input_pool = int(input_pool)
         if not 0.0 <= crop <= 1.0:
             raise ValueError(f"crop must be in [0, 1], got {crop!r}.")
         if not 0.0 <= warp <= 1.0:
@@ -196,6 +211,7 @@ class RecurrentClassifier(nn.Module):
         x = self.scale(x, lengths)
         skip = None
         if self.front is not None:
+            x, lengths = pool_steps(x, lengths, self.input_pool)
             x, lengths = self.front(x, lengths)  # (N, L', C)
             if self.conv_skip:
                 skip = torch.cat([masked_mean(x, lengths), masked_max(x, lengths)], -1)
@@ -212,7 +228,7 @@ class RecurrentClassifier(nn.Module):
         ``(h_n, c_n)``, after scaling and the front end (L' steps after strides)."""
         x = self.scale(x, lengths)
         if self.front is not None:
-            x, lengths = self.front(x, lengths)
+            x, lengths = self.front(*pool_steps(x, lengths, self.input_pool))
         return self.encoder(x, lengths)
 
     def forward(

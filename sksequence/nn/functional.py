@@ -14,6 +14,7 @@ __all__ = [
     "reverse_padded",
     "masked_mse",
     "masked_mae",
+    "pool_steps",
     "row_linear",
     "weighted_mean",
     "window_warp",
@@ -128,6 +129,29 @@ def window_warp(
         return y, None
     mask = length_mask(new.to(x.device), out_steps)[:, :, None]  # (N, L', 1)
     return y * mask, new.to(lengths.device, lengths.dtype)
+
+
+def pool_steps(
+    x: Tensor, lengths: Tensor | None, size: int
+) -> tuple[Tensor, Tensor | None]:
+    """Average every ``size`` consecutive steps: (N, L, F) -> (N, ceil(L / size), F)
+    and each sequence's length -> ceil(length / size). Only a sequence's own steps
+    are averaged (its last group may be shorter), so the result does not depend on
+    the batch's padding."""
+    if size == 1:
+        return x, lengths
+    if lengths is None:  # (the last group averages its own steps; traceable)
+        pooled = nn.functional.avg_pool1d(x.transpose(1, 2), size, ceil_mode=True)
+        return pooled.transpose(1, 2), None
+    n, steps, feats = x.shape
+    groups = -(-steps // size)
+    start = torch.arange(groups, device=x.device) * size  # (G,)
+    lengths = lengths.to(x.device)
+    x = x * length_mask(lengths, steps)[:, :, None]
+    counts = (lengths[:, None] - start).clamp(min=1, max=size)  # (N, G)
+    x = nn.functional.pad(x, (0, 0, 0, groups * size - steps))
+    sums = x.reshape(n, groups, size, feats).sum(dim=2)  # (N, G, F)
+    return sums / counts[:, :, None].to(x.dtype), -(-lengths // size)
 
 
 def weighted_mean(values: Tensor, weight: Tensor) -> Tensor:
