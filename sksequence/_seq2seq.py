@@ -635,24 +635,16 @@ n_steps_out, n_targets)
             units = getattr(self, "linear_units_", None)
         else:
             # (only window scaling reads it: other fits skip the chain search)
-            chain = None
+            series = None
             if window and not batch.ragged and batch.n_samples >= 2:
-                chain = _window_chain(batch.X, in_order=False)
-                one_series = chain is not None
+                series = _series_of_windows(batch.X, in_order=False)
+                one_series = series is not None
             else:  # (one window is one series)
                 one_series = window and not batch.ragged
             units = self.linear_units if window else None
             if units == "auto":
-                series = None if chain is None else _joined(batch.X, chain[1], chain[0])
-                units = "window"
-                if series is not None and _stationary(series):
-                    units = (  # (partial_fit: no validation fits)
-                        "series"
-                        if incremental
-                        else self._choose_linear_units(
-                            batch.X, target, data.sample_weight, scale, chain
-                        )
-                    )
+                stationary = series is not None and _stationary(series)
+                units = "series" if stationary else "window"
             fitted["linear_units_"] = units
             level_bound = _LEVEL_BOUND_ONE_SERIES if one_series else _LEVEL_BOUND
             window_weight, window_loss, step_weight = 0.0, "squared", 0.0
@@ -740,42 +732,6 @@ n_steps_out, n_targets)
             pred = est.predict(batch.X[-n_valid:]).reshape(target[-n_valid:].shape)
             errors[start] = float(np.mean(np.abs(pred - target[-n_valid:]) / scale))
         return "ridge" if errors["ridge"] < errors["zero"] else "zero"
-
-    def _choose_linear_units(self, x, target, sample_weight, scale, chain) -> str:
-        """linear_units="auto" on a stationary series: "series" or "window",
-        whichever forecasts better at the last ``_UNITS_ORIGINS`` forecast
-        origins inside the training windows (each a horizon before the next):
-        at each, both are fitted on the windows whose targets end before it and
-        forecast from the window that ends there ("window" where the windows
-        are too few; the validation fits run without the user's callbacks and
-        verbose output)."""
-        from sklearn.base import clone
-
-        order, shift = chain
-        x, target = x[order], target[order]
-        weight = None if sample_weight is None else np.asarray(sample_weight)[order]
-        gap = math.ceil(target.shape[1] / shift)  # windows a horizon apart
-        errors: dict = {"window": [], "series": []}
-        for k in range(_UNITS_ORIGINS):
-            last = len(x) - 1 - k * gap  # the window the forecast starts from
-            n_fit = last - gap + 1  # the windows whose targets end before it
-            if n_fit < _LINEAR_START_MIN_FIT:
-                break
-            for units, errs in errors.items():
-                est = clone(self).set_params(
-                    linear_units=units, warm_start=False, verbose=0, callbacks=None
-                )
-                est.fit(
-                    x[:n_fit],
-                    target[:n_fit],
-                    sample_weight=None if weight is None else weight[:n_fit],
-                )
-                pred = est.predict(x[last : last + 1]).reshape(target[last].shape)
-                errs.append(float(np.mean(np.abs(pred - target[last]) / scale)))
-        if not errors["window"]:
-            return "window"
-        series_better = np.mean(errors["series"]) < np.mean(errors["window"])
-        return "series" if series_better else "window"
 
     def _predict_scaled(self, arrays, n_timesteps):
         steps = self.n_steps_out_
@@ -994,9 +950,6 @@ _STEP_WEIGHT_MANY = 2.0
 # fewest windows left to fit on (else the linear path starts at zero)
 _LINEAR_START_VALID = 0.4
 _LINEAR_START_MIN_FIT = 20
-# linear_units="auto" on a stationary series: the forecast origins inside the
-# training windows at which both units are fitted and compared
-_UNITS_ORIGINS = 2
 
 
 def _probe(batch, n_outputs, module_options, buffers) -> Seq2Seq:
@@ -1082,19 +1035,11 @@ def _series_of_windows(x: np.ndarray, in_order: bool = True) -> np.ndarray | Non
     """The series (M, F) whose consecutive windows are x (N >= 2, L, F), cut every
     ``shift`` steps, in order or (``in_order=False``) in any order; None if they
     are not one series' windows (see :func:`_one_series`)."""
-    chain = _window_chain(x, in_order)
-    return None if chain is None else _joined(x, chain[1], chain[0])
-
-
-def _window_chain(x: np.ndarray, in_order: bool = True) -> tuple | None:
-    """``(order, shift)``: the windows x (N >= 2, L, F) taken in ``order`` are
-    one series' consecutive windows, each ``shift`` steps after the one before;
-    None if they are not (see :func:`_series_of_windows`)."""
     length = x.shape[1]
     for shift in range(1, length):
         if np.array_equal(x[1, :-shift], x[0, shift:]):
             if np.array_equal(x[1:, :-shift], x[:-1, shift:]):
-                return np.arange(len(x)), shift
+                return _joined(x, shift, np.arange(len(x)))
             break
     return None if in_order else _one_chain(x)
 
@@ -1115,12 +1060,11 @@ _CHAIN_SEARCH_MAX = 50_000_000
 _CHAIN_TRIES = 3
 
 
-def _one_chain(x: np.ndarray) -> tuple | None:
-    """``(order, shift)`` of the series whose windows x (N, L, F) are, in any
-    order, cut every ``shift`` steps: for some shift, each window's last L -
-    shift steps are another window's first, and following these links from the
-    one window that no other leads to visits every window. None if there is no
-    such series."""
+def _one_chain(x: np.ndarray) -> np.ndarray | None:
+    """The series whose windows x (N, L, F) are, in any order, cut every ``shift``
+    steps: for some shift, each window's last L - shift steps are another window's
+    first, and following these links from the one window that no other leads to
+    visits every window. None if there is no such series."""
     n, length = x.shape[:2]
     if x.size > _CHAIN_VALUES_MAX:
         return None
@@ -1135,7 +1079,7 @@ def _one_chain(x: np.ndarray) -> tuple | None:
             continue  # window 0 has no neighbour at this shift
         order = _chain_order(x, shift)
         if order is not None:
-            return order, shift
+            return _joined(x, shift, order)
         tries += 1
         if tries == _CHAIN_TRIES:
             break

@@ -560,9 +560,9 @@ def test_adf_test_matches_statsmodels():
 def test_regressor_linear_units_series_for_a_stationary_series():
     """linear_units="auto": the linear path is in the series' units, without the
     level input, for the windows of one series that returns to its mean (in any
-    order), where it also forecasts the latest windows better; in the window's
-    units for a random walk, for windows of many series and when set (the
-    default); the forecasts are finite and in the user's units either way."""
+    order); in the window's units for a random walk, for windows of many series
+    and when set (the default); the forecasts are finite and in the user's units
+    either way."""
     kw = dict(hidden_size=4, max_epochs=2, random_state=0, linear_units="auto")
     rng = np.random.RandomState(0)
     n = 200
@@ -592,45 +592,6 @@ def test_regressor_linear_units_series_for_a_stationary_series():
     assert Seq2SeqRegressor(**kw).fit(Xg, yg).linear_units_ == "window"
     X1 = rng.normal(size=(40, 10))  # not windows of any series
     assert Seq2SeqRegressor(**kw).fit(X1, X1[:, :3]).linear_units_ == "window"
-
-
-def test_regressor_linear_units_auto_validates_both_on_the_latest_origins(
-    monkeypatch,
-):
-    """On a stationary series, linear_units="auto" fits both units at the last 2
-    origins inside the training windows (a horizon apart), each on the windows
-    whose targets end before the origin, and keeps the one that forecast better
-    there; the windows are taken in time order whatever order they came in."""
-    rng = np.random.RandomState(0)
-    cycle = np.zeros(200)
-    for t in range(1, 200):
-        cycle[t] = 0.6 * cycle[t - 1] + 10 * rng.normal()
-    X, y = sliding_window(cycle + 50, 24, 6)  # 171 windows
-    sizes, fit = [], Seq2SeqRegressor.fit
-
-    def spy(self, X, y, **kw):
-        sizes.append((len(X), self.linear_units))
-        return fit(self, X, y, **kw)
-
-    monkeypatch.setattr(Seq2SeqRegressor, "fit", spy)
-    order = rng.permutation(len(X))
-    kw = dict(hidden_size=4, max_epochs=2, random_state=0)
-    reg = Seq2SeqRegressor(linear_units="auto", **kw).fit(X[order], y[order])
-    assert sizes == [
-        (171, "auto"),
-        (165, "window"),  # the origin at the last window: 6 windows before it
-        (165, "series"),  # ... have targets that reach past it
-        (159, "window"),  # a horizon earlier
-        (159, "series"),
-    ]
-    errors = {}
-    for units in ("window", "series"):
-        err = 0.0
-        for last, n_fit in ((170, 165), (164, 159)):
-            est = fit(Seq2SeqRegressor(linear_units=units, **kw), X[:n_fit], y[:n_fit])
-            err += np.abs(est.predict(X[last : last + 1])[0] - y[last]).mean()
-        errors[units] = err
-    assert reg.linear_units_ == min(errors, key=errors.get)
 
 
 def test_regressor_weighs_windows_by_their_scale_for_one_series_only():
