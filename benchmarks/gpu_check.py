@@ -181,7 +181,8 @@ def ae_vs_cpu(device, epochs):
 
 
 @check(
-    "LSTMAutoencoderTransformer: objectives, conditional, truncated BPTT, variable length"
+    "LSTMAutoencoderTransformer: objectives, conditional, truncated BPTT, pooled "
+    "input, variable length"
 )
 def ae_variants(device, epochs):
     from sksequence import LSTMAutoencoderTransformer
@@ -202,6 +203,7 @@ def ae_variants(device, epochs):
             input_noise=0,
         ),
         dict(input_noise=0, mask_fraction=0.25),
+        dict(input_pool=3),  # the front end reads means of 3 steps
     ):
         ae = LSTMAutoencoderTransformer(
             max_epochs=max(2, epochs // 4), random_state=0, device=device, **kw
@@ -217,6 +219,11 @@ def ae_variants(device, epochs):
     # padding never leaks: a sequence's code is the same alone or with longer ones
     assert np.allclose(ae.transform(Xv[:1]), Z[:1], rtol=1e-3, atol=1e-4)
     finite_array(ae.score_samples(Xv), (len(Xv),))
+    pooled = LSTMAutoencoderTransformer(
+        max_epochs=3, input_pool=3, random_state=0, device=device
+    ).fit(Xv)
+    Z = finite_array(pooled.transform(Xv))
+    assert np.allclose(pooled.transform(Xv[:1]), Z[:1], rtol=1e-3, atol=1e-4)
     return figs
 
 
