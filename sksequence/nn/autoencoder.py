@@ -197,9 +197,10 @@ class SequenceAutoencoder(nn.Module):
     input_pool : int
         With a front end: the encoder reads the mean of every ``input_pool``
         consecutive steps of the (standardised) input, each sequence's own
-        steps only (:func:`~sksequence.nn.functional.pool_steps`), so a very long sequence costs the front
-        end and every feature map that many times less; the decoders still
-        rebuild every step. 1: every step. Ignored without a front end.
+        steps only (:func:`~sksequence.nn.functional.pool_steps`), so a very
+        long sequence costs the front end and every feature map that many times
+        less; the decoders still rebuild every step. 1: every step. Ignored
+        without a front end.
     input_noise : float
         Denoising: in training, Gaussian noise of this standard deviation (in
         standardised units) is added to the encoder's input; the target is clean.
