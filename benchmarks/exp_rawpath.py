@@ -52,6 +52,29 @@ def run(name, seed):
     }
 
 
+# the series groups of the evaluations (this script's and exp_units_select.py's)
+GROUPS = {
+    "dev": bf.DEV_SERIES,
+    "held": bf.HELD_OUT_SERIES,
+    "econ": bf.ECON11,
+    "R16": bf.R16,
+}
+
+
+def add_series(name, res, rows, tag=""):
+    """Print one series' mean of each score (``res``: score -> values over its
+    origins) and add them to its group's ``rows``."""
+    line = {k: float(np.mean(v)) for k, v in res.items()}
+    print(f"  {name:24s} {tag}" + " ".join(f"{k}={v:.3f}" for k, v in line.items()))
+    for k, v in line.items():
+        rows[k].append(v)
+
+
+def print_group(group, rows):
+    if rows:
+        print(group, {k: round(float(np.mean(v)), 3) for k, v in rows.items()})
+
+
 def adf_p(train):
     from statsmodels.tsa.stattools import adfuller
 
@@ -67,13 +90,7 @@ def evaluate(paths):
             r = json.loads(line)
             if r["method"] in ("ours", "raw", "ridge", "ets", "naive"):
                 d[r["series"]][r["method"]] = r
-    groups = {
-        "dev": bf.DEV_SERIES,
-        "held": bf.HELD_OUT_SERIES,
-        "econ": bf.ECON11,
-        "R16": bf.R16,
-    }
-    for g, names in groups.items():
+    for g, names in GROUPS.items():
         rows = collections.defaultdict(list)
         for n in names:
             if "raw" not in d[n] or "ours" not in d[n]:
@@ -90,12 +107,8 @@ def evaluate(paths):
                     pick = f["raw"] if p < a else f["ours"]
                     res[f"adf<{a}"].append(bf.mase(train, truth, pick, m))
                 res["p"].append(p)
-            line = {k: float(np.mean(v)) for k, v in res.items()}
-            print(f"  {n:24s} " + " ".join(f"{k}={v:.3f}" for k, v in line.items()))
-            for k, v in line.items():
-                rows[k].append(v)
-        if rows:
-            print(g, {k: round(float(np.mean(v)), 3) for k, v in rows.items()})
+            add_series(n, res, rows)
+        print_group(g, rows)
 
 
 def main(argv=None):

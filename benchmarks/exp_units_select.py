@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_forecast as bf  # noqa: E402
-from exp_rawpath import adf_p  # noqa: E402
+from exp_rawpath import GROUPS, add_series, adf_p, print_group  # noqa: E402
 
 UNITS = ("window", "series")
 
@@ -86,13 +86,7 @@ def evaluate(logs, defaults, raw):
             for row in r["rows"]:
                 if row["inner"] is not None or row["origin"] not in rows:
                     rows[row["origin"]] = row
-    groups = {
-        "dev": bf.DEV_SERIES,
-        "held": bf.HELD_OUT_SERIES,
-        "econ": bf.ECON11,
-        "R16": bf.R16,
-    }
-    for g, names in groups.items():
+    for g, names in GROUPS.items():
         rows = collections.defaultdict(list)
         for n in names:
             if n not in sel or "raw" not in fc[n] or "ours" not in fc[n]:
@@ -120,15 +114,8 @@ def evaluate(logs, defaults, raw):
                     bf.mase(train, truth, f["raw" if series else "ours"], m)
                 )
                 picks.append("S" if series else ("." if s else "-"))
-            line = {k: float(np.mean(v)) for k, v in res.items()}
-            print(
-                f"  {n:24s} {''.join(picks)} "
-                + " ".join(f"{k}={v:.3f}" for k, v in line.items())
-            )
-            for k, v in line.items():
-                rows[k].append(v)
-        if rows:
-            print(g, {k: round(float(np.mean(v)), 3) for k, v in rows.items()})
+            add_series(n, res, rows, tag="".join(picks) + " ")
+        print_group(g, rows)
 
 
 def main(argv=None):
