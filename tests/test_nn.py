@@ -404,3 +404,16 @@ def test_autoencoder_shape_path_starts_at_zero_and_reads_relative_time():
     for i, n in enumerate([12, 6]):
         t = torch.arange(n) + 0.5
         torch.testing.assert_close(shape[i, :n, 0], torch.cos(torch.pi * t / n))
+    # sequences of one length: the same path, through one matrix product above
+    # 4096 steps (a broadcast batched product up to it)
+    with torch.no_grad():
+        model.shape_decoder.weight.normal_()
+        model.shape_decoder.bias.normal_()
+        c = torch.randn(2, 3)
+        for steps in (12, 5000):
+            t = (torch.arange(steps) + 0.5) / steps
+            phi = torch.cos(t[:, None] * torch.arange(8) * torch.pi)  # (L, K)
+            coef = model.shape_decoder(c).view(2, 8, 1)
+            expected = torch.einsum("lk,nkf->nlf", phi, coef)
+            got = model._shape(c, steps, None)
+            torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
