@@ -2,8 +2,10 @@
 length (random walks; CPU seconds, 1 torch thread).
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/exp_ae_length.py
+    PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/exp_ae_length.py --long  # > 4096 steps
 """
 
+import sys
 import time
 
 import numpy as np
@@ -26,7 +28,8 @@ SHAPES = [
 def main():
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    for n, t, f in SHAPES:
+    shapes = [s for s in SHAPES if s[1] > 4096] if "--long" in sys.argv else SHAPES
+    for n, t, f in shapes:
         X = np.cumsum(rng.normal(size=(n, t, f)), axis=1).astype(np.float32)
         start = time.process_time()
         est = LSTMAutoencoderTransformer(random_state=0).fit(X)

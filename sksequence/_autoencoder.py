@@ -262,10 +262,14 @@ class LSTMAutoencoderTransformer(
             every step. "auto": 1 (every step) for training sequences of up to
             4096 steps, and for longer ones the smallest number that leaves at
             most 4096 (e.g. 5 for 17,984 steps: a fit of the defaults then took
-            83 s of CPU on one core instead of 337 s; see the user guide).
+            55 s of CPU on one core instead of 337 s; see the user guide).
             Ignored without a front end. The strides ("auto") and the
             dilations of the default features are then chosen for the pooled
-            length.""",
+            length. In training (equal-length series) each update then
+            compares a random ``1 / input_pool`` of the decoder's patches with
+            the input, so that the reconstruction costs what a series of at
+            most 4096 steps costs; the expected loss is still the error of
+            every step.""",
         ),
         "conv_skip": Param(
             True,

@@ -190,9 +190,11 @@ def test_autoencoder_input_pool_feeds_the_front_end_means_and_decodes_every_step
     model = SequenceAutoencoder(2, n_components=5, input_pool=3, **FEATURE_AE)
     assert model.decoder_stride == 3 * 4  # the pool times the strides
     x = torch.randn(4, 14, 2)
-    out = model(x)
-    assert out["reconstruction"].shape == (4, 14, 2)
+    out = model(x)  # training: a sample of the patches, standardised
+    assert out["reconstruction"] is None
+    assert out["reconstruction_patches"].shape == (4, 1, 12 * 2)
     model.eval()
+    assert model(x)["reconstruction"].shape == (4, 14, 2)
     with torch.no_grad():
         pooled = model.features(x)
         means = torch.stack([x[:, i : i + 3].mean(1) for i in range(0, 14, 3)], 1)
@@ -200,6 +202,79 @@ def test_autoencoder_input_pool_feeds_the_front_end_means_and_decodes_every_step
         torch.testing.assert_close(model.features(means), pooled)
     with pytest.raises(ValueError, match="input_pool must be >= 1"):
         SequenceAutoencoder(2, n_components=5, input_pool=0, **FEATURE_AE)
+
+
+@pytest.mark.parametrize("reverse", [True, False])
+@pytest.mark.parametrize("lengths", [None, [13, 9, 11, 5], [9, 5, 7, 9]])
+def test_pooled_training_loss_is_the_reconstruction_error_computed_the_long_way(
+    reverse, lengths
+):
+    # in training a pooled model pools before scaling and compares the standardised
+    # reconstruction with the standardised input; with lengths None only a random
+    # 1 / input_pool of the decoder's patches: the loss must be the error of the
+    # reconstruction in the input's units on exactly those steps (every step with
+    # lengths)
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(
+        2,
+        n_components=5,
+        input_pool=3,
+        reverse_target=reverse,
+        shape_basis=4,
+        **FEATURE_AE,
+    )
+    with torch.no_grad():
+        model.input_mean.copy_(torch.tensor([1.0, -2.0]))
+        model.input_scale.copy_(torch.tensor([3.0, 0.5]))
+        for p in model.shape_decoder.parameters():  # (zero at initialisation)
+            p.normal_()
+    n_steps, s = 40, model.decoder_stride  # 12-step patches: 4, the last of 4 steps
+    x = torch.randn(4, n_steps, 2) * 2 + 1
+    lens = None if lengths is None else torch.tensor(lengths) * 3
+    out = model(x, lens, generator=torch.Generator().manual_seed(1))
+    assert out["reconstruction"] is None
+    xs = model.scale(x, lens)
+    c = model.norm(model.bottleneck(model.features(xs, lens)))
+    recon = model.unscale(model._reconstruct_scaled(c, n_steps, lens))
+    full = {"reconstruction": recon, "forecast": None}
+    if lens is None:
+        index = out["patch_index"]
+        assert index.tolist() == sorted(set(index.tolist())) and len(index) == 2
+        steps = (index[:, None] * s + torch.arange(s)).reshape(-1)
+        steps = steps[steps < n_steps]  # in the decoder's order
+        if reverse:
+            steps = n_steps - 1 - steps
+        err = ((recon - x) / model.input_scale).pow(2)[:, steps]  # (N, S, F)
+        expected, expected_per = err.mean(), err.mean(dim=(1, 2))
+    else:
+        expected = model.loss(full, x, lens)
+        expected_per = model.loss(full, x, lens, reduction="none")
+    torch.testing.assert_close(model.loss(out, x, lens), expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        model.loss(out, x, lens, reduction="none"), expected_per, rtol=1e-5, atol=1e-6
+    )
+
+
+def test_pooled_training_noise_is_what_a_mean_of_noisy_steps_carries():
+    model = SequenceAutoencoder(
+        1, n_components=3, input_pool=4, input_noise=0.5, **FEATURE_AE
+    )
+    x = torch.zeros(4000, 10, 1)
+    gen = torch.Generator().manual_seed(0)
+    noisy, lens = model._pooled_training_input(x, None, gen)
+    assert noisy.shape == (4000, 3, 1) and lens is None
+    # groups of 4, 4 and 2 steps: 0.5 / sqrt(count)
+    std = noisy[:, :, 0].std(dim=0)
+    torch.testing.assert_close(
+        std, torch.tensor([0.25, 0.25, 0.5 / 2**0.5]), rtol=0.05, atol=0
+    )
+    lengths = torch.full((4000,), 5)
+    noisy, lens = model._pooled_training_input(x, lengths, gen)
+    assert lens.tolist() == [2] * 4000
+    assert noisy[:, 2].abs().max() == 0  # after each sequence's end: zero
+    torch.testing.assert_close(
+        noisy[:, :2, 0].std(dim=0), torch.tensor([0.25, 0.5]), rtol=0.05, atol=0
+    )
 
 
 @pytest.mark.parametrize("conditional", [False, True])

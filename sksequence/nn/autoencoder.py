@@ -200,7 +200,9 @@ class SequenceAutoencoder(nn.Module):
         steps only (:func:`~sksequence.nn.functional.pool_steps`), so a very
         long sequence costs the front end and every feature map that many times
         less; the decoders still rebuild every step. 1: every step. Ignored
-        without a front end.
+        without a front end. In training the means are taken first and then
+        standardised, with ``input_noise`` scaled to what a mean of that many
+        noisy steps carries (the same distribution at a fraction of the cost).
     input_noise : float
         Denoising: in training, Gaussian noise of this standard deviation (in
         standardised units) is added to the encoder's input; the target is clean.
@@ -296,7 +298,13 @@ class SequenceAutoencoder(nn.Module):
 
     Returns a dict: ``encoding`` (N, C), ``reconstruction`` (N, L, F) in the original
     order (None for the "predict" objective) and ``forecast`` (N, M, F) (None for
-    "reconstruct").
+    "reconstruct"). One exception keeps training on very long sequences cheap: in
+    training, with ``input_pool`` > 1 (and a front end, no teacher forcing, no
+    ``mask_fraction``), ``reconstruction`` is None; with ``lengths`` None,
+    ``reconstruction_patches`` and ``patch_index`` hold a random sample of the
+    decoder's patches instead (see :meth:`_sampled_patches`), otherwise
+    ``reconstruction_scaled`` holds the reconstruction in standardised units.
+    :meth:`loss` reads each; call ``eval()`` for the reconstruction itself.
     """
 
     def __init__(
@@ -552,6 +560,31 @@ class SequenceAutoencoder(nn.Module):
             x = x * keep[:, :, None]
         return x
 
+    def _pooled_training_input(
+        self, x: Tensor, lengths: Tensor | None, generator: torch.Generator | None
+    ) -> tuple[Tensor, Tensor | None]:
+        """What the front end reads in training, computed from the means: the
+        means of ``input_pool`` steps of ``x`` (input units) standardised, plus
+        ``input_noise`` times a standard normal over the square root of each
+        group's number of steps, as the means of the noisy standardised steps
+        would carry (scaling is affine, so it commutes with the means; zero
+        after each sequence's end). -> (N, G, F) and the groups' lengths."""
+        xp, lp = pool_steps(x, lengths, self.input_pool)
+        xp = self.scale(xp, lp)  # (N, G, F), zero on padding
+        if not self.input_noise:
+            return xp, lp
+        n, groups = xp.shape[0], xp.shape[1]
+        start = torch.arange(groups, device=x.device) * self.input_pool  # (G,)
+        lens = (
+            torch.full((n,), x.shape[1], device=x.device)
+            if lengths is None
+            else lengths.to(x.device)
+        )
+        counts = (lens[:, None] - start).clamp(min=0, max=self.input_pool)  # (N, G)
+        gain = torch.where(counts > 0, counts.clamp(min=1).to(xp.dtype).rsqrt(), 0.0)
+        noise = torch.randn(xp.shape, generator=generator, dtype=xp.dtype)
+        return xp + self.input_noise * gain[:, :, None] * noise.to(x.device), lp
+
     # -- encoding ---------------------------------------------------------------
     def hidden_states(
         self, x: Tensor, lengths: Tensor | None = None
@@ -571,11 +604,16 @@ class SequenceAutoencoder(nn.Module):
         ``input_pool`` steps (see :func:`~sksequence.nn.functional.pool_steps`)."""
         return pool_steps(x, lengths, self.input_pool)
 
-    def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """The pooled encoder features (N, P) of the standardised input ``x``."""
+    def features(
+        self, x: Tensor, lengths: Tensor | None = None, pooled: bool = False
+    ) -> Tensor:
+        """The pooled encoder features (N, P) of the standardised input ``x``
+        (with ``pooled``, ``x`` is already the front end's input: the means of
+        :meth:`_front_input`)."""
         skip = None
         if self.front is not None:
-            x, lengths = self._front_input(x, lengths)
+            if not pooled:
+                x, lengths = self._front_input(x, lengths)
             x, lengths, blocks = self.front(x, lengths, return_blocks=True)
             if self.conv_skip:  # mean and max of the last (or every) block
                 skip = torch.cat(
@@ -754,6 +792,7 @@ class SequenceAutoencoder(nn.Module):
         x: Tensor,
         lengths: Tensor | None,
         generator: torch.Generator | None = None,
+        pooled: bool = False,
     ) -> Tensor:
         """The share of positive values of the first block's kernels read at each
         of ``ppv_dilations`` on the standardised input ``x`` (N, L, F) and, with
@@ -763,8 +802,9 @@ class SequenceAutoencoder(nn.Module):
         steps are computed (a gather and a matrix product for a few sequences
         at a time, whose sampled maps stay in cache), so the cost does not grow
         with the sequences' length. (N, maps * C_1), in :meth:`_threshold_maps`'
-        order."""
-        x, lengths = self._front_input(x, lengths)
+        order. With ``pooled``, ``x`` is already the front end's input."""
+        if not pooled:
+            x, lengths = self._front_input(x, lengths)
         n, steps, f = x.shape
         lens = (
             torch.full((n,), steps, device=x.device)
@@ -932,6 +972,39 @@ class SequenceAutoencoder(nn.Module):
             out = out + self._shape(c, n_steps, lengths)
         return out
 
+    def _sampled_patches(
+        self, c: Tensor, n_steps: int, generator: torch.Generator | None
+    ) -> tuple[Tensor, Tensor]:
+        """In training on long sequences (``input_pool`` > 1, ``lengths`` None):
+        the standardised reconstruction of a random ``1 / input_pool`` of the
+        decoder's patches (at least one), in the decoder's order (last step
+        first with ``reverse_target``): (N, S, s * F), and the patches' indices
+        (S,). The decoder's recurrence still runs over every patch; only the
+        sampled patches are emitted, shaped and compared (:meth:`loss`), so the
+        reconstruction's cost per update is that of a sequence
+        ``input_pool`` times shorter while its expected error is the mean over
+        every step."""
+        s = self.decoder_stride
+        patches = -(-n_steps // s)
+        keep = max(1, -(-patches // self.input_pool))
+        index = torch.randperm(patches, generator=generator)[:keep].sort().values
+        index = index.to(c.device)
+        out, _ = self.reconstructor(c, patches, steps=index)  # (N, S, s*F)
+        if self.shape_decoder is not None:
+            n, k = c.shape[0], self.shape_basis
+            t = index[:, None] * s + torch.arange(s, device=c.device)  # (S, s)
+            t = t.to(c.dtype) + 0.5
+            if self.reverse_target:
+                t = n_steps - t  # the same times, last first (exact)
+            freq = torch.arange(k, device=c.device, dtype=c.dtype) * math.pi
+            phi = torch.cos((t / n_steps)[:, :, None] * freq)  # (S, s, K)
+            coef = self.shape_decoder(c).view(n, k, -1)  # (N, K, F)
+            shape = phi.reshape(-1, k) @ coef.transpose(0, 1).reshape(k, -1)
+            out = out + shape.view(len(index), s, n, -1).permute(2, 0, 1, 3).reshape(
+                n, len(index), -1
+            )  # (N, S, s*F)
+        return out, index
+
     def _shape(self, c: Tensor, n_steps: int, lengths: Tensor | None) -> Tensor:
         """The linear shape path: the code's coefficients of K cosines over each
         sequence's relative time (a DCT-II basis), (N, L, F)."""
@@ -998,6 +1071,10 @@ class SequenceAutoencoder(nn.Module):
             x, lengths, future, future_lengths, n_future, generator, span
         )
         out["reconstruction"] = _pad_steps(out["reconstruction"], full)
+        if "reconstruction_scaled" in out:
+            out["reconstruction_scaled"] = _pad_steps(
+                out["reconstruction_scaled"], full
+            )
         if future is not None:
             out["forecast"] = _pad_steps(out["forecast"], future_full)
         return out
@@ -1005,9 +1082,24 @@ class SequenceAutoencoder(nn.Module):
     def _forward(
         self, x, lengths, future, future_lengths, n_future, generator=None, span=None
     ):
-        xs = self.scale(x, lengths)  # (N, L, F)
-        x_in = self._corrupt(xs, generator) if self.training else xs
-        f = self.features(x_in, lengths)  # (N, P)
+        teacher = self.training and self.conditional
+        if (
+            self.training
+            and self.input_pool > 1
+            and self.front is not None
+            and not (teacher or self.mask_fraction)
+        ):
+            # the encoder reads means of steps: pool first, then scale and add
+            # the noise those means would carry (the same in distribution, at a
+            # fraction of the cost on long series; the decoder needs no xs)
+            xs = None
+            x_in, enc_lengths = self._pooled_training_input(x, lengths, generator)
+            pooled = True
+        else:
+            xs = self.scale(x, lengths)  # (N, L, F)
+            x_in = self._corrupt(xs, generator) if self.training else xs
+            enc_lengths, pooled = lengths, False
+        f = self.features(x_in, enc_lengths, pooled)  # (N, P)
         if span is not None and self.feature_span and int(self.span_rank[span]) >= 0:
             pre = nn.functional.linear(f, self.span_weight[span], self.span_bias[span])
         else:
@@ -1015,13 +1107,24 @@ class SequenceAutoencoder(nn.Module):
         c = self.norm(pre)  # (N, C)
         z = c if self.encoding == "code" else f
         code_loss = (
-            self._feature_loss(f, c, x_in, lengths, generator)
+            self._feature_loss(f, c, x_in, enc_lengths, generator, pooled)
             if self.training
             else None
         )
-        teacher = self.training and self.conditional
         recon = forecast = None
-        if self.reconstructor is not None:
+        training_out = {}
+        if self.reconstructor is not None and pooled and lengths is None:
+            # long series in training: a sample of the patches, standardised
+            patches, index = self._sampled_patches(c, x.shape[1], generator)
+            training_out = {"reconstruction_patches": patches, "patch_index": index}
+        elif self.reconstructor is not None and pooled:
+            # the standardised reconstruction (no full-length unscaling)
+            training_out = {
+                "reconstruction_scaled": self._reconstruct_scaled(
+                    c, x.shape[1], lengths
+                )
+            }
+        elif self.reconstructor is not None:
             recon = self.unscale(
                 self._reconstruct_scaled(
                     c, x.shape[1], lengths, xs if teacher else None
@@ -1032,6 +1135,7 @@ class SequenceAutoencoder(nn.Module):
             fs = self.scale(future, future_lengths) if teacher else None
             forecast = self.unscale(self._decode(self.predictor, c, m, fs))
         out = {"encoding": z, "reconstruction": recon, "forecast": forecast}
+        out.update(training_out)
         if code_loss is not None:
             out["code_loss"] = code_loss
         return out
@@ -1043,6 +1147,7 @@ class SequenceAutoencoder(nn.Module):
         x: Tensor | None = None,
         lengths: Tensor | None = None,
         generator: torch.Generator | None = None,
+        pooled: bool = False,
     ) -> Tensor | None:
         """``feature_loss`` times the squared error of a linear read-out of the code
         ``c`` (N, C) that predicts the pooled features ``f`` (N, P) and, with
@@ -1056,7 +1161,7 @@ class SequenceAutoencoder(nn.Module):
         t = f.detach()
         if self.feature_loss_steps and x is not None:
             with torch.no_grad():
-                shares = self._sampled_shares(x, lengths, generator)
+                shares = self._sampled_shares(x, lengths, generator, pooled)
             t = torch.cat([t, shares], dim=-1)
         std = t.std(dim=0, unbiased=False)  # (P,)
         t = (t - t.mean(dim=0)) / torch.where(std > 1e-4, std, torch.ones_like(std))
@@ -1090,6 +1195,16 @@ class SequenceAutoencoder(nn.Module):
             if scale is not None:
                 pred, x = pred / scale, x / scale
             loss = loss + masked_mse(pred, x, lengths, reduction)
+        if outputs.get("reconstruction_scaled") is not None:
+            # (the same error, from the standardised reconstruction)
+            with torch.no_grad():
+                xs = self.scale(x, lengths)
+            pred = outputs["reconstruction_scaled"]
+            loss = loss + masked_mse(pred, xs, lengths, reduction)
+        if outputs.get("reconstruction_patches") is not None:
+            loss = loss + self._patch_loss(
+                outputs["reconstruction_patches"], outputs["patch_index"], x, reduction
+            )
         if outputs["forecast"] is not None:
             pred = outputs["forecast"]
             if scale is not None:
@@ -1099,6 +1214,31 @@ class SequenceAutoencoder(nn.Module):
             extra = outputs["code_loss"]
             loss = loss + (extra if reduction == "none" else extra.mean())
         return loss
+
+    def _patch_loss(
+        self, pred: Tensor, index: Tensor, x: Tensor, reduction: str
+    ) -> Tensor:
+        """Mean squared error of the sampled patches ``pred`` (N, S, s * F) of
+        :meth:`_sampled_patches` against the same steps of ``x`` (N, L, F),
+        standardised; steps after the end of the sequence (the last patch's
+        padding) are not counted. A scalar, or (N,)."""
+        s, (n, steps, feats) = self.decoder_stride, x.shape
+        with torch.no_grad():
+            # the sampled patches' steps, in the decoder's order
+            t = (index[:, None] * s + torch.arange(s, device=x.device)).reshape(-1)
+            valid = t < steps  # (S s,)
+            t = t.clamp(max=steps - 1)
+            if self.reverse_target:
+                t = steps - 1 - t
+            target = self.scale(x.index_select(1, t))  # (N, S s, F)
+            target = target.reshape(n, len(index), s * feats)
+            weight = valid.to(x.dtype).repeat_interleave(feats)
+            weight = weight.view(len(index), s * feats)  # (S, s F)
+        err = (pred - target).pow(2) * weight  # (N, S, s F)
+        count = weight.sum()
+        if reduction == "none":
+            return err.sum(dim=(1, 2)) / count
+        return err.sum() / (count * n)
 
     def step_errors(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Squared reconstruction error of every step, mean over features, in

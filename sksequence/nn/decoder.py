@@ -47,11 +47,15 @@ class _DecoderBase(nn.Module):
             return h0, None
         return h0, torch.zeros_like(h0)
 
-    def _run(self, inputs: Tensor, state: State) -> tuple[Tensor, State]:
+    def _run(
+        self, inputs: Tensor, state: State, steps: Tensor | None = None
+    ) -> tuple[Tensor, State]:
         hx = state[0] if self.cell == "gru" else state
         out, hidden = self.rnn(inputs, hx)  # (N, L, H)
         if self.cell == "gru":
             hidden = (hidden, None)
+        if steps is not None:  # only these steps' outputs
+            out = out.index_select(1, steps)  # (N, S, H)
         return self.head(out), hidden  # (N, L, F)
 
 
@@ -61,8 +65,9 @@ class RepeatDecoder(_DecoderBase):
     The classic "RepeatVector" model (Srivastava et al. 2015's unconditioned decoder):
     the decoder never sees its own outputs, so the encoding must carry everything.
 
-    Forward: ``z`` (N, C), ``n_steps`` L, optional ``state`` to continue from.
-    Returns ``(y, state)``: ``y`` (N, L, F).
+    Forward: ``z`` (N, C), ``n_steps`` L, optional ``state`` to continue from,
+    optional ``steps`` (S,): only these steps' outputs are computed (the recurrence
+    still runs over all L). Returns ``(y, state)``: ``y`` (N, L, F) (or (N, S, F)).
     """
 
     def __init__(
@@ -71,12 +76,17 @@ class RepeatDecoder(_DecoderBase):
         super().__init__(encoding_size, output_size, encoding_size, hidden_size, **kw)
 
     def forward(
-        self, z: Tensor, n_steps: int, state: State | None = None, **_: object
+        self,
+        z: Tensor,
+        n_steps: int,
+        state: State | None = None,
+        steps: Tensor | None = None,
+        **_: object,
     ) -> tuple[Tensor, State]:
         if state is None:
             state = self.initial_state(z)
         inputs = z[:, None, :].expand(z.shape[0], n_steps, z.shape[1])  # (N, L, C)
-        return self._run(inputs, state)
+        return self._run(inputs, state, steps)
 
 
 class ConditionalDecoder(_DecoderBase):
