@@ -991,39 +991,39 @@ class SequenceAutoencoder(nn.Module):
         index = index.to(c.device)
         out, _ = self.reconstructor(c, patches, steps=index)  # (N, S, s*F)
         if self.shape_decoder is not None:
-            n, k = c.shape[0], self.shape_basis
             t = index[:, None] * s + torch.arange(s, device=c.device)  # (S, s)
             t = t.to(c.dtype) + 0.5
             if self.reverse_target:
                 t = n_steps - t  # the same times, last first (exact)
-            freq = torch.arange(k, device=c.device, dtype=c.dtype) * math.pi
-            phi = torch.cos((t / n_steps)[:, :, None] * freq)  # (S, s, K)
-            coef = self.shape_decoder(c).view(n, k, -1)  # (N, K, F)
-            shape = phi.reshape(-1, k) @ coef.transpose(0, 1).reshape(k, -1)
-            out = out + shape.view(len(index), s, n, -1).permute(2, 0, 1, 3).reshape(
-                n, len(index), -1
-            )  # (N, S, s*F)
+            shape = self._shape_at(c, (t / n_steps).reshape(1, -1), True)
+            out = out + shape.reshape(out.shape)  # (N, S, s*F)
         return out, index
 
     def _shape(self, c: Tensor, n_steps: int, lengths: Tensor | None) -> Tensor:
         """The linear shape path: the code's coefficients of K cosines over each
         sequence's relative time (a DCT-II basis), (N, L, F)."""
-        k = self.shape_basis
         t = torch.arange(n_steps, device=c.device, dtype=c.dtype) + 0.5  # (L,)
         if lengths is None:
             rel = (t / n_steps)[None, :]  # (1, L)
         else:
             rel = t[None, :] / lengths.to(c.device, c.dtype).clamp(min=1)[:, None]
+        shared = lengths is None and n_steps > _SHAPE_BROADCAST_STEPS
+        return self._shape_at(c, rel, shared)
+
+    def _shape_at(self, c: Tensor, rel: Tensor, one_product: bool = False) -> Tensor:
+        """The shape path of the codes ``c`` (N, C) at the relative times ``rel``
+        (N, T), or (1, T) shared by all: (N, T, F). ``one_product`` (shared
+        times): one (T, K) x (K, N F) product instead of a broadcast batched one
+        of skinny matrices, which took 5x longer on the CPU at 18,000 steps."""
+        k = self.shape_basis
         freq = torch.arange(k, device=c.device, dtype=c.dtype) * math.pi  # (K,)
-        phi = torch.cos(rel[:, :, None] * freq)  # (N or 1, L, K)
+        phi = torch.cos(rel[:, :, None] * freq)  # (N or 1, T, K)
         n = c.shape[0]
         coef = self.shape_decoder(c).view(n, k, -1)  # (N, K, F)
-        if lengths is not None or n_steps <= _SHAPE_BROADCAST_STEPS:
-            return torch.matmul(phi, coef)  # (N, L, F)
-        # one basis for all: one (L, K) x (K, N F) product (a broadcast batched
-        # product of skinny matrices took 5x longer on the CPU at 18,000 steps)
-        out = phi[0] @ coef.transpose(0, 1).reshape(k, -1)  # (L, N F)
-        return out.view(n_steps, n, -1).transpose(0, 1).contiguous()  # (N, L, F)
+        if not one_product:
+            return torch.matmul(phi, coef)  # (N, T, F)
+        out = phi[0] @ coef.transpose(0, 1).reshape(k, -1)  # (T, N F)
+        return out.view(rel.shape[1], n, -1).transpose(0, 1).contiguous()  # (N, T, F)
 
     def reconstruct(
         self,
