@@ -56,7 +56,7 @@ class _DecoderBase(nn.Module):
             hidden = (hidden, None)
         if steps is not None:  # only these steps' outputs
             out = out.index_select(1, steps)  # (N, S, H)
-        return self.head(out), hidden  # (N, L, F)
+        return self.head(out), hidden  # (N, L, F), or (N, S, F) with steps
 
 
 class RepeatDecoder(_DecoderBase):
