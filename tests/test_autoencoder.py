@@ -845,6 +845,12 @@ def test_input_pool_auto_reads_only_long_series_as_means_of_steps():
     assert ae.inverse_transform(ae.transform(X[:2])).shape == (2, 8193, 1)
     assert np.isfinite(ae.score_samples(X)).all()
     assert LSTMAutoencoderTransformer(**kw).fit(X[:, :4096]).input_pool_ == 1
+    # training on long series of different lengths (each sequence's steps only)
+    ragged = LSTMAutoencoderTransformer(**{**kw, "max_epochs": 2}).fit(
+        [X[0], X[1, :6000], X[2, :7000]]
+    )
+    assert ragged.input_pool_ == 3
+    assert np.isfinite(ragged.net_.history[:, "train_loss"]).all()
     # the classic model has no front end: nothing is pooled
     classic = LSTMAutoencoderTransformer(input_pool=4, **{**kw, **CLASSIC})
     assert classic.fit(X[:, :40]).input_pool_ == 1
