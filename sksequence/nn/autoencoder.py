@@ -39,6 +39,7 @@ from .encoder import RecurrentEncoder
 from .functional import (
     length_mask,
     masked_mse,
+    pool_counts,
     pool_steps,
     reverse_padded,
     weighted_mean,
@@ -573,14 +574,12 @@ class SequenceAutoencoder(nn.Module):
         xp = self.scale(xp, lp)  # (N, G, F), zero on padding
         if not self.input_noise:
             return xp, lp
-        n, groups = xp.shape[0], xp.shape[1]
-        start = torch.arange(groups, device=x.device) * self.input_pool  # (G,)
         lens = (
-            torch.full((n,), x.shape[1], device=x.device)
+            torch.full((xp.shape[0],), x.shape[1], device=x.device)
             if lengths is None
             else lengths.to(x.device)
         )
-        counts = (lens[:, None] - start).clamp(min=0, max=self.input_pool)  # (N, G)
+        counts = pool_counts(lens, x.shape[1], self.input_pool)  # (N, G)
         gain = torch.where(counts > 0, counts.clamp(min=1).to(xp.dtype).rsqrt(), 0.0)
         noise = torch.randn(xp.shape, generator=generator, dtype=xp.dtype)
         return xp + self.input_noise * gain[:, :, None] * noise.to(x.device), lp

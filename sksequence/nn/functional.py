@@ -14,6 +14,7 @@ __all__ = [
     "reverse_padded",
     "masked_mse",
     "masked_mae",
+    "pool_counts",
     "pool_steps",
     "row_linear",
     "weighted_mean",
@@ -145,13 +146,20 @@ def pool_steps(
         return pooled.transpose(1, 2), None
     n, steps, feats = x.shape
     groups = -(-steps // size)
-    start = torch.arange(groups, device=x.device) * size  # (G,)
     lengths = lengths.to(x.device)
     x = x * length_mask(lengths, steps)[:, :, None]
-    counts = (lengths[:, None] - start).clamp(min=1, max=size)  # (N, G)
+    counts = pool_counts(lengths, steps, size).clamp(min=1)  # (N, G)
     x = nn.functional.pad(x, (0, 0, 0, groups * size - steps))
     sums = x.reshape(n, groups, size, feats).sum(dim=2)  # (N, G, F)
     return sums / counts[:, :, None].to(x.dtype), -(-lengths // size)
+
+
+def pool_counts(lengths: Tensor, steps: int, size: int) -> Tensor:
+    """How many of each sequence's own steps each group of :func:`pool_steps`
+    averages: (N,) lengths of (N, steps, F) -> (N, ceil(steps / size)), 0 for
+    the groups after a sequence's end."""
+    start = torch.arange(-(-steps // size), device=lengths.device) * size  # (G,)
+    return (lengths[:, None] - start).clamp(min=0, max=size)
 
 
 def weighted_mean(values: Tensor, weight: Tensor) -> Tensor:
