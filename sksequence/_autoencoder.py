@@ -91,10 +91,11 @@ class LSTMAutoencoderTransformer(
     ``n_components=k``, the same model's k leading principal components of those
     features (each standardised over the training sequences), whitened.
     ``inverse_transform`` decodes encodings back into sequences, and
-    ``score_samples`` (negative mean absolute reconstruction or forecast error;
-    with ``anomaly_score="combined"`` also the distance of the encoder's features
-    to the nearest training sequence's) is an anomaly score. Every output is in
-    the input's units.
+    ``score_samples`` (negative mean absolute reconstruction or forecast error,
+    weighed by how far the encoder's features lie outside the span of the
+    training sequences'; with ``anomaly_score="combined"`` also the distance of
+    the encoder's features to the nearest training sequence's) is an anomaly
+    score. Every output is in the input's units.
 
     The decoders learn to unroll the code:
 
@@ -368,7 +369,8 @@ class LSTMAutoencoderTransformer(
             What :meth:`score_samples` measures. "reconstruction": the negative
             mean absolute reconstruction (or forecast) error of each sequence, in
             the input's units, decoded from the sequence's features projected
-            onto the span of the training sequences' (see :meth:`score_samples`).
+            onto the span of the training sequences', times 1 + how far the
+            features lie outside that span (see :meth:`score_samples`).
             "combined": that error and how far the sequence's
             pooled encoder features (without the quantile shares) are from the
             training sequences' (standardised with the training features' mean
@@ -523,12 +525,14 @@ class LSTMAutoencoderTransformer(
         legacy_code: bool = False,
         feature_span: bool = True,
         input_pool: int = 1,
+        span_novelty: bool = True,
     ) -> dict:
         """The module's arguments; ``legacy_code``: those of a model fitted with
         ``n_components`` set before the principal components (its decoders read
         the ``n_components``-value code ``transform`` returns); ``feature_span``
         False: those of a model fitted before ``score_samples`` read the code of
-        the training features' span."""
+        the training features' span; ``span_novelty`` False: those of one fitted
+        before the score weighed the error by the features' novelty."""
         arch = self._architecture(0)
         if arch["conv_channels"]:
             arch["conv_strides"] = tuple(conv_strides)
@@ -583,6 +587,7 @@ class LSTMAutoencoderTransformer(
             feature_loss_steps=_FEATURE_LOSS_STEPS if legacy_code else 0,
             feature_span=feature_span,
             input_pool=input_pool,
+            span_novelty=span_novelty,
             **arch,
         )
 
@@ -609,8 +614,9 @@ class LSTMAutoencoderTransformer(
             # code; one fitted before the features' span keeps scoring without)
             legacy = self._module_spec[1].get("encoding") == "code"
             span = self._module_spec[1].get("feature_span", False)
+            novelty = self._module_spec[1].get("span_novelty", False)
         else:
-            legacy, span = False, True
+            legacy, span, novelty = False, True, True
             pool = self._input_pool(batch.n_timesteps)
             strides = self._architecture(-(-batch.n_timesteps // pool))["conv_strides"]
             fitted = batch.input_attributes()
@@ -629,6 +635,7 @@ class LSTMAutoencoderTransformer(
             legacy_code=legacy,
             feature_span=span,
             input_pool=pool,
+            span_novelty=novelty,
         )
         return self._make_plan(
             SequenceAutoencoder,
@@ -680,8 +687,8 @@ class LSTMAutoencoderTransformer(
     # -- anomaly scores -------------------------------------------------------------
     def _errors(self, arrays: dict, n_timesteps: int, features: bool = False):
         """Each sequence's mean absolute reconstruction (or forecast) error in the
-        input's units (N,), float64; with ``features`` also its pooled encoder
-        features (N, P)."""
+        input's units, times 1 + its features' novelty (N,), float64; with
+        ``features`` also its pooled encoder features (N, P)."""
 
         def err(module, **b):
             d = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
@@ -701,11 +708,15 @@ class LSTMAutoencoderTransformer(
                     total = total + masked_mae(
                         out["forecast"], d["future"], d.get("future_lengths"), "none"
                     ) / len(views)
-            if not features:
+            if not (features or getattr(module, "span_novelty", False)):
                 return total
             lengths = b.get("lengths")
             f = module.features(module.scale(b["x"], lengths), lengths)  # (N, P)
-            return total, f.double()
+            # weighed by how far the features lie outside the training span
+            # (0 inside it; a model fitted before the novelty has none)
+            if getattr(module, "span_novelty", False):
+                total = total * (1 + module.feature_novelty(f))
+            return (total, f.double()) if features else total
 
         return self._batched(err, arrays, n_timesteps)
 
@@ -834,22 +845,36 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
     def score_samples(self, X):
         """Anomaly score of each sequence: higher means more normal.
 
-        With ``anomaly_score="reconstruction"`` (default), the negative mean
-        absolute error, in the input's units, over each sequence's valid steps
-        and features, of the objective the model was trained on (sum of both for
-        "composite"), with the decoders feeding back their own outputs. The
-        decoders read the code of the sequence's pooled encoder features
-        projected onto the affine span of the training sequences' (fitted at
-        the end of ``fit`` on at most 2,048 training sequences), and the error
-        is the mean of two such reconstructions: with each feature standardised
-        over the training sequences, and in the features' own units. A
-        training sequence is rebuilt as by
-        ``inverse_transform(transform(X))``, while what an unusual sequence has
-        outside that span does not reach the decoders, so its error grows. With
-        more varied training sequences than pooled features (576 with the
-        default architecture) the span is usually every direction, and this is
-        the plain reconstruction error. With
-        ``anomaly_score="combined"``, ``-(log(error / anomaly_reference_["error"])
+        With ``anomaly_score="reconstruction"`` (default), the negative of
+        ``error * (1 + novelty)``:
+
+        - ``error``: the mean absolute error, in the input's units, over each
+          sequence's valid steps and features, of the objective the model was
+          trained on (sum of both for "composite"), with the decoders feeding
+          back their own outputs. The decoders read the code of the sequence's
+          pooled encoder features projected onto the affine span of the
+          training sequences' (fitted at the end of ``fit`` on at most 2,048
+          training sequences), and the error is the mean of two such
+          reconstructions: with each feature standardised over the training
+          sequences, and in the features' own units. A training sequence is
+          rebuilt as by ``inverse_transform(transform(X))``, while what an
+          unusual sequence has outside that span does not reach the decoders,
+          so its error grows.
+        - ``novelty``: ``d / d_typical``, ``d`` the Euclidean distance of the
+          sequence's standardised pooled features to that span and
+          ``d_typical`` the median over the training sequences of each one's
+          distance to the span of the others. A training sequence scores its
+          plain reconstruction error (d = 0); a sequence as far from the span
+          as a typical unseen normal one about twice that; one the encoder
+          tells apart from every training sequence far more, even where the
+          decoders rebuild it well.
+
+        With more varied training sequences than pooled features (576 with the
+        default architecture) the span is usually every direction: the novelty
+        is then 0 and the score is the plain reconstruction error.
+
+        With ``anomaly_score="combined"``, ``-(log(error * (1 + novelty) /
+        anomaly_reference_["error"])
         + log(distance / anomaly_reference_["distance"]))``, where ``distance``
         is the Euclidean distance of the sequence's standardised pooled encoder
         features to the nearest training sequence's (each ratio counts as at

@@ -267,23 +267,104 @@ def _span_error(ae, train, X):
     return np.mean(errors, axis=0)
 
 
+def _span_distance(Z_tr, Z):
+    """Euclidean distance of each row of Z to the affine span of the rows of
+    Z_tr, by least squares."""
+    base = Z_tr[0]
+    A = (Z_tr[1:] - base).T  # (P, n - 1)
+    coef = np.linalg.lstsq(A, (Z - base).T, rcond=None)[0]
+    return np.linalg.norm((Z - base).T - A @ coef, axis=0)
+
+
+def _novelty(ae, train, X):
+    """The factor's novelty, from the public API: the distance of X's pooled
+    features, standardised over the training sequences, to the training
+    sequences' affine span, over the median of each training sequence's distance
+    to the span of the others."""
+    P = ae.net_.module_.pooled_size
+    F_tr = ae.transform(train)[:, :P].astype(np.float64)
+    mean, std = F_tr.mean(axis=0), F_tr.std(axis=0)
+    scale = np.where(std > 1e-6, std, 1.0)
+    Z_tr = (F_tr - mean) / scale
+    Z = (ae.transform(X)[:, :P].astype(np.float64) - mean) / scale
+    loo = [
+        _span_distance(np.delete(Z_tr, i, axis=0), Z_tr[i : i + 1])[0]
+        for i in range(len(Z_tr))
+    ]
+    return _span_distance(Z_tr, Z) / np.median(loo)
+
+
 def test_score_samples_rebuilds_from_the_training_features_span():
     """score_samples is the negative mean absolute error of reconstructions from
     the sequence's pooled features projected onto the affine span of the training
     sequences' (20 sequences: a 19-dimensional span of the P features), in two
-    metrics; a training sequence is rebuilt as by inverse_transform(transform(X))."""
+    metrics, times 1 + how far the standardised features lie outside that span
+    (in units of a training sequence's typical distance to the others' span); a
+    training sequence is rebuilt as by inverse_transform(transform(X)) and lies
+    in the span."""
     X, y = make_waves(n=80)
     train, test = X[y == 0][:20], np.concatenate([X[y == 0][20:30], X[y == 1][:10]])
     ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=5, random_state=0)
     ae.fit(train)
     assert ae.net_.module_.span_rank.tolist() == [19, 19]
-    expected = -_span_error(ae, train, test)
+    novelty = _novelty(ae, train, test)
+    assert (novelty > 0.1).all()
+    expected = -_span_error(ae, train, test) * (1 + novelty)
     np.testing.assert_allclose(ae.score_samples(test), expected, rtol=1e-3)
     plain = -np.abs(ae.inverse_transform(ae.transform(test)) - test).mean(axis=(1, 2))
     assert not np.allclose(ae.score_samples(test), plain, rtol=1e-3)
     recon = ae.inverse_transform(ae.transform(train))
     np.testing.assert_allclose(
         ae.score_samples(train), -np.abs(recon - train).mean(axis=(1, 2)), rtol=1e-3
+    )
+    # one sequence at a time gives the same scores (no dependence on the batch)
+    one = [ae.score_samples(test[i : i + 1])[0] for i in range(3)]
+    np.testing.assert_allclose(one, ae.score_samples(test)[:3], rtol=1e-4)
+
+
+def test_feature_novelty_is_off_where_the_training_rows_span_everything():
+    """With more training rows than pooled features (the span is every
+    direction) no sequence is novel, and the score is the plain error; with
+    fewer, a training row's novelty is 0 and another's is its distance to the
+    span over the rows' median distance to the others' span."""
+    from sksequence.nn.autoencoder import SequenceAutoencoder, _typical_residual
+
+    gen = torch.Generator().manual_seed(0)
+    wide = torch.randn(12, 30, generator=gen, dtype=torch.float64)
+    loo = [
+        _span_distance(np.delete(wide.numpy(), i, axis=0), wide.numpy()[i : i + 1])
+        for i in range(12)
+    ]
+    assert _typical_residual(wide) == pytest.approx(float(np.median(loo)), rel=1e-6)
+    assert _typical_residual(torch.randn(40, 30, generator=gen)) == 0.0
+    assert _typical_residual(wide[:1]) == 0.0
+    # most rows repeated: most lie in the others' span
+    assert _typical_residual(torch.cat([wide[:3]] * 3)) == 0.0
+    module = SequenceAutoencoder(
+        input_size=1,
+        hidden_size=4,
+        n_components=3,
+        feature_span=True,
+        span_novelty=True,
+        conv_channels=(),
+        pooling="mean_max",
+    )
+    P = module.pooled_size
+    f = torch.randn(P + 5, P, generator=gen)
+    module.fit_feature_span(f)
+    assert float(module.span_typical) == 0.0
+    assert module.feature_novelty(torch.randn(4, P, generator=gen)).eq(0).all()
+    few = f[: P // 2]
+    module.fit_feature_span(few)
+    assert float(module.span_typical) > 0
+    assert module.feature_novelty(few).abs().max() < 1e-4
+    other = torch.randn(3, P, generator=gen)
+    z = lambda t: (t.double() - few.double().mean(0)) / few.double().std(0, False)  # noqa: E731
+    expected = _span_distance(z(few).numpy(), z(other).numpy())
+    np.testing.assert_allclose(
+        module.feature_novelty(other).numpy() * float(module.span_typical),
+        expected,
+        rtol=1e-4,
     )
 
 
@@ -326,7 +407,7 @@ def test_combined_score_is_log_error_plus_log_neighbour_distance():
     np.testing.assert_allclose(
         ref["error"], np.median(np.abs(recon - train).mean(axis=(1, 2))), rtol=1e-3
     )
-    err = _span_error(ae, train, test)
+    err = _span_error(ae, train, test) * (1 + _novelty(ae, train, test))
     dist = np.sqrt(((Z_te[:, None] - Z_tr[None]) ** 2).sum(-1)).min(1)
     expected = -(np.log(err / ref["error"]) + np.log(dist / ref["distance"]))
     np.testing.assert_allclose(ae.score_samples(test), expected, rtol=1e-3, atol=1e-3)
@@ -784,10 +865,13 @@ def test_a_code_fitted_before_the_principal_components_keeps_training(monkeypatc
     assert old.transform(X).shape == (12, 4)
 
 
-def test_a_model_fitted_before_the_features_span_keeps_its_scores(monkeypatch):
+@pytest.mark.parametrize("missing", ["feature_span", "span_novelty"])
+def test_a_model_fitted_before_the_features_span_keeps_its_scores(monkeypatch, missing):
     """A model fitted before score_samples read the code of the training
     features' span (its module has no span buffers) loads, scores with the plain
-    reconstruction and continues training as it was built."""
+    reconstruction and continues training as it was built; one fitted before the
+    error was weighed by the features' novelty scores with the span's error
+    alone."""
     X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
     kw = dict(hidden_size=4, max_epochs=2, random_state=0)
     build = LSTMAutoencoderTransformer._module_kwargs
@@ -796,9 +880,7 @@ def test_a_model_fitted_before_the_features_span_keeps_its_scores(monkeypatch):
             LSTMAutoencoderTransformer,
             "_module_kwargs",
             lambda self, *a, **k: {
-                key: v
-                for key, v in build(self, *a, **k).items()
-                if key != "feature_span"
+                key: v for key, v in build(self, *a, **k).items() if key != missing
             },
         )
         old = LSTMAutoencoderTransformer(**kw).fit(X)
@@ -809,12 +891,18 @@ def test_a_model_fitted_before_the_features_span_keeps_its_scores(monkeypatch):
             old.set_params(warm_start=True).fit(X)
         else:
             old.partial_fit(X)
-        assert not old.net_.module_.feature_span
-        plain = np.abs(old.inverse_transform(old.transform(other)) - other)
-        np.testing.assert_allclose(
-            old.score_samples(other), -plain.mean(axis=(1, 2)), rtol=1e-4
-        )
-    assert LSTMAutoencoderTransformer(**kw).fit(X).net_.module_.feature_span
+        module = old.net_.module_
+        assert not module.span_novelty
+        if missing == "feature_span":
+            assert not module.feature_span
+            error = np.abs(old.inverse_transform(old.transform(other)) - other)
+            error = error.mean(axis=(1, 2))
+        else:
+            assert module.feature_span
+            error = _span_error(old, X, other)
+        np.testing.assert_allclose(old.score_samples(other), -error, rtol=1e-4)
+    module = LSTMAutoencoderTransformer(**kw).fit(X).net_.module_
+    assert module.feature_span and module.span_novelty
 
 
 def test_truncate_bptt_needs_the_classic_encoder():

@@ -283,6 +283,12 @@ class SequenceAutoencoder(nn.Module):
         the training ones is then rebuilt from what of it they span, so its
         reconstruction error grows); until they are set, through the plain
         bottleneck.
+    span_novelty : bool
+        With ``feature_span``: also the buffers ``span_center``, ``span_scale``
+        (P,), ``span_axes`` (P, P) and ``span_typical`` (), set by
+        :meth:`fit_feature_span`, from which :meth:`feature_novelty` measures
+        how far a sequence's standardised pooled features lie outside the
+        training sequences' affine span.
 
     Forward
     -------
@@ -342,6 +348,7 @@ class SequenceAutoencoder(nn.Module):
         principal_components: int = 0,
         feature_span: bool = False,
         input_pool: int = 1,
+        span_novelty: bool = False,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -462,6 +469,12 @@ class SequenceAutoencoder(nn.Module):
             self.register_buffer("span_weight", torch.zeros(2, n_components, pooled))
             self.register_buffer("span_bias", torch.zeros(2, n_components))
             self.register_buffer("span_rank", torch.full((2,), -1))
+        self.span_novelty = bool(span_novelty and self.feature_span)
+        if self.span_novelty:
+            self.register_buffer("span_center", torch.zeros(pooled))
+            self.register_buffer("span_scale", torch.ones(pooled))
+            self.register_buffer("span_axes", torch.zeros(pooled, pooled))
+            self.register_buffer("span_typical", torch.zeros(()))
         targets = pooled
         if self.feature_loss_steps:
             maps = len(self.ppv_dilations) * (2 if self.ppv_differences else 1)
@@ -748,6 +761,29 @@ class SequenceAutoencoder(nn.Module):
             self.span_weight[i].copy_(weight.to(self.span_weight.dtype))
             self.span_bias[i].copy_(bias.to(self.span_bias.dtype))
             self.span_rank[i] = len(axes)
+            if i == 0 and self.span_novelty:
+                self.span_center.copy_(mean.to(self.span_center.dtype))
+                self.span_scale.copy_(scale.to(self.span_scale.dtype))
+                self.span_axes.zero_()
+                self.span_axes[: len(axes)] = axes.to(self.span_axes.dtype)
+                self.span_typical.fill_(_typical_residual((f - mean) / scale))
+
+    def feature_novelty(self, f: Tensor) -> Tensor:
+        """How far the pooled features ``f`` (N, P) lie outside the training
+        sequences' (N,), float64: the Euclidean distance of the standardised
+        features to their affine span (``span_novelty``, set by
+        :meth:`fit_feature_span`), in units of the training sequences' typical
+        distance to the span of the others (the median over the training
+        sequences). 0 for a sequence in the span (every training sequence),
+        and for every sequence when that typical distance is 0 (more varied
+        training sequences than pooled features: the span is every direction)
+        or before the buffers are set."""
+        if not self.span_novelty or float(self.span_typical) <= 0:
+            return torch.zeros(len(f), dtype=torch.float64, device=f.device)
+        u = (f.double() - self.span_center.double()) / self.span_scale.double()
+        axes = self.span_axes.double()  # (P, P): the span's axes, then zero rows
+        residual = u - (u @ axes.T) @ axes
+        return residual.norm(dim=1) / self.span_typical.double()
 
     def _threshold_maps(self, x: Tensor, lengths: Tensor | None):
         """What ``ppv_thresholds`` thresholds, ``(N, L_m, C_m), (N,) or None``
@@ -1379,6 +1415,34 @@ class SequenceAutoencoder(nn.Module):
             state = _detach(state)
             prev = tgt[:, -1] if self.conditional else None
         return total
+
+
+def _typical_residual(u: Tensor) -> float:
+    """The median (the mean of the middle two for an even count) over the rows
+    of ``u`` (n, P) of each row's distance to the affine span of the other
+    rows; 0 when that is below 1e-3 of the rows' root-mean-square distance to
+    their mean (most rows lie in the others' span, e.g. more rows than
+    columns), or with fewer than 2 rows. Each
+    distance is ``1 / sqrt(inv(B)[i, i])``, ``B`` the centred rows' Gram matrix
+    bordered by ones (that of the affine constraint), with a ridge of 1e-10 of
+    its mean diagonal so that it is invertible."""
+    n = len(u)
+    if n < 2:
+        return 0.0
+    c = u.double() - u.double().mean(dim=0)
+    gram = c @ c.T
+    spread = float(gram.diagonal().mean())
+    if spread <= 0:
+        return 0.0
+    bordered = torch.zeros(n + 1, n + 1, dtype=torch.float64, device=u.device)
+    bordered[:n, :n] = gram + 1e-10 * spread * torch.eye(
+        n, dtype=torch.float64, device=u.device
+    )
+    bordered[:n, n] = 1.0
+    bordered[n, :n] = 1.0
+    inv_diag = torch.linalg.inv(bordered).diagonal()[:n]
+    typical = float((1 / inv_diag.clamp(min=1e-300)).sqrt().quantile(0.5))
+    return typical if typical > 1e-3 * spread**0.5 else 0.0
 
 
 def _principal_axes(zs: Tensor) -> tuple[Tensor, Tensor]:
