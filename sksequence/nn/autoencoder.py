@@ -1426,8 +1426,10 @@ def _typical_residual(u: Tensor) -> float:
     distance is ``1 / sqrt(inv(B)[i, i])``, ``B`` the centred rows' Gram matrix
     bordered by ones (that of the affine constraint), with a ridge of 1e-10 of
     its mean diagonal so that it is invertible."""
-    n = len(u)
-    if n < 2:
+    n, width = u.shape
+    if n < 2 or n > 2 * width + 2:
+        # (at most width + 1 rows can lie outside the others' affine span,
+        # fewer than half of them: the median is 0, no need to compute it)
         return 0.0
     c = u.double() - u.double().mean(dim=0)
     gram = c @ c.T
