@@ -359,8 +359,10 @@ def test_feature_novelty_is_off_where_the_training_rows_span_everything():
     assert float(module.span_typical) > 0
     assert module.feature_novelty(few).abs().max() < 1e-4
     other = torch.randn(3, P, generator=gen)
-    z = lambda t: (t.double() - few.double().mean(0)) / few.double().std(0, False)  # noqa: E731
-    expected = _span_distance(z(few).numpy(), z(other).numpy())
+    mean, std = few.double().mean(0), few.double().std(0, unbiased=False)
+    expected = _span_distance(
+        ((few.double() - mean) / std).numpy(), ((other.double() - mean) / std).numpy()
+    )
     np.testing.assert_allclose(
         module.feature_novelty(other).numpy() * float(module.span_typical),
         expected,

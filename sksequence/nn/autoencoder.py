@@ -769,13 +769,13 @@ class SequenceAutoencoder(nn.Module):
                 self.span_typical.fill_(_typical_residual((f - mean) / scale))
 
     def feature_novelty(self, f: Tensor) -> Tensor:
-        """How far the pooled features ``f`` (N, P) lie outside the training
-        sequences' (N,), float64: the Euclidean distance of the standardised
-        features to their affine span (``span_novelty``, set by
-        :meth:`fit_feature_span`), in units of the training sequences' typical
-        distance to the span of the others (the median over the training
-        sequences). 0 for a sequence in the span (every training sequence),
-        and for every sequence when that typical distance is 0 (more varied
+        """Each sequence's novelty (N,), float64: how far its pooled features
+        ``f`` (N, P) lie outside the training sequences'. That is the Euclidean
+        distance of the standardised features to the training features' affine
+        span (``span_novelty``, set by :meth:`fit_feature_span`), in units of a
+        training sequence's typical distance to the span of the others (their
+        median). 0 for a sequence in the span (every training sequence), and
+        for every sequence when that typical distance is 0 (more varied
         training sequences than pooled features: the span is every direction)
         or before the buffers are set."""
         if not self.span_novelty or float(self.span_typical) <= 0:
@@ -1422,10 +1422,10 @@ def _typical_residual(u: Tensor) -> float:
     of ``u`` (n, P) of each row's distance to the affine span of the other
     rows; 0 when that is below 1e-3 of the rows' root-mean-square distance to
     their mean (most rows lie in the others' span, e.g. more rows than
-    columns), or with fewer than 2 rows. Each
-    distance is ``1 / sqrt(inv(B)[i, i])``, ``B`` the centred rows' Gram matrix
-    bordered by ones (that of the affine constraint), with a ridge of 1e-10 of
-    its mean diagonal so that it is invertible."""
+    columns), or with fewer than 2 rows. Each distance is
+    ``1 / sqrt(inv(B)[i, i])``, ``B`` the centred rows' Gram matrix bordered
+    by ones (the affine constraint), with a ridge of 1e-10 of its mean
+    diagonal so that it is invertible."""
     n, width = u.shape
     if n < 2 or n > 2 * width + 2:
         # (at most width + 1 rows can lie outside the others' affine span,
