@@ -693,12 +693,15 @@ class LSTMAutoencoderTransformer(
         def err(module, **b):
             d = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
             total = 0.0
+            lengths = b.get("lengths")
+            # the encoder runs once; both views decode from its features
+            f = module.pooled_encoding(b["x"], lengths, shares=False)  # (N, P)
             # the mean over the codes of the training features' span in its two
             # metrics (a model fitted before them: the plain code)
             views = (0, 1) if module.feature_span else (None,)
             for view in views:
                 # in float64: float32 errors overflow for |X| > ~1e38
-                out = module(**b, span=view)
+                out = module(**b, span=view, pooled_features=f)
                 out = {k: None if v is None else v.double() for k, v in out.items()}
                 if out["reconstruction"] is not None:
                     total = total + masked_mae(
@@ -708,10 +711,6 @@ class LSTMAutoencoderTransformer(
                     total = total + masked_mae(
                         out["forecast"], d["future"], d.get("future_lengths"), "none"
                     ) / len(views)
-            if not (features or getattr(module, "span_novelty", False)):
-                return total
-            lengths = b.get("lengths")
-            f = module.features(module.scale(b["x"], lengths), lengths)  # (N, P)
             # weighed by how far the features lie outside the training span
             # (0 inside it; a model fitted before the novelty has none)
             if getattr(module, "span_novelty", False):

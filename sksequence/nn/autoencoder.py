@@ -302,6 +302,10 @@ class SequenceAutoencoder(nn.Module):
         0 or 1: read the code through the ``span_*`` buffers of that metric
         (``feature_span``), once set; None (or before they are set): through
         the bottleneck.
+    pooled_features : Tensor (N, P) or None, default None
+        In eval mode: the pooled features of ``x`` (:meth:`pooled_encoding`
+        without the shares), to decode from them without running the encoder
+        again (e.g. once per ``span`` view).
 
     Returns a dict: ``encoding`` (N, C), ``reconstruction`` (N, L, F) in the original
     order (None for the "predict" objective) and ``forecast`` (N, M, F) (None for
@@ -1095,6 +1099,7 @@ class SequenceAutoencoder(nn.Module):
         n_future: int | None = None,
         generator: torch.Generator | None = None,
         span: int | None = None,
+        pooled_features: Tensor | None = None,
         **_: object,
     ) -> dict[str, Tensor | None]:
         full = x.shape[1]
@@ -1103,7 +1108,14 @@ class SequenceAutoencoder(nn.Module):
             future_full = future.shape[1]
             future = _trim(future, future_lengths)
         out = self._forward(
-            x, lengths, future, future_lengths, n_future, generator, span
+            x,
+            lengths,
+            future,
+            future_lengths,
+            n_future,
+            generator,
+            span,
+            None if self.training else pooled_features,
         )
         out["reconstruction"] = _pad_steps(out["reconstruction"], full)
         if "reconstruction_scaled" in out:
@@ -1115,7 +1127,15 @@ class SequenceAutoencoder(nn.Module):
         return out
 
     def _forward(
-        self, x, lengths, future, future_lengths, n_future, generator=None, span=None
+        self,
+        x,
+        lengths,
+        future,
+        future_lengths,
+        n_future,
+        generator=None,
+        span=None,
+        pooled_features=None,
     ):
         teacher = self.training and self.conditional
         if (
@@ -1130,11 +1150,16 @@ class SequenceAutoencoder(nn.Module):
             xs = None
             x_in, enc_lengths = self._pooled_training_input(x, lengths, generator)
             pooled = True
+        elif pooled_features is not None:  # (eval only: xs feeds the encoder alone)
+            xs, pooled = None, False
         else:
             xs = self.scale(x, lengths)  # (N, L, F)
             x_in = self._corrupt(xs, generator) if self.training else xs
             enc_lengths, pooled = lengths, False
-        f = self.features(x_in, enc_lengths, pooled)  # (N, P)
+        if pooled_features is not None:
+            f = pooled_features
+        else:
+            f = self.features(x_in, enc_lengths, pooled)  # (N, P)
         if span is not None and self.feature_span and int(self.span_rank[span]) >= 0:
             pre = nn.functional.linear(f, self.span_weight[span], self.span_bias[span])
         else:
