@@ -492,3 +492,41 @@ def test_autoencoder_shape_path_starts_at_zero_and_reads_relative_time():
             expected = torch.einsum("lk,nkf->nlf", phi, coef)
             got = model._shape(c, steps, None)
             torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_autoencoder_conv_projection_is_a_factorised_first_block():
+    """conv_projection=R: the first block (and the dilated kernels of the
+    default features, in the thresholds and in the feature loss's sampled
+    shares) reads a learnt linear map of the F features to R. A model without
+    it whose first kernels are the product of the projection and those kernels
+    computes the same maps, features and shares."""
+    kw = dict(n_components=3, feature_loss=1.0, **FEATURE_AE)
+    kw.update(ppv_dilations=(1, 2), ppv_differences=True, feature_loss_steps=50)
+    torch.manual_seed(0)
+    wide = SequenceAutoencoder(7, conv_projection=3, **kw).eval()
+    full = SequenceAutoencoder(7, **kw).eval()
+    assert tuple(wide.front.projection.weight.shape) == (3, 7, 1)
+    assert wide.front.convs[0].in_channels == 3 and full.front.projection is None
+    state = {k: v for k, v in wide.state_dict().items() if "projection" not in k}
+    p = wide.front.projection.weight[:, :, 0]  # (R, F)
+    w = wide.front.convs[0].weight  # (C, R, k)
+    state["front.convs.0.weight"] = torch.einsum("crk,rf->cfk", w, p)
+    full.load_state_dict(state)
+    lengths = torch.tensor([30, 17, 9])
+    x = torch.randn(3, 30, 7).cumsum(1) / 4
+    x = x * length_mask(lengths, 30)[:, :, None]
+    with torch.no_grad():
+        for a, b in zip(
+            wide._threshold_maps(x, lengths), full._threshold_maps(x, lengths)
+        ):
+            torch.testing.assert_close(a[0], b[0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            wide.features(x, lengths), full.features(x, lengths), atol=1e-5, rtol=1e-5
+        )
+        g = [torch.Generator().manual_seed(3) for _ in range(2)]
+        torch.testing.assert_close(
+            wide._sampled_shares(x, lengths, g[0]),
+            full._sampled_shares(x, lengths, g[1]),
+        )
+    # R >= F: no projection
+    assert SequenceAutoencoder(3, conv_projection=3, **kw).front.projection is None
