@@ -11,7 +11,11 @@ an array's. Test accuracy of the benchmark's pipeline (StandardScaler +
 LogisticRegression on ``transform``), fit CPU s of the pipeline on one torch
 thread.
 
-    PYTHONPATH=.:benchmarks OMP_NUM_THREADS=1 benchmarks/.venv/bin/python \\
+The option was tried in commit 6b23207 and reverted (benchmarks/RESULTS.md,
+"Wide multivariate series"); run this against that commit's package:
+
+    git worktree add /tmp/proj 6b23207
+    PYTHONPATH=/tmp/proj:benchmarks OMP_NUM_THREADS=1 benchmarks/.venv/bin/python \\
         benchmarks/exp_ae_wide.py --problem JapaneseVowels --width 256 \\
         --projections auto none --seed 0
 """

@@ -128,10 +128,6 @@ class LSTMAutoencoderTransformer(
     input_pool_ : int
         The steps the front end averages into one (``input_pool`` resolved from
         "auto"; 1 without a front end).
-    conv_projection_ : int
-        The features the front end's first block reads (``conv_projection``
-        resolved from "auto"): 0 when it reads the input's features
-        themselves.
     ppv_dilations_ : tuple of int
         The dilations at which the default features read the first block's
         kernels (1, 2, 4, ... up to the one whose kernel spans the median
@@ -276,20 +272,6 @@ class LSTMAutoencoderTransformer(
             most 4096 steps costs; the expected loss is still the error of
             every step.""",
         ),
-        "conv_projection": Param(
-            "auto",
-            [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
-            '"auto", int or None, default={default}',
-            """
-            With a front end, its first block reads a learnt linear map of the
-            input's features to this many (a 1x1 convolution, no bias) instead
-            of the features themselves, so that a series with many features
-            (e.g. hundreds of sensors) costs the first block's kernels what
-            ``conv_projection`` features cost. "auto": the first block's
-            channels (64) when there are more features than that, else none
-            (every series with at most 64 features is read as before). None:
-            none. Ignored when it is at least the number of features.""",
-        ),
         "conv_skip": Param(
             True,
             ["boolean"],
@@ -420,7 +402,6 @@ class LSTMAutoencoderTransformer(
         "n_future_",
         "conv_strides_",
         "input_pool_",
-        "conv_projection_",
         "ppv_dilations_",
         "anomaly_reference_",
     )
@@ -514,15 +495,6 @@ class LSTMAutoencoderTransformer(
             return max(1, -(-n_timesteps // _AUTO_MAX_POOLED_STEPS))
         return int(self.input_pool)
 
-    def _conv_projection(self, n_features: int) -> int:
-        """``conv_projection`` resolved for ``n_features`` features: 0 (none)
-        without a front end or when the first block would read no fewer."""
-        channels = self._architecture(0)["conv_channels"]
-        if not channels or self.conv_projection is None:
-            return 0
-        width = channels[0] if self.conv_projection == "auto" else self.conv_projection
-        return int(width) if int(width) < n_features else 0
-
     def _architecture(self, n_timesteps: int) -> dict:
         """The front end's module arguments ("auto" resolved for ``n_timesteps``
         steps as the front end reads them)."""
@@ -554,7 +526,6 @@ class LSTMAutoencoderTransformer(
         feature_span: bool = True,
         input_pool: int = 1,
         span_novelty: bool = True,
-        conv_projection: int = 0,
     ) -> dict:
         """The module's arguments; ``legacy_code``: those of a model fitted with
         ``n_components`` set before the principal components (its decoders read
@@ -617,7 +588,6 @@ class LSTMAutoencoderTransformer(
             feature_span=feature_span,
             input_pool=input_pool,
             span_novelty=span_novelty,
-            conv_projection=conv_projection,
             **arch,
         )
 
@@ -645,7 +615,6 @@ class LSTMAutoencoderTransformer(
             legacy = self._module_spec[1].get("encoding") == "code"
             span = self._module_spec[1].get("feature_span", False)
             novelty = self._module_spec[1].get("span_novelty", False)
-            projection = self._module_spec[1].get("conv_projection", 0)
         else:
             legacy, span, novelty = False, True, True
             pool = self._input_pool(batch.n_timesteps)
@@ -653,8 +622,6 @@ class LSTMAutoencoderTransformer(
             fitted = batch.input_attributes()
             fitted["conv_strides_"] = strides
             fitted["input_pool_"] = pool
-            projection = self._conv_projection(batch.n_features)
-            fitted["conv_projection_"] = projection
             dilations = self._ppv_dilations(inputs.get("lengths"), n_timesteps)
             fitted["ppv_dilations_"] = dilations
             if self.scaling == "standard":
@@ -669,7 +636,6 @@ class LSTMAutoencoderTransformer(
             feature_span=span,
             input_pool=pool,
             span_novelty=novelty,
-            conv_projection=projection,
         )
         return self._make_plan(
             SequenceAutoencoder,

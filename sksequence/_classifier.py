@@ -447,12 +447,6 @@ class SequenceClassifier(ClassifierMixin, BaseSequenceEstimator):
             scaling=theirs,
             # (a long series' autoencoder reads means of steps: input_pool_)
             input_pool=getattr(module, "input_pool", 1),
-            # (a wide series' autoencoder reads a projection of its features)
-            conv_projection=(
-                0
-                if front is None or getattr(front, "projection", None) is None
-                else int(front.projection.out_channels)
-            ),
         )
 
     def _class_weights(self, ids: np.ndarray, classes: np.ndarray):

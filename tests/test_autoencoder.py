@@ -995,36 +995,3 @@ def test_default_features_hold_each_channels_share_above_its_training_quantiles(
     np.testing.assert_allclose(
         ae.inverse_transform(Z2), ae.inverse_transform(Z[:4]), rtol=1e-5, atol=1e-6
     )
-
-
-def test_conv_projection_auto_reads_only_wide_series_through_a_projection():
-    """With more features than the first block's channels, "auto" projects them
-    to that many; up to that many the model is the one without a projection,
-    weight for weight; an int sets the width; None turns it off."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(10, 12, 9)).cumsum(axis=1)
-    kw = dict(hidden_size=4, conv_channels=(6, 6, 6), max_epochs=2, random_state=0)
-    ae = LSTMAutoencoderTransformer(**kw).fit(X)
-    front = ae.net_.module_.front
-    assert ae.conv_projection_ == 6
-    assert tuple(front.projection.weight.shape) == (6, 9, 1)
-    assert front.convs[0].in_channels == 6
-    assert np.isfinite(ae.transform(X)).all() and np.isfinite(ae.score_samples(X)).all()
-    assert ae.inverse_transform(ae.transform(X)).shape == X.shape
-    assert (
-        LSTMAutoencoderTransformer(conv_projection=3, **kw).fit(X).conv_projection_ == 3
-    )
-    off = LSTMAutoencoderTransformer(conv_projection=None, **kw).fit(X)
-    assert off.conv_projection_ == 0 and off.net_.module_.front.projection is None
-    narrow = LSTMAutoencoderTransformer(**kw).fit(X[:, :, :6])
-    same = LSTMAutoencoderTransformer(conv_projection=None, **kw).fit(X[:, :, :6])
-    assert narrow.conv_projection_ == 0
-    np.testing.assert_array_equal(
-        narrow.transform(X[:, :, :6]), same.transform(X[:, :, :6])
-    )
-    # a model saved before the option (no projection in its arguments) keeps none
-    off._module_spec[1].pop("conv_projection")
-    del off.conv_projection_
-    off = pickle.loads(pickle.dumps(off))
-    off.set_params(warm_start=True, conv_projection="auto").fit(X)
-    assert off.net_.module_.front.projection is None

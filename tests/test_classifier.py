@@ -566,21 +566,3 @@ def test_window_warp_auto_stops_a_hopeless_warped_fit_at_60_percent():
     probe = dict(kept.net_.callbacks_)["warp_probe"]
     assert vars(probe) == {"epoch": 9, "min_accuracy": 0.9}
     assert X.astype(np.float32).tobytes()[:64] not in pickle.dumps(kept)
-
-
-def test_encoder_of_a_wide_autoencoder_reads_the_same_projection():
-    """An autoencoder whose front end read a projection of many features hands
-    it on with the rest of the front end."""
-    X, y = make_waves(n=20, n_timesteps=20, n_features=2, seed=6)
-    X = np.concatenate([X] * 5, axis=2)  # 10 features
-    ae = LSTMAutoencoderTransformer(
-        hidden_size=4, conv_channels=(4, 4), conv_kernel_sizes=(3, 3), max_epochs=1
-    ).fit(X)
-    assert ae.conv_projection_ == 4
-    tiny = dict(max_epochs=1, lr=1e-12, lr_schedule="constant")
-    clf = SequenceClassifier(encoder=ae, hidden_size=4, **tiny).fit(X, y)
-    module, source = clf.net_.module_, ae.net_.module_
-    torch.testing.assert_close(
-        module.front.projection.weight, source.front.projection.weight
-    )
-    assert clf.predict(X).shape == (20,)

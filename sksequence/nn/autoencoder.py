@@ -180,11 +180,6 @@ class SequenceAutoencoder(nn.Module):
         "last" is the final recurrent state.
     conv_channels, conv_kernel_sizes, conv_strides : sequence of int
         The :class:`~sksequence.nn.conv.ConvFrontEnd` blocks; empty: none.
-    conv_projection : int
-        R: with ``0 < R < F`` and a front end, its first block (and the dilated
-        kernels of ``ppv_dilations``) reads a learnt linear map of the F
-        features to R (:meth:`~sksequence.nn.conv.ConvFrontEnd.project`); 0:
-        the features themselves.
     conv_skip : bool or "all"
         Also pool the front end's features (mean and max over valid steps) into the
         encoder features: of its last block (True) or of every block ("all").
@@ -358,7 +353,6 @@ class SequenceAutoencoder(nn.Module):
         feature_span: bool = False,
         input_pool: int = 1,
         span_novelty: bool = False,
-        conv_projection: int = 0,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -392,11 +386,7 @@ class SequenceAutoencoder(nn.Module):
         self.input_pool = int(input_pool) if len(conv_channels) else 1
         if len(conv_channels):
             self.front = ConvFrontEnd(
-                input_size,
-                conv_channels,
-                conv_kernel_sizes,
-                conv_strides,
-                projection=conv_projection,
+                input_size, conv_channels, conv_kernel_sizes, conv_strides
             )
             encoder_input = self.front.output_size
         self.encoder = RecurrentEncoder(
@@ -813,7 +803,6 @@ class SequenceAutoencoder(nn.Module):
         yield from blocks
         if not self.ppv_dilations:
             return
-        x = self.front.project(x)  # (N, L, R): what the first block's kernels read
         inputs = [(x, lengths)]
         if self.ppv_differences:  # (N, L - 1, F), zero after each sequence's end
             if x.shape[1] < 2:
@@ -855,7 +844,6 @@ class SequenceAutoencoder(nn.Module):
         order. With ``pooled``, ``x`` is already the front end's input."""
         if not pooled:
             x, lengths = self._front_input(x, lengths)
-        x = self.front.project(x)  # (N, L, R): what the first block's kernels read
         n, steps, f = x.shape
         lens = (
             torch.full((n,), steps, device=x.device)

@@ -82,11 +82,6 @@ class RecurrentClassifier(nn.Module):
         when > 0: in each batch, a random window of ``warp`` of each sequence's
         length is played at half or double speed (before ``crop``). Evaluation is
         unaffected. 0: off.
-    conv_projection : int, default=0
-        R: with ``0 < R < F`` and a front end, its first block reads a learnt
-        linear map of the F features to R (as an autoencoder fitted with
-        ``conv_projection`` does, whose front end an ``encoder=`` transfer
-        takes); 0: the features themselves.
     input_pool : int, default=1
         With a front end: it reads the mean of every ``input_pool`` consecutive
         steps of the scaled input (each sequence's own steps; the front end of
@@ -116,7 +111,6 @@ class RecurrentClassifier(nn.Module):
         crop: float = 0.0,
         warp: float = 0.0,
         input_pool: int = 1,
-        conv_projection: int = 0,
     ) -> None:
         super().__init__()
         if int(input_pool) < 1:
@@ -137,11 +131,7 @@ class RecurrentClassifier(nn.Module):
         encoder_input = input_size
         if len(conv_channels):
             self.front = ConvFrontEnd(
-                input_size,
-                conv_channels,
-                conv_kernel_sizes,
-                conv_strides,
-                projection=conv_projection,
+                input_size, conv_channels, conv_kernel_sizes, conv_strides
             )
             encoder_input = self.front.output_size
         self.encoder = RecurrentEncoder(

@@ -69,11 +69,6 @@ class ConvFrontEnd(nn.Module):
         Odd kernel width of each block ("same" padding).
     strides : sequence of int
         Stride of each block; the output length is ``ceil(L / stride)``.
-    projection : int
-        R: with ``0 < R < F``, the first block reads a learnt linear map of the
-        F features to R (a 1x1 convolution without bias, :meth:`project`), so
-        that its kernels cost ``R`` instead of ``F`` channels a step (wide
-        multivariate series); 0 (or R >= F): the features themselves.
 
     Forward: ``x`` (N, L, F), ``lengths`` (N,) or None -> ``(y, lengths)`` with ``y``
     (N, L', C) zero after each sequence's end and ``lengths`` the valid steps of each
@@ -86,7 +81,6 @@ class ConvFrontEnd(nn.Module):
         channels: Sequence[int],
         kernel_sizes: Sequence[int],
         strides: Sequence[int],
-        projection: int = 0,
     ) -> None:
         super().__init__()
         if not (len(channels) == len(kernel_sizes) == len(strides)):
@@ -96,30 +90,14 @@ class ConvFrontEnd(nn.Module):
             )
         self.kernel_sizes = [int(k) for k in kernel_sizes]
         self.strides = [int(s) for s in strides]
-        self.projection = None
-        size = input_size
-        if 0 < int(projection) < input_size:
-            self.projection = nn.Conv1d(input_size, int(projection), 1, bias=False)
-            size = int(projection)
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
+        size = input_size
         for c, k, s in zip(channels, self.kernel_sizes, self.strides):
             self.convs.append(nn.Conv1d(size, c, k, stride=s, padding=k // 2))
             self.norms.append(MaskedBatchNorm1d(c))
             size = c
         self.output_size = size
-
-    @property
-    def input_channels(self) -> int:
-        """What the first block reads a step: R with a projection, else F."""
-        return self.convs[0].in_channels
-
-    def project(self, x: Tensor) -> Tensor:
-        """``x`` (N, L, F) as the first block reads it: (N, L, R) with a
-        projection (zero steps stay zero), else ``x`` itself."""
-        if self.projection is None:
-            return x
-        return self.projection(x.transpose(1, 2)).transpose(1, 2)
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
         for k, s in zip(self.kernel_sizes, self.strides):
@@ -138,8 +116,6 @@ class ConvFrontEnd(nn.Module):
         ``pre_activation`` its batch-normalised value before the ReLU (not zeroed
         after each sequence's end)."""
         h = x.transpose(1, 2)  # (N, F, L)
-        if self.projection is not None:
-            h = self.projection(h)  # (N, R, L)
         blocks = []
         for conv, norm, k, s in zip(
             self.convs, self.norms, self.kernel_sizes, self.strides
