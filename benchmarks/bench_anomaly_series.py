@@ -34,6 +34,14 @@ through the training features' span (the two views ``score_samples`` averages,
 their squared errors averaged) instead of ``inverse_transform(transform(.))``; the
 same fit, scored both ways (``ours`` and ``ours_span`` records).
 
+Research option ``--novelty``: the same fit also scored with each window's errors
+weighed by ``1 + `` its features' novelty (the factor of the autoencoder's
+``score_samples``: the distance of the window's pooled features to the span of
+the training windows' over its typical value), per step (``nov_step``) and as
+the window's mean error (``nov_win``); also the autoencoder's ``score_samples``
+of each window given to all its steps (``own_win``) and the plain window error
+(``win``). With ``ANOM_SERIES_DUMP=DIR`` the curves are saved there.
+
 Measures: AUROC, AUPRC (average precision) and best F1 (over all thresholds) of the
 per-step scores over the whole series (training part included), and the fit's CPU
 seconds (1 torch thread).
@@ -143,10 +151,46 @@ def run_ours(x, n_train, window, stride, seed, kwargs):
         plain = -det.score_samples(x[None])[0]
         det._score_one = lambda scaled: _span_score_one(det, scaled)
         return (plain, -det.score_samples(x[None])[0]), cpu
+    if NOVELTY:
+        plain = -det.score_samples(x[None])[0]
+        scaled = (x - det.mean_) / det.scale_
+        return (plain, *_novelty_scores(det, scaled)), cpu
     return -det.score_samples(x[None])[0], cpu
 
 
 SPAN = False
+NOVELTY = False
+
+
+def _novelty_scores(det, scaled):
+    """The detector's per-step scores of one standardised series with each
+    window's errors weighed by 1 + its features' novelty (the factor of the
+    autoencoder's ``score_samples``): its per-step squared errors, and its mean
+    squared error given to all its steps."""
+    from sksequence.anomaly import _steps
+
+    windows, starts = det._windows(scaled)
+    est = det.estimator_
+    arrays = est._module_inputs(est._inputs(windows))
+    recon = est.inverse_transform(est.transform(windows), n_timesteps=windows.shape[1])
+    errors = ((np.asarray(recon, np.float64) - windows) ** 2).mean(axis=2)  # (W, w)
+    novelty = est._batched(
+        lambda m, **b: m.feature_novelty(
+            m.pooled_encoding(b["x"], b.get("lengths"), shares=False)
+        ),
+        arrays,
+        windows.shape[1],
+    )
+    factor = 1 + np.asarray(novelty, np.float64)[:, None]  # (W, 1)
+    window = errors.mean(axis=1, keepdims=True) * np.ones_like(errors)
+    # the autoencoder's own anomaly score of each window, given to all its steps
+    own = -est.score_samples(windows)[:, None] * np.ones_like(errors)
+    out = [
+        _steps(e * factor, starts, len(scaled), det.aggregate) for e in (errors, window)
+    ]
+    out.append(_steps(own, starts, len(scaled), det.aggregate))
+    out.append(_steps(window, starts, len(scaled), det.aggregate))
+    return tuple(out)
 
 
 def _span_score_one(det, scaled):
@@ -264,10 +308,12 @@ def main(argv=None):
         "estimator",
     )
     parser.add_argument("--span", action="store_true", help="see the docstring")
+    parser.add_argument("--novelty", action="store_true", help="see the docstring")
     args = parser.parse_args(argv)
-    global PROTO, SPAN
+    global PROTO, SPAN, NOVELTY
     PROTO = args.proto
     SPAN = args.span
+    NOVELTY = args.novelty
     DETECTOR_KWARGS.update(json.loads(args.detector_kwargs))
     set_threads(1)
     kwargs = json.loads(args.ours_kwargs)
@@ -291,8 +337,20 @@ def main(argv=None):
                     else:
                         s, cpu = run_kmeans(x, n_train, window, stride)
                     scored = [(who, s)]
-                    if isinstance(s, tuple):  # --span: the same fit scored both ways
-                        scored = [(who, s[0]), (who + "_span", s[1])]
+                    if isinstance(s, tuple) and len(s) == 2:  # --span: the same
+                        scored = [(who, s[0]), (who + "_span", s[1])]  # fit, both ways
+                    elif isinstance(s, tuple):  # --novelty
+                        names = (who, "nov_step", "nov_win", "own_win", "win")
+                        scored = list(zip(names, s))
+                        dump = os.environ.get("ANOM_SERIES_DUMP")
+                        if dump:  # the curves, to score combinations offline
+                            os.makedirs(dump, exist_ok=True)
+                            np.savez(
+                                os.path.join(dump, f"{name}_{window}_{seed}.npz"),
+                                y=y,
+                                n_train=n_train,
+                                **dict(zip(names, s)),
+                            )
                     for label, s in scored:
                         auroc, auprc, f1 = measure(s, y)
                         curves.setdefault((name, window, label), s)

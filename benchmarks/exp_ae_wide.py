@@ -11,6 +11,9 @@ an array's. Test accuracy of the benchmark's pipeline (StandardScaler +
 LogisticRegression on ``transform``), fit CPU s of the pipeline on one torch
 thread.
 
+``--pools``: instead, the defaults with ``input_pool`` set (the workaround the
+user guide gives for long, wide series), on main's package.
+
 The option was tried in commit 6b23207 and reverted (benchmarks/RESULTS.md,
 "Wide multivariate series"); run this against that commit's package:
 
@@ -48,8 +51,12 @@ def main():
     ap.add_argument("--problem", default="JapaneseVowels")
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--noise", type=float, default=0.5)
-    ap.add_argument("--projections", nargs="+", default=["auto", "none"])
+    ap.add_argument("--projections", nargs="+", default=[])
+    ap.add_argument(
+        "--pools", nargs="+", default=[], help="input_pool values instead (main)"
+    )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--extra", default="{}", help="JSON of more estimator kwargs")
     args = ap.parse_args()
     torch.set_num_threads(1)
     prob = load_problem(args.problem)
@@ -59,9 +66,16 @@ def main():
     rng = np.random.default_rng(12345)  # the same widened data for every run
     mix = rng.normal(size=(f, args.width)) / np.sqrt(f)
     Wtr, Wte = widen(Xtr, mix, args.noise, rng), widen(Xte, mix, args.noise, rng)
-    for proj in args.projections:
-        value = None if proj == "none" else proj if proj == "auto" else int(proj)
-        est = LSTMAutoencoderTransformer(random_state=args.seed, conv_projection=value)
+    runs = [("projection", p) for p in args.projections]
+    runs += [("pool", p) for p in args.pools]
+    for kind, proj in runs:
+        if kind == "pool":
+            kw = {"input_pool": proj if proj == "auto" else int(proj)}
+        else:
+            value = None if proj == "none" else proj if proj == "auto" else int(proj)
+            kw = {"conv_projection": value}
+        kw.update(json.loads(args.extra))
+        est = LSTMAutoencoderTransformer(random_state=args.seed, **kw)
         pipe = make_pipeline(est, StandardScaler(), LogisticRegression(max_iter=2000))
         start = time.process_time()
         pipe.fit(Wtr, ytr)
@@ -71,8 +85,10 @@ def main():
             width=args.width,
             noise=args.noise,
             seed=args.seed,
-            projection=proj,
-            projection_=est.conv_projection_,
+            **{kind: proj},
+            extra=json.loads(args.extra),
+            input_pool_=est.input_pool_,
+            projection_=getattr(est, "conv_projection_", 0),
             acc=float(pipe.score(Wte, yte)),
             fit_s=round(fit, 1),
         )

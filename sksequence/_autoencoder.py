@@ -903,6 +903,31 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
             _log_ratio(errors, ref["error"]) + _log_ratio(distance, ref["distance"])
         )
 
+    def _left_out_scores(self, X, leave_out=None) -> np.ndarray:
+        """:meth:`score_samples` of the training sequences ``X`` of the last fit
+        as if each had been left out of the training features' span: its error
+        weighed by ``1 + `` the novelty it would then have had (``module.
+        training_novelty``) instead of its own, 0. What an unseen normal
+        sequence scores, for calibrating thresholds on the training sequences
+        (``SlidingWindowAnomalyDetector``). With ``anomaly_score="combined"``,
+        or a model fitted before the novelty, :meth:`score_samples` itself.
+        ``leave_out`` (n, n) bool: also leave out, for sequence i, the
+        sequences j where it is True (e.g. the windows that overlap window
+        i)."""
+        module = self.net_.module_
+        if self.anomaly_score != "reconstruction" or not getattr(
+            module, "span_novelty", False
+        ):
+            return self.score_samples(X)
+        batch = self._inputs(X)
+        arrays = self._module_inputs(batch)
+        errors, feats = self._errors(arrays, batch.n_timesteps, features=True)
+        f = torch.as_tensor(feats, device=module.span_center.device)
+        with torch.no_grad():
+            own = module.feature_novelty(f).cpu().numpy()
+            left_out = module.training_novelty(f, leave_out).cpu().numpy()
+        return -(np.asarray(errors, dtype=np.float64) / (1 + own) * (1 + left_out))
+
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (higher is better)."""
         return float(np.mean(self.score_samples(X)))

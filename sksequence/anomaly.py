@@ -17,6 +17,9 @@ __all__ = ["SlidingWindowAnomalyDetector", "sliding_windows"]
 
 #: windows reconstructed per call of the autoencoder (bounds the memory of a score)
 _CHUNK_WINDOWS = 2048
+#: error="auto" divides each kind of error by this percentile of its values over
+#: the training steps (the largest would hang on one training step)
+_SCALE_PERCENTILE = 99.0
 
 
 def sliding_windows(n_timesteps: int, window_size: int, stride: int) -> np.ndarray:
@@ -111,18 +114,28 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         Steps between the starts of consecutive windows, in fit and in scoring;
         None: ``max(1, window_size // 8)``. Smaller strides give more training
         windows and smoother scores, for more computation.
-    error : {"step", "window"}, default="step"
+    error : {"auto", "step", "score", "window"}, default="auto"
         A step's error in a window: its own squared reconstruction error
-        ("step"), or the window's mean squared error, given to all its steps
-        ("window": an anomaly is a window that is reconstructed badly as a whole,
-        which suits series whose normal pattern has details no window is
-        reconstructed well at, such as the peaks of an ECG).
+        ("step"); the autoencoder's anomaly score of the whole window (its
+        ``score_samples``: the window's reconstruction error weighed by how far
+        its encoder features lie outside the training windows' span), given to
+        all its steps ("score"; for an estimator without ``score_samples``, the
+        window's mean squared error); or the window's mean squared error, given
+        to all its steps ("window"). "auto": both "step" and "score", each
+        divided by its 99th percentile over the training steps (``error_scales_``),
+        and the larger of the two, so that a step is anomalous when its own error
+        is (a point anomaly) or when its windows as a whole are (a changed
+        pattern, whose every detail may be rebuilt no worse than the normal
+        pattern's, such as the beats of an ECG).
     aggregate : {"mean", "median", "max"}, default="mean"
         How a step's errors in the windows that contain it make its score.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Sets ``offset_``, the threshold of :meth:`predict`: "auto" flags the steps
         whose score is worse than every training step's; a float flags that
-        proportion of the training steps.
+        proportion of the training steps. (With ``error`` "auto" or "score", a
+        training window's score is taken as if it and the windows overlapping it
+        had been left out of the training windows' span, as an unseen normal
+        window would score.)
     random_state : int, RandomState instance or None, default=None
         Seeds the default autoencoder (used only when ``estimator`` is None).
 
@@ -140,6 +153,10 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
     offset_ : float
         :meth:`decision_function` is ``score_samples(X) - offset_``: negative for
         the steps :meth:`predict` flags.
+    error_scales_ : ndarray of shape (2,) or None
+        With ``error="auto"``: the 99th percentiles of the "step" and "score"
+        errors over the training steps, by which each is divided; None
+        otherwise.
 
     See Also
     --------
@@ -149,7 +166,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
     -----
     Scores follow scikit-learn's outlier detectors: :meth:`score_samples` is the
     negative anomaly score (higher means more normal), so ``-score_samples(X)``
-    is each step's reconstruction error. Input follows the package's rule: a 1-D
+    is each step's error (see ``error``). Input follows the package's rule: a 1-D
     array is one univariate series, a 2-D array is several univariate series (one
     per row), a 3-D array is ``(n_series, n_timesteps, n_features)``, and a list
     holds series of any lengths, each ``(n_timesteps_i,)`` or ``(n_timesteps_i,
@@ -182,7 +199,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         "estimator": "no_validation",
         "window_size": [Interval(Integral, 2, None, closed="left")],
         "stride": [Interval(Integral, 1, None, closed="left"), None],
-        "error": [StrOptions({"step", "window"})],
+        "error": [StrOptions({"auto", "step", "score", "window"})],
         "aggregate": [StrOptions({"mean", "median", "max"})],
         "contamination": [
             StrOptions({"auto"}),
@@ -200,7 +217,11 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         "scale_",
         "n_windows_",
         "offset_",
+        "error_scales_",
     )
+    # fitted attributes a detector saved by an earlier version may lack (loaded
+    # with these values)
+    _optional_attributes = {"error_scales_": None}
 
     def __init__(
         self,
@@ -208,7 +229,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         *,
         window_size=64,
         stride=None,
-        error="step",
+        error="auto",
         aggregate="mean",
         contamination="auto",
         random_state=None,
@@ -285,28 +306,85 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         self.n_features_in_ = int(series[0].shape[1])
         self.mean_, self.scale_ = mean, scale
         self.n_windows_ = int(len(windows))
-        train = np.concatenate([self._score_one(s) for s in scaled])
+        self.error_scales_ = None
+        own = None
+        if self.error in ("auto", "score") and hasattr(est, "score_samples"):
+            # the training windows' own scores as if each had been left out of
+            # what the autoencoder compares a window with (each lies in its
+            # training windows' span, where an unseen normal window does not)
+            starts = [self._windows(s)[1] for s in scaled]
+            if hasattr(est, "_left_out_scores"):  # without the overlapping ones
+                series = np.repeat(np.arange(len(starts)), [len(s) for s in starts])
+                at = np.concatenate(starts)
+                overlap = (series[:, None] == series[None, :]) & (
+                    np.abs(at[:, None] - at[None, :]) < self.window_size
+                )
+                own = est._left_out_scores(windows, leave_out=overlap)
+            else:
+                own = est.score_samples(windows)
+            own = -np.asarray(own, dtype=np.float64)
+            own = np.split(own, np.cumsum([len(s) for s in starts])[:-1])
+        if self.error == "auto":  # each kind in units of its training steps' q99
+            parts = [self._errors(s, own[i]) for i, s in enumerate(scaled)]
+            q = [
+                np.percentile(np.concatenate(e), _SCALE_PERCENTILE) for e in zip(*parts)
+            ]
+            self.error_scales_ = np.array([v if v > 0 else 1.0 for v in q])
+            train = -np.concatenate([self._combine(*e) for e in parts])
+        else:
+            train = -np.concatenate(
+                [
+                    self._errors(s, None if own is None else own[i])[0]
+                    for i, s in enumerate(scaled)
+                ]
+            )
         if self.contamination == "auto":
             self.offset_ = float(train.min())
         else:
             self.offset_ = float(np.percentile(train, 100.0 * self.contamination))
         return self
 
-    def _score_one(self, scaled: np.ndarray) -> np.ndarray:
-        """score_samples of one standardised series (T, F) -> (T,)."""
+    def _errors(self, scaled: np.ndarray, scores: np.ndarray | None = None) -> tuple:
+        """The per-step errors (T,) of one standardised series (T, F) that
+        ``error`` reads: one array, or for "auto" the "step" and "score" ones;
+        ``scores``: its windows' anomaly scores, if already computed."""
         windows, starts = self._windows(scaled)
         est = self.estimator_
-        errors = np.empty(windows.shape[:2])  # (W, w)
+        kinds = ("step", "score") if self.error == "auto" else (self.error,)
+        own = hasattr(est, "score_samples")
+        errors = {k: np.empty(windows.shape[:2]) for k in kinds}  # (W, w) each
         for lo in range(0, len(windows), _CHUNK_WINDOWS):
             chunk = windows[lo : lo + _CHUNK_WINDOWS]
-            recon = est.inverse_transform(
-                est.transform(chunk), n_timesteps=self.window_size
-            )
-            diff = np.asarray(recon, dtype=np.float64) - chunk
-            errors[lo : lo + len(chunk)] = (diff**2).mean(axis=2)
-        if self.error == "window":
-            errors[:] = errors.mean(axis=1, keepdims=True)
-        return -_steps(errors, starts, len(scaled), self.aggregate)
+            rows = slice(lo, lo + len(chunk))
+            if "step" in kinds or "window" in kinds or not own:
+                recon = est.inverse_transform(
+                    est.transform(chunk), n_timesteps=self.window_size
+                )
+                diff = np.asarray(recon, dtype=np.float64) - chunk
+                sq = (diff**2).mean(axis=2)  # (w_chunk, w)
+                if "step" in errors:
+                    errors["step"][rows] = sq
+                for k in ("window", "score"):
+                    if k in errors:  # (the window's mean; "score" without its own)
+                        errors[k][rows] = sq.mean(axis=1, keepdims=True)
+            if "score" in kinds and own:  # the window's own anomaly score
+                if scores is None:
+                    score = -np.asarray(est.score_samples(chunk), dtype=np.float64)
+                else:
+                    score = scores[rows]
+                errors["score"][rows] = score[:, None]
+        return tuple(
+            _steps(errors[k], starts, len(scaled), self.aggregate) for k in kinds
+        )
+
+    def _combine(self, step: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """error="auto": the larger of the two errors, each over its scale."""
+        return np.maximum(step / self.error_scales_[0], score / self.error_scales_[1])
+
+    def _score_one(self, scaled: np.ndarray) -> np.ndarray:
+        """score_samples of one standardised series (T, F) -> (T,)."""
+        errors = self._errors(scaled)
+        return -(self._combine(*errors) if self.error == "auto" else errors[0])
 
     def _per_series(self, X, fn):
         check_is_fitted(self)
@@ -321,8 +399,8 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
     def score_samples(self, X):
         """Negative anomaly score of every timestep (higher: more normal).
 
-        ``-score_samples(X)`` is each step's reconstruction error (aggregated over
-        the windows that contain it, in standardised units).
+        ``-score_samples(X)`` is each step's error (see ``error``), aggregated
+        over the windows that contain it, in standardised units.
 
         Parameters
         ----------
@@ -393,7 +471,7 @@ n_timesteps), or list of ndarray of shape (n_timesteps_i,)
         """Restore a fitted state read from a file, after checking it fits
         together (persistence turns a ValueError or TypeError into "not a valid
         model file")."""
-        a = state["attributes"]
+        a = {**self._optional_attributes, **state["attributes"]}
         missing = sorted(set(self._fitted_attributes) - set(a))
         if missing:
             raise ValueError(f"fitted attributes {missing} are missing")
@@ -416,6 +494,14 @@ n_timesteps), or list of ndarray of shape (n_timesteps_i,)
             raise ValueError("the standardisation is not finite and positive")
         if type(a["n_windows_"]) is not int or not isinstance(a["offset_"], float):
             raise TypeError("n_windows_ or offset_ has the wrong type")
+        scales = a["error_scales_"]
+        if scales is not None and not (
+            isinstance(scales, np.ndarray)
+            and scales.shape == (2,)
+            and np.all(np.isfinite(scales))
+            and np.all(scales > 0)
+        ):
+            raise ValueError("error_scales_ is not two positive numbers")
         for key, value in a.items():
             setattr(self, key, value)
 

@@ -170,14 +170,25 @@ def test_errors_say_what_is_wrong(fitted):
         SlidingWindowAnomalyDetector(contamination=0.7).fit(_series())
 
 
-def test_contamination_sets_the_share_of_flagged_training_steps():
+@pytest.mark.parametrize("error", ["step", "auto"])
+def test_contamination_sets_the_share_of_flagged_training_steps(error):
+    """A float flags that share of the training steps: with per-step errors
+    as they score; with "auto" as they would score if their windows (and those
+    overlapping them) had been left out, which a training series scores above
+    and new normal series of the same kind score about as."""
     det = SlidingWindowAnomalyDetector(
         LSTMAutoencoderTransformer(random_state=0, hidden_size=8, max_epochs=3),
         window_size=20,
         contamination=0.1,
+        error=error,
     ).fit(_series())
     share = (det.predict(_series()) == -1).mean()
-    assert 0.08 <= share <= 0.12
+    if error == "step":
+        assert 0.08 <= share <= 0.12
+    else:
+        assert share <= 0.12
+        new = [(det.predict(_series(seed=s)) == -1).mean() for s in range(1, 6)]
+        assert 0.01 <= np.mean(new) <= 0.2
 
 
 def test_save_and_load_round_trip(fitted, tmp_path):
@@ -223,3 +234,49 @@ def test_window_errors_give_every_step_of_a_window_its_mean(fitted):
     recon = est.inverse_transform(est.transform(first), n_timesteps=40)
     np.testing.assert_allclose(scores[:5], ((recon - first) ** 2).mean(), rtol=1e-5)
     assert 230 <= np.argmax(scores) < 290
+
+
+def test_auto_error_is_the_larger_of_step_and_window_score(fitted):
+    """error="auto" (default): each step's squared error and the autoencoder's
+    own anomaly score of its windows (``score_samples``), each divided by its
+    99th percentile over the training steps, and the larger of the two."""
+    import copy
+
+    assert fitted.error == "auto"
+    step = copy.copy(fitted).set_params(error="step")
+    score = copy.copy(fitted).set_params(error="score")
+    test = _series(seed=1)
+    test[250:270] = 0.0
+    a, b = -step.score_samples(test), -score.score_samples(test)
+    s0, s1 = fitted.error_scales_
+    np.testing.assert_allclose(
+        -fitted.score_samples(test), np.maximum(a / s0, b / s1), rtol=1e-6
+    )
+    # "score": steps 0-4 are in window 0 only, which scores its score_samples
+    first = ((test[:40] - fitted.mean_) / fitted.scale_)[None, :, None]
+    own = -fitted.estimator_.score_samples(first)[0]
+    np.testing.assert_allclose(b[:5], own, rtol=1e-5)
+    # the scales: the step errors' 99th percentile over the training steps; the
+    # window scores' over the training windows as if left out, above their own
+    train = _series()
+    np.testing.assert_allclose(s0, np.percentile(-step.score_samples(train), 99))
+    assert s1 > np.percentile(-score.score_samples(train), 99)
+    assert 240 <= np.argmax(-fitted.score_samples(test)) < 280
+
+
+def test_a_detector_saved_before_error_scales_loads():
+    """A file of a detector saved before error="auto" existed has no
+    error_scales_: it loads with None and scores as it did."""
+    det = SlidingWindowAnomalyDetector(
+        LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=2),
+        window_size=20,
+        error="step",
+    ).fit(_series())
+    assert det.error_scales_ is None
+    state = det._get_fitted_state()
+    del state["attributes"]["error_scales_"]
+    loaded = clone(det)
+    loaded._set_fitted_state(state)
+    assert loaded.error_scales_ is None
+    x = _series(seed=3)
+    np.testing.assert_array_equal(loaded.score_samples(x), det.score_samples(x))

@@ -492,3 +492,32 @@ def test_autoencoder_shape_path_starts_at_zero_and_reads_relative_time():
             expected = torch.einsum("lk,nkf->nlf", phi, coef)
             got = model._shape(c, steps, None)
             torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_leave_one_out_distances_match_least_squares():
+    """Each row's distance to the affine span of the other rows, and, with
+    ``leave_out``, of the rows not marked for it: the Schur complements of
+    the bordered Gram inverse equal the least-squares residuals."""
+    from sksequence.nn.autoencoder import _leave_one_out_distances
+
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(9, 20, generator=g, dtype=torch.float64)
+    leave_out = torch.zeros(9, 9, dtype=torch.bool)
+    for i in range(9):  # each row's neighbours, as overlapping windows
+        leave_out[i, max(0, i - 2) : i + 3] = True
+
+    def distance(i, others):
+        base = u[others[0]]
+        a = (u[others[1:]] - base).T  # (P, k): the affine span's directions
+        r = u[i] - base
+        coef = torch.linalg.lstsq(a, r[:, None]).solution
+        return float((r[:, None] - a @ coef).norm())
+
+    plain = _leave_one_out_distances(u)
+    blocked = _leave_one_out_distances(u, leave_out)
+    for i in range(9):
+        others = [j for j in range(9) if j != i]
+        kept = [j for j in others if not leave_out[i, j]]
+        assert abs(float(plain[i]) - distance(i, others)) < 1e-6
+        assert abs(float(blocked[i]) - distance(i, kept)) < 1e-6
+    assert bool((blocked >= plain - 1e-9).all())

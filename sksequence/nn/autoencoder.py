@@ -789,6 +789,24 @@ class SequenceAutoencoder(nn.Module):
         residual = u - (u @ axes.T) @ axes
         return residual.norm(dim=1) / self.span_typical.double()
 
+    def training_novelty(self, f: Tensor, leave_out: Tensor | None = None) -> Tensor:
+        """The novelty (N,), float64, that each of the training sequences would
+        have had if it had been left out: the distance of its standardised
+        pooled features ``f`` (N, P) (those :meth:`fit_feature_span` read) to
+        the affine span of the other rows', in the units of
+        :meth:`feature_novelty` (whose value for a training sequence is 0). Its
+        median is 1 over the rows the span was fitted on; zeros where
+        :meth:`feature_novelty` is 0 everywhere. ``leave_out`` (N, N) bool:
+        row i is measured against the span of the rows j with
+        ``leave_out[i, j]`` False (e.g. without the windows that overlap
+        window i)."""
+        if not self.span_novelty or float(self.span_typical) <= 0:
+            return torch.zeros(len(f), dtype=torch.float64, device=f.device)
+        u = (f.double() - self.span_center.double()) / self.span_scale.double()
+        if leave_out is not None:
+            leave_out = torch.as_tensor(leave_out, dtype=torch.bool, device=u.device)
+        return _leave_one_out_distances(u, leave_out) / self.span_typical.double()
+
     def _threshold_maps(self, x: Tensor, lengths: Tensor | None):
         """What ``ppv_thresholds`` thresholds, ``(N, L_m, C_m), (N,) or None``
         per map, one map at a time (so that only one dilated map is held in
@@ -1442,6 +1460,40 @@ class SequenceAutoencoder(nn.Module):
         return total
 
 
+def _leave_one_out_distances(u: Tensor, leave_out: Tensor | None = None) -> Tensor:
+    """Each row's distance to the affine span of the other rows of ``u`` (n,
+    P), float64 (n,): ``1 / sqrt(inv(B)[i, i])``, ``B`` the centred rows' Gram
+    matrix bordered by ones (the affine constraint), with a ridge of 1e-10 of
+    its mean diagonal so that it is invertible; zeros with fewer than 2 rows
+    or no spread. ``leave_out`` (n, n) bool: row i's distance to the span of
+    the rows j with ``leave_out[i, j]`` False instead (row i itself is left
+    out either way): the Schur complement of those rows' block of
+    ``inv(B)``, which is the inverse of ``B`` without them."""
+    n = len(u)
+    c = u.double() - u.double().mean(dim=0)
+    gram = c @ c.T
+    spread = float(gram.diagonal().mean()) if n else 0.0
+    if n < 2 or spread <= 0:
+        return torch.zeros(n, dtype=torch.float64, device=u.device)
+    bordered = torch.zeros(n + 1, n + 1, dtype=torch.float64, device=u.device)
+    bordered[:n, :n] = gram + 1e-10 * spread * torch.eye(
+        n, dtype=torch.float64, device=u.device
+    )
+    bordered[:n, n] = 1.0
+    bordered[n, :n] = 1.0
+    inverse = torch.linalg.inv(bordered)
+    inv_diag = inverse.diagonal()[:n].clone()
+    if leave_out is not None:
+        for i in range(n):
+            rows = torch.nonzero(leave_out[i]).flatten()
+            rows = rows[rows != i]
+            if len(rows):
+                cross = inverse[rows, i]  # (k,)
+                block = inverse[rows][:, rows]  # (k, k)
+                inv_diag[i] -= cross @ torch.linalg.solve(block, cross)
+    return (1 / inv_diag.clamp(min=1e-300)).sqrt()
+
+
 def _typical_residual(u: Tensor) -> float:
     """The median (the mean of the middle two for an even count) over the rows
     of ``u`` (n, P) of each row's distance to the affine span of the other
@@ -1457,18 +1509,10 @@ def _typical_residual(u: Tensor) -> float:
         # fewer than half of them: the median is 0, no need to compute it)
         return 0.0
     c = u.double() - u.double().mean(dim=0)
-    gram = c @ c.T
-    spread = float(gram.diagonal().mean())
+    spread = float((c * c).sum(dim=1).mean())
     if spread <= 0:
         return 0.0
-    bordered = torch.zeros(n + 1, n + 1, dtype=torch.float64, device=u.device)
-    bordered[:n, :n] = gram + 1e-10 * spread * torch.eye(
-        n, dtype=torch.float64, device=u.device
-    )
-    bordered[:n, n] = 1.0
-    bordered[n, :n] = 1.0
-    inv_diag = torch.linalg.inv(bordered).diagonal()[:n]
-    typical = float((1 / inv_diag.clamp(min=1e-300)).sqrt().quantile(0.5))
+    typical = float(_leave_one_out_distances(u).quantile(0.5))
     return typical if typical > 1e-3 * spread**0.5 else 0.0
 
 
