@@ -20,6 +20,10 @@ _CHUNK_WINDOWS = 2048
 #: error="auto" divides each kind of error by this percentile of its values over
 #: the training steps (the largest would hang on one training step)
 _SCALE_PERCENTILE = 99.0
+#: up to this many training windows, each window's left-out score also leaves
+#: out the windows that overlap it (an n x n mask; beyond, so many windows
+#: outnumber the autoencoder's features and its novelty is 0 anyway)
+_MAX_LEAVE_OUT_WINDOWS = 4096
 
 
 def sliding_windows(n_timesteps: int, window_size: int, stride: int) -> np.ndarray:
@@ -313,15 +317,17 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
             # what the autoencoder compares a window with (each lies in its
             # training windows' span, where an unseen normal window does not)
             starts = [self._windows(s)[1] for s in scaled]
-            if hasattr(est, "_left_out_scores"):  # without the overlapping ones
+            if not hasattr(est, "_left_out_scores"):
+                own = est.score_samples(windows)
+            elif len(windows) > _MAX_LEAVE_OUT_WINDOWS:
+                own = est._left_out_scores(windows)
+            else:  # each also without the windows that overlap it
                 series = np.repeat(np.arange(len(starts)), [len(s) for s in starts])
                 at = np.concatenate(starts)
                 overlap = (series[:, None] == series[None, :]) & (
                     np.abs(at[:, None] - at[None, :]) < self.window_size
                 )
                 own = est._left_out_scores(windows, leave_out=overlap)
-            else:
-                own = est.score_samples(windows)
             own = -np.asarray(own, dtype=np.float64)
             own = np.split(own, np.cumsum([len(s) for s in starts])[:-1])
         if self.error == "auto":  # each kind in units of its training steps' q99
@@ -383,6 +389,11 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
 
     def _score_one(self, scaled: np.ndarray) -> np.ndarray:
         """score_samples of one standardised series (T, F) -> (T,)."""
+        if self.error == "auto" and getattr(self, "error_scales_", None) is None:
+            raise ValueError(
+                'error="auto" divides by error_scales_, which fit sets only with '
+                'error="auto": fit the detector again with error="auto".'
+            )
         errors = self._errors(scaled)
         return -(self._combine(*errors) if self.error == "auto" else errors[0])
 

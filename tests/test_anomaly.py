@@ -280,3 +280,29 @@ def test_a_detector_saved_before_error_scales_loads():
     assert loaded.error_scales_ is None
     x = _series(seed=3)
     np.testing.assert_array_equal(loaded.score_samples(x), det.score_samples(x))
+
+
+def test_auto_error_on_a_short_training_series_and_after_set_params():
+    """Where every training window overlaps every other (no span is left to
+    leave them out of), each is left out alone: the scales and the threshold
+    stay finite. Switching a "step" detector to "auto" without fitting again
+    is refused with a clear message."""
+    det = SlidingWindowAnomalyDetector(
+        LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=2),
+        window_size=30,
+        stride=3,
+    ).fit(_series(n=50))
+    assert np.isfinite(det.error_scales_).all() and np.isfinite(det.offset_)
+    # the windows' own scores are of the scale's order (no window left out of
+    # an empty span)
+    windows = det._windows((_series(n=50)[:, None] - det.mean_) / det.scale_)[0]
+    own = -det.estimator_.score_samples(windows)
+    assert det.error_scales_[1] < 100 * own.max()
+    assert np.isfinite(det.score_samples(_series(seed=2))).all()
+    step = SlidingWindowAnomalyDetector(
+        LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=2),
+        window_size=30,
+        error="step",
+    ).fit(_series(n=100))
+    with pytest.raises(ValueError, match='fit the detector again with error="auto"'):
+        step.set_params(error="auto").score_samples(_series())

@@ -1467,8 +1467,9 @@ def _leave_one_out_distances(u: Tensor, leave_out: Tensor | None = None) -> Tens
     its mean diagonal so that it is invertible; zeros with fewer than 2 rows
     or no spread. ``leave_out`` (n, n) bool: row i's distance to the span of
     the rows j with ``leave_out[i, j]`` False instead (row i itself is left
-    out either way): the Schur complement of those rows' block of
-    ``inv(B)``, which is the inverse of ``B`` without them."""
+    out either way; where that would leave no other row, row i alone): the
+    Schur complement of those rows' block of ``inv(B)``, which is the inverse
+    of ``B`` without them."""
     n = len(u)
     c = u.double() - u.double().mean(dim=0)
     gram = c @ c.T
@@ -1487,7 +1488,8 @@ def _leave_one_out_distances(u: Tensor, leave_out: Tensor | None = None) -> Tens
         for i in range(n):
             rows = torch.nonzero(leave_out[i]).flatten()
             rows = rows[rows != i]
-            if len(rows):
+            # (with no other row left there is no span: the row alone is left out)
+            if 0 < len(rows) < n - 1:
                 cross = inverse[rows, i]  # (k,)
                 block = inverse[rows][:, rows]  # (k, k)
                 inv_diag[i] -= cross @ torch.linalg.solve(block, cross)
