@@ -140,6 +140,13 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         training window's score is taken as if it and the windows overlapping it
         had been left out of the training windows' span, as an unseen normal
         window would score.)
+    center_windows : bool, default=True
+        Subtract each window's mean (per feature, after the standardisation)
+        before the autoencoder reads it, in fit and in scoring: the detector
+        then scores shapes, not levels, so a series that drifts away from the
+        training part's level is read as the training windows were. A change of
+        level inside a window still shows; a stretch at a wrong level longer
+        than a window does not (set False to score levels too).
     random_state : int, RandomState instance or None, default=None
         Seeds the default autoencoder (used only when ``estimator`` is None).
 
@@ -157,6 +164,8 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
     offset_ : float
         :meth:`decision_function` is ``score_samples(X) - offset_``: negative for
         the steps :meth:`predict` flags.
+    center_windows_ : bool
+        Whether the windows were centred (``center_windows`` at fit).
     error_scales_ : ndarray of shape (2,) or None
         With ``error="auto"``: the 99th percentiles of the "step" and "score"
         errors over the training steps, by which each is divided; None
@@ -209,6 +218,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
             StrOptions({"auto"}),
             Interval(Real, 0.0, 0.5, closed="right"),
         ],
+        "center_windows": ["boolean"],
         "random_state": ["random_state"],
     }
     # persistence: no torch module of its own; the fitted autoencoder is stored as
@@ -222,10 +232,11 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         "n_windows_",
         "offset_",
         "error_scales_",
+        "center_windows_",
     )
     # fitted attributes a detector saved by an earlier version may lack (loaded
     # with these values)
-    _optional_attributes = {"error_scales_": None}
+    _optional_attributes = {"error_scales_": None, "center_windows_": False}
 
     def __init__(
         self,
@@ -236,6 +247,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         error="auto",
         aggregate="mean",
         contamination="auto",
+        center_windows=True,
         random_state=None,
     ):
         self.estimator = estimator
@@ -244,6 +256,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         self.error = error
         self.aggregate = aggregate
         self.contamination = contamination
+        self.center_windows = center_windows
         self.random_state = random_state
 
     def _stride(self) -> int:
@@ -265,7 +278,11 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         and their starts."""
         starts = sliding_windows(len(series), self.window_size, self._stride())
         idx = starts[:, None] + np.arange(self.window_size)[None, :]  # (W, w)
-        return series[idx].astype(np.float32), starts
+        windows = series[idx]  # (W, w, F)
+        # (a detector fitted or saved before the option read windows as they are)
+        if getattr(self, "center_windows_", False):
+            windows = windows - windows.mean(axis=1, keepdims=True)
+        return windows.astype(np.float32), starts
 
     def fit(self, X, y=None):
         """Fit the autoencoder on the sliding windows of normal series.
@@ -287,6 +304,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         """
         self._validate_params()
         series, _ = self._series(X, fitted=False)
+        self.center_windows_ = bool(self.center_windows)
         if self.estimator is None:
             from ._autoencoder import LSTMAutoencoderTransformer
 
@@ -505,6 +523,8 @@ n_timesteps), or list of ndarray of shape (n_timesteps_i,)
             raise ValueError("the standardisation is not finite and positive")
         if type(a["n_windows_"]) is not int or not isinstance(a["offset_"], float):
             raise TypeError("n_windows_ or offset_ has the wrong type")
+        if not isinstance(a["center_windows_"], bool):
+            raise TypeError("center_windows_ is not a bool")
         scales = a["error_scales_"]
         if scales is not None and not (
             isinstance(scales, np.ndarray)

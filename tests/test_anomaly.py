@@ -230,6 +230,7 @@ def test_window_errors_give_every_step_of_a_window_its_mean(fitted):
     # steps 0-4 are in window 0 only: they share its mean squared error
     assert np.ptp(scores[:5]) == 0
     first = ((test[:40] - fitted.mean_) / fitted.scale_)[None, :, None]  # window 0
+    first = first - first.mean()  # (centred: center_windows=True)
     est = fitted.estimator_
     recon = est.inverse_transform(est.transform(first), n_timesteps=40)
     np.testing.assert_allclose(scores[:5], ((recon - first) ** 2).mean(), rtol=1e-5)
@@ -254,7 +255,7 @@ def test_auto_error_is_the_larger_of_step_and_window_score(fitted):
     )
     # "score": steps 0-4 are in window 0 only, which scores its score_samples
     first = ((test[:40] - fitted.mean_) / fitted.scale_)[None, :, None]
-    own = -fitted.estimator_.score_samples(first)[0]
+    own = -fitted.estimator_.score_samples(first - first.mean())[0]
     np.testing.assert_allclose(b[:5], own, rtol=1e-5)
     # the scales: the step errors' 99th percentile over the training steps; the
     # window scores' over the training windows as if left out, above their own
@@ -265,19 +266,22 @@ def test_auto_error_is_the_larger_of_step_and_window_score(fitted):
 
 
 def test_a_detector_saved_before_error_scales_loads():
-    """A file of a detector saved before error="auto" existed has no
-    error_scales_: it loads with None and scores as it did."""
+    """A file of a detector saved before error="auto" and centred windows
+    existed has neither error_scales_ nor center_windows_: it loads with None
+    and False (whatever its center_windows parameter says) and scores as it
+    did."""
     det = SlidingWindowAnomalyDetector(
         LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=2),
         window_size=20,
         error="step",
+        center_windows=False,
     ).fit(_series())
-    assert det.error_scales_ is None
+    assert det.error_scales_ is None and det.center_windows_ is False
     state = det._get_fitted_state()
-    del state["attributes"]["error_scales_"]
-    loaded = clone(det)
+    del state["attributes"]["error_scales_"], state["attributes"]["center_windows_"]
+    loaded = clone(det).set_params(center_windows=True)  # the new default
     loaded._set_fitted_state(state)
-    assert loaded.error_scales_ is None
+    assert loaded.error_scales_ is None and loaded.center_windows_ is False
     x = _series(seed=3)
     np.testing.assert_array_equal(loaded.score_samples(x), det.score_samples(x))
 
@@ -306,3 +310,25 @@ def test_auto_error_on_a_short_training_series_and_after_set_params():
     ).fit(_series(n=100))
     with pytest.raises(ValueError, match='fit the detector again with error="auto"'):
         step.set_params(error="auto").score_samples(_series())
+
+
+def test_centred_windows_score_shapes_not_levels():
+    """center_windows=True (default): every window loses its mean before the
+    autoencoder reads it, so a series shifted away from the training level
+    scores as the series itself; without it the shift is what scores."""
+    train, test = _series(), _series(seed=4)
+    shifted = test + 3.0  # about four standard deviations
+    kw = dict(window_size=20, error="step")
+    ae = LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=3)
+    centred = SlidingWindowAnomalyDetector(ae, **kw).fit(train)
+    assert centred.center_windows_ is True
+    np.testing.assert_allclose(
+        centred.score_samples(shifted),
+        centred.score_samples(test),
+        rtol=1e-4,
+        atol=1e-6,
+    )
+    plain = SlidingWindowAnomalyDetector(ae, center_windows=False, **kw).fit(train)
+    assert (-plain.score_samples(shifted)).mean() > 10 * (
+        -plain.score_samples(test)
+    ).mean()
