@@ -72,20 +72,19 @@ SERIES = {"KDD-TSAD_135": (1200, 100), "mitdb": (3000, 300), "yahoo": (400, 24)}
 PROTO = False
 
 
+def aeon_data(*parts: str) -> str:
+    """The path of a file shipped in aeon's wheel (``aeon/datasets/data/...``)."""
+    import aeon
+
+    return os.path.join(os.path.dirname(aeon.__file__), "datasets", "data", *parts)
+
+
 def load_series(name: str):
     """(values (T, 1) float32, labels (T,) int, n_train)."""
     import pandas as pd
 
     if name == "KDD-TSAD_135":
-        import aeon
-
-        path = os.path.join(
-            os.path.dirname(aeon.__file__),
-            "datasets",
-            "data",
-            "KDD-TSAD_135",
-            "135_UCR_Anomaly_InternalBleeding16_TEST.csv",
-        )
+        path = aeon_data("KDD-TSAD_135", "135_UCR_Anomaly_InternalBleeding16_TEST.csv")
         df = pd.read_csv(path)
         x, y = df["value"].to_numpy(), df["is_anomaly"].to_numpy()
     elif name == "mitdb":

@@ -36,11 +36,10 @@ windows), and the anchors ``pca``, ``nn`` and ``zscore`` of
 import argparse
 import collections
 import json
-import os
 import time
 
 import numpy as np
-from bench_anomaly_series import load_series, run_nn, run_pca, run_zscore
+from bench_anomaly_series import aeon_data, load_series, run_nn, run_pca, run_zscore
 from sklearn.metrics import roc_auc_score
 
 WINDOWS = {"ecg": 300, "bleeding": 100, "daphnet": 64, "co2": 104}
@@ -63,16 +62,7 @@ def normal_series(name: str) -> np.ndarray:
         x, y, _ = load_series("KDD-TSAD_135")
         return x[: np.flatnonzero(y)[0] - 100].astype(np.float64)
     if name == "daphnet":
-        import aeon
-
-        path = os.path.join(
-            os.path.dirname(aeon.__file__),
-            "datasets",
-            "data",
-            "Daphnet_S06R02E0",
-            "S06R02E0.csv",
-        )
-        df = pd.read_csv(path)
+        df = pd.read_csv(aeon_data("Daphnet_S06R02E0", "S06R02E0.csv"))
         return df.drop(columns=["timestamp", "is_anomaly"]).to_numpy(np.float64)
     if name == "co2":
         import statsmodels.api as sm
