@@ -322,7 +322,8 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         std = values.std(axis=0)
         scale = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
         scaled = [(s - mean) / scale for s in series]
-        windows = np.concatenate([self._windows(s)[0] for s in scaled])
+        per_series = [self._windows(s) for s in scaled]  # (windows, starts) each
+        windows = np.concatenate([w for w, _ in per_series])
         est.fit(windows)
         self.estimator_ = est
         self.n_features_in_ = int(series[0].shape[1])
@@ -334,7 +335,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
             # the training windows' own scores as if each had been left out of
             # what the autoencoder compares a window with (each lies in its
             # training windows' span, where an unseen normal window does not)
-            starts = [self._windows(s)[1] for s in scaled]
+            starts = [st for _, st in per_series]
             if not hasattr(est, "_left_out_scores"):
                 own = est.score_samples(windows)
             elif len(windows) > _MAX_LEAVE_OUT_WINDOWS:
