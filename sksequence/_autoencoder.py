@@ -41,11 +41,12 @@ _CODE_SIZE = 16
 # the share of steps above these quantiles of its training values (MiniRocket's
 # biases; +1.5 points of accuracy on 13 archive problems, benchmarks/RESULTS.md)
 _PPV_QUANTILES = (0.25, 0.5, 0.75)
-# ... and so do the first block's kernels read at stride 1 and dilations 1, 2, 4,
-# ... (up to the one that spans the median training length, at most this many),
-# on the input and on its first differences (MiniRocket's dilations, MultiRocket's
-# differences; +3 points on 13 archive problems, benchmarks/RESULTS.md)
-_PPV_MAX_DILATIONS = 9
+# ... and so do the first block's kernels read at stride 1 and dilations spaced
+# by sqrt(2), 1, 2, 3, 4, 6, 8, 11, 16, ... (up to the power of 2 whose kernel
+# spans the median training length, at most 2 ** this), on the input (the kernels
+# less their mean over the taps) and on its first differences (MiniRocket's
+# dilations and zero-sum kernels, MultiRocket's differences; benchmarks/RESULTS.md)
+_PPV_MAX_DILATION_EXPONENT = 8
 # Models fitted with n_components set before the principal components (their
 # decoders read an n_components-value code, whose feature loss also predicted the
 # dilated kernels' shares at this many random steps) keep training that way
@@ -86,8 +87,10 @@ class LSTMAutoencoderTransformer(
     default (``n_components=None``) the encoder's pooled features and, for every
     front-end channel, the share of steps above three quantiles (25%, 50%, 75%) of
     its training values; the same shares of the first block's learnt kernels read
-    at stride 1 and dilations 1, 2, 4, ... (up to the sequences' length), on the
-    series and on its first differences: a strong input for a linear model. With
+    at stride 1 and dilations 1, 2, 3, 4, 6, 8, 11, ... (powers of sqrt(2), up to
+    the sequences' length), on the series (the kernels less their mean, so that
+    they see shape and not level) and on its first differences: a strong input
+    for a linear model. With
     ``n_components=k``, the same model's k leading principal components of those
     features (each standardised over the training sequences), whitened.
     ``inverse_transform`` decodes encodings back into sequences, and
@@ -121,7 +124,7 @@ class LSTMAutoencoderTransformer(
     n_components_ : int
         Size of the encodings ``transform`` returns (with ``n_components=None``, the
         number of pooled encoder features and quantile shares: with the default
-        sizes ``1152 + 384 * len(ppv_dilations_)``, e.g. 3072 for series of 100
+        sizes ``1152 + 384 * len(ppv_dilations_)``, e.g. 4224 for series of 100
         to 190 steps).
     conv_strides_ : tuple of int
         The front end's strides (resolved from "auto"; empty without a front end).
@@ -130,8 +133,9 @@ class LSTMAutoencoderTransformer(
         "auto"; 1 without a front end).
     ppv_dilations_ : tuple of int
         The dilations at which the default features read the first block's
-        kernels (1, 2, 4, ... up to the one whose kernel spans the median
-        training length, at most 9; empty without a front end).
+        kernels: powers of sqrt(2), rounded (1, 2, 3, 4, 6, 8, 11, 16, ...), up
+        to the power of 2 whose kernel spans the median training length, at most
+        256 (16 dilations); empty without a front end.
     n_timesteps_ : int
         Length of the longest (observed part of a) training sequence; the length
         ``inverse_transform`` decodes to.
@@ -515,7 +519,8 @@ class LSTMAutoencoderTransformer(
         steps = n_timesteps if lengths is None else float(np.median(lengths))
         steps = math.ceil(steps / self._input_pool(n_timesteps))  # as the front reads
         top = math.floor(math.log2(max(1.0, (steps - 1) / max(1, kernels[0] - 1))))
-        return tuple(2**e for e in range(min(top + 1, _PPV_MAX_DILATIONS)))
+        top = min(top, _PPV_MAX_DILATION_EXPONENT)
+        return tuple(sorted({round(2 ** (i / 2)) for i in range(2 * top + 1)}))
 
     def _module_kwargs(
         self,
@@ -526,13 +531,16 @@ class LSTMAutoencoderTransformer(
         feature_span: bool = True,
         input_pool: int = 1,
         span_novelty: bool = True,
+        ppv_zero_mean: bool = True,
     ) -> dict:
         """The module's arguments; ``legacy_code``: those of a model fitted with
         ``n_components`` set before the principal components (its decoders read
         the ``n_components``-value code ``transform`` returns); ``feature_span``
         False: those of a model fitted before ``score_samples`` read the code of
         the training features' span; ``span_novelty`` False: those of one fitted
-        before the score weighed the error by the features' novelty."""
+        before the score weighed the error by the features' novelty;
+        ``ppv_zero_mean`` False: those of one fitted before the dilated kernels
+        lost their mean."""
         arch = self._architecture(0)
         if arch["conv_channels"]:
             arch["conv_strides"] = tuple(conv_strides)
@@ -584,6 +592,7 @@ class LSTMAutoencoderTransformer(
             ppv_quantiles=_PPV_QUANTILES,
             ppv_dilations=ppv_dilations,
             ppv_differences=True,
+            ppv_zero_mean=ppv_zero_mean,
             feature_loss_steps=_FEATURE_LOSS_STEPS if legacy_code else 0,
             feature_span=feature_span,
             input_pool=input_pool,
@@ -615,8 +624,9 @@ class LSTMAutoencoderTransformer(
             legacy = self._module_spec[1].get("encoding") == "code"
             span = self._module_spec[1].get("feature_span", False)
             novelty = self._module_spec[1].get("span_novelty", False)
+            zero_mean = self._module_spec[1].get("ppv_zero_mean", False)
         else:
-            legacy, span, novelty = False, True, True
+            legacy, span, novelty, zero_mean = False, True, True, True
             pool = self._input_pool(batch.n_timesteps)
             strides = self._architecture(-(-batch.n_timesteps // pool))["conv_strides"]
             fitted = batch.input_attributes()
@@ -636,6 +646,7 @@ class LSTMAutoencoderTransformer(
             feature_span=span,
             input_pool=pool,
             span_novelty=novelty,
+            ppv_zero_mean=zero_mean,
         )
         return self._make_plan(
             SequenceAutoencoder,

@@ -193,14 +193,14 @@ def test_padding_never_changes_an_encoding_or_score(ragged):
 
 
 def test_dilated_shares_do_not_depend_on_the_batch_padding():
-    """The default features' dilated maps (dilations 1, 2, 4 for a median length
-    of 40) and first differences stop at each sequence's end: a sequence encoded
+    """The default features' dilated maps (dilations 1, 2, 3, 4 for a median
+    length of 40) and first differences stop at each sequence's end: a sequence encoded
     alone or padded in a batch of longer ones gets the same features."""
     rng = np.random.RandomState(2)
     X = [np.cumsum(rng.randn(n, 2), axis=0) for n in (25, 40, 61, 33, 52, 40)]
     ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=2, random_state=0)
     Z = ae.fit(X).transform(X)
-    assert ae.ppv_dilations_ == (1, 2, 4)
+    assert ae.ppv_dilations_ == (1, 2, 3, 4)
     for i, seq in enumerate(X):
         np.testing.assert_allclose(ae.transform([seq])[0], Z[i], atol=1e-5)
 
@@ -806,7 +806,7 @@ def test_short_code_is_the_default_features_principal_components():
     default = LSTMAutoencoderTransformer(**kw).fit(X)
     module = ae.net_.module_
     assert module.encoding == "principal" and module.code_size == 16
-    assert ae.ppv_dilations_ == default.ppv_dilations_ == (1, 2, 4)
+    assert ae.ppv_dilations_ == default.ppv_dilations_ == (1, 2, 3, 4)
     assert module.feature_loss_steps == 0
     np.testing.assert_array_equal(ae.score_samples(X), default.score_samples(X))
     F = default.transform(X).astype(np.float64)
@@ -865,6 +865,51 @@ def test_a_code_fitted_before_the_principal_components_keeps_training(monkeypatc
     assert module.encoding == "code" and module.code_size == 4
     assert module.feature_loss_steps == 256
     assert old.transform(X).shape == (12, 4)
+
+
+def test_a_model_fitted_before_the_zero_mean_kernels_keeps_its_features(monkeypatch):
+    """A model fitted before the dilated kernels lost their mean on the input
+    (its module spec has no ppv_zero_mean) loads, transforms with the plain
+    kernels and continues training as it was built."""
+    X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
+    kw = dict(hidden_size=4, max_epochs=2, random_state=0)
+    build = LSTMAutoencoderTransformer._module_kwargs
+    with monkeypatch.context() as m:
+        m.setattr(
+            LSTMAutoencoderTransformer,
+            "_module_kwargs",
+            lambda self, *a, **k: {
+                key: v
+                for key, v in build(self, *a, **k).items()
+                if key != "ppv_zero_mean"
+            },
+        )
+        old = LSTMAutoencoderTransformer(**kw).fit(X)
+    expected = old.transform(X)
+    old = pickle.loads(pickle.dumps(old))
+    assert not old.net_.module_.ppv_zero_mean
+    np.testing.assert_allclose(old.transform(X), expected, rtol=1e-6)
+    old.set_params(warm_start=True).fit(X)
+    assert not old.net_.module_.ppv_zero_mean
+    new = LSTMAutoencoderTransformer(**kw).fit(X)
+    assert new.net_.module_.ppv_zero_mean
+    # the same training: only the input's dilated maps differ
+    plain = LSTMAutoencoderTransformer(**kw)
+    with monkeypatch.context() as m:
+        m.setattr(
+            LSTMAutoencoderTransformer,
+            "_module_kwargs",
+            lambda self, *a, **k: {**build(self, *a, **k), "ppv_zero_mean": False},
+        )
+        plain.fit(X)
+    a, b = plain.transform(X), new.transform(X)
+    start = new.net_.module_.pooled_size
+    c = [conv.out_channels for conv in new.net_.module_.front.convs]
+    first = start + 3 * sum(c)  # the dilated maps on the input come next
+    stop = first + 3 * c[0] * len(new.ppv_dilations_)
+    np.testing.assert_array_equal(a[:, :first], b[:, :first])
+    np.testing.assert_array_equal(a[:, stop:], b[:, stop:])
+    assert np.abs(a[:, first:stop] - b[:, first:stop]).max() > 0
 
 
 @pytest.mark.parametrize("missing", ["feature_span", "span_novelty"])
@@ -957,10 +1002,15 @@ def test_default_features_hold_each_channels_share_above_its_training_quantiles(
     ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=3, random_state=0)
     Z = ae.fit_transform(X)
     module = ae.net_.module_
-    # dilations up to the one whose width-7 kernel spans the training length
+    # dilations spaced by sqrt(2) up to the power of 2 whose width-7 kernel spans
+    # the training length
     steps = X.shape[1]
     top = int(np.floor(np.log2((steps - 1) / 6)))
-    assert ae.ppv_dilations_ == tuple(2**e for e in range(top + 1))
+    assert top == 1 and ae.ppv_dilations_ == (1, 2)
+    # (longer series: powers of sqrt(2), rounded; at most 256)
+    assert ae._ppv_dilations(None, 200) == (1, 2, 3, 4, 6, 8, 11, 16, 23, 32)
+    longest = ae._ppv_dilations(None, 20_000)
+    assert len(longest) == 16 and longest[-4:] == (91, 128, 181, 256)
     assert module.ppv_dilations == ae.ppv_dilations_
     blocks = [c.out_channels for c in module.front.convs]
     c1, n_dil = blocks[0], len(ae.ppv_dilations_)
@@ -973,16 +1023,21 @@ def test_default_features_hold_each_channels_share_above_its_training_quantiles(
     mean = np.concatenate(shares, axis=2).mean(axis=0)  # (3, sum C)
     for q, row in zip((0.25, 0.5, 0.75), mean):
         np.testing.assert_allclose(row, 1 - q, atol=0.03)
-    # two maps recomputed here: the first block's kernels at the largest dilation
-    # d on the standardised input, and at dilation 1 on its first differences
-    # ("same" zero padding)
+    # two maps recomputed here: the first block's kernels less their mean over
+    # the taps at the largest dilation d on the standardised input, and as they
+    # are at dilation 1 on its first differences ("same" zero padding)
     conv, d = module.front.convs[0], ae.ppv_dilations_[-1]
+    assert module.ppv_zero_mean
+    shape = conv.weight - conv.weight.mean(dim=2, keepdim=True)
     x = module.scale(torch.as_tensor(X[:4], dtype=torch.float32)).transpose(1, 2)
     dx = x[:, :, 1:] - x[:, :, :-1]
-    for m, h, dilation in ((len(blocks) + n_dil - 1, x, d), (-n_dil, dx, 1)):
+    for m, h, dilation, w in (
+        (len(blocks) + n_dil - 1, x, d, shape),
+        (-n_dil, dx, 1, conv.weight),
+    ):
         with torch.no_grad():
             y = torch.nn.functional.conv1d(
-                h, conv.weight, conv.bias, padding=3 * dilation, dilation=dilation
+                h, w, conv.bias, padding=3 * dilation, dilation=dilation
             )  # (4, C_1, L)
         first = sum(channels[:m])
         t = module.ppv_thresholds[:, first : first + c1]  # (3, C_1)

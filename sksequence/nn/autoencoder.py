@@ -263,6 +263,12 @@ class SequenceAutoencoder(nn.Module):
         With ``ppv_dilations``: the same dilated kernels also read the input's
         first differences (``x[t + 1] - x[t]``), another set of maps with their
         own thresholds (MultiRocket's second representation).
+    ppv_zero_mean : bool
+        With ``ppv_dilations``: the dilated kernels that read the input (not its
+        differences) lose their mean over their taps first (per input
+        feature), so that they respond to the shape around a step and not to
+        its level, as MiniRocket's kernels, whose weights sum to zero. Only
+        these maps and their thresholds change; the front end is unchanged.
     feature_loss_steps : int
         With ``feature_loss`` and ``ppv_dilations``: the feature loss's target
         also holds the share of positive values of each of the first block's
@@ -348,6 +354,7 @@ class SequenceAutoencoder(nn.Module):
         ppv_quantiles: Sequence[float] = (),
         ppv_dilations: Sequence[int] = (),
         ppv_differences: bool = False,
+        ppv_zero_mean: bool = False,
         feature_loss_steps: int = 0,
         principal_components: int = 0,
         feature_span: bool = False,
@@ -449,6 +456,7 @@ class SequenceAutoencoder(nn.Module):
         if any(d < 1 for d in self.ppv_dilations):
             raise ValueError(f"ppv_dilations must be >= 1, got {ppv_dilations!r}.")
         self.ppv_differences = bool(ppv_differences and self.ppv_dilations)
+        self.ppv_zero_mean = bool(ppv_zero_mean and self.ppv_dilations)
         extra = 0
         if self.ppv_quantiles:
             c1 = self.front.convs[0].out_channels
@@ -812,9 +820,10 @@ class SequenceAutoencoder(nn.Module):
         per map, one map at a time (so that only one dilated map is held in
         memory), of the standardised input ``x`` (zero after each sequence's
         end): every front-end block's value before its ReLU, then the first
-        block's kernels at stride 1 and each of ``ppv_dilations`` on ``x`` and,
-        with ``ppv_differences``, on its first differences (one step shorter;
-        "same" zero padding, so a step's value does not depend on the batch's
+        block's kernels at stride 1 and each of ``ppv_dilations`` on ``x``
+        (with ``ppv_zero_mean``, less their mean over the taps) and, with
+        ``ppv_differences``, on its first differences (one step shorter; "same"
+        zero padding, so a step's value does not depend on the batch's
         padding)."""
         x, lengths = self._front_input(x, lengths)
         _, _, blocks = self.front(x, lengths, return_blocks=True, pre_activation=True)
@@ -832,12 +841,16 @@ class SequenceAutoencoder(nn.Module):
                 dx = (x[:, 1:] - x[:, :-1]) * valid[:, :, None]
                 inputs.append((dx, (lengths - 1).clamp(min=1)))
         conv = self.front.convs[0]
-        for h, lens in inputs:
+        shape = conv.weight - conv.weight.mean(dim=2, keepdim=True)
+        # (a module saved before the option has no attribute: plain kernels)
+        zero_mean = getattr(self, "ppv_zero_mean", False)
+        weights = [shape if zero_mean else conv.weight, conv.weight]
+        for (h, lens), weight in zip(inputs, weights):
             h = h.transpose(1, 2)  # (N, F, L)
             for d in self.ppv_dilations:
                 y = nn.functional.conv1d(
                     h,
-                    conv.weight,
+                    weight,
                     conv.bias,
                     padding=d * (conv.kernel_size[0] // 2),
                     dilation=d,
