@@ -841,10 +841,10 @@ class SequenceAutoencoder(nn.Module):
                 dx = (x[:, 1:] - x[:, :-1]) * valid[:, :, None]
                 inputs.append((dx, (lengths - 1).clamp(min=1)))
         conv = self.front.convs[0]
-        shape = conv.weight - conv.weight.mean(dim=2, keepdim=True)
+        weights = [conv.weight, conv.weight]  # the input's maps, the differences'
         # (a module saved before the option has no attribute: plain kernels)
-        zero_mean = getattr(self, "ppv_zero_mean", False)
-        weights = [shape if zero_mean else conv.weight, conv.weight]
+        if getattr(self, "ppv_zero_mean", False):
+            weights[0] = conv.weight - conv.weight.mean(dim=2, keepdim=True)
         for (h, lens), weight in zip(inputs, weights):
             h = h.transpose(1, 2)  # (N, F, L)
             for d in self.ppv_dilations:
