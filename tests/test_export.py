@@ -12,6 +12,22 @@ onnx = pytest.importorskip("onnx")
 from sksequence.export import export_onnx  # noqa: E402
 
 
+def assert_encodings_match(z, ae, batch):
+    """onnxruntime's encodings ``z`` of ``batch`` against ``ae.transform``: the
+    pooled features to 1e-5; the shares of steps above thresholds exactly,
+    except where a value lies within float error of its threshold (the two
+    runtimes' convolutions differ by ~1e-6): such a step flips, which moves a
+    share by one step of its map, in a handful of the many elements."""
+    expected = ae.transform(batch)
+    p = ae.net_.module_.pooled_size
+    np.testing.assert_allclose(z[:, :p], expected[:, :p], atol=1e-5)
+    diff = np.abs(z[:, p:] - expected[:, p:])
+    flipped = diff > 1e-5
+    assert flipped.sum() <= max(2, 1e-4 * diff.size), flipped.sum()
+    steps = batch.shape[1] // ae.input_pool_  # the longest map's steps
+    assert diff.max() <= 1.0 / max(1, steps // 8) + 1e-5
+
+
 @pytest.fixture(scope="module")
 def X():
     return np.random.RandomState(0).rand(30, 7, 3)
@@ -31,7 +47,10 @@ def test_autoencoder_transform_matches_onnxruntime(X, tmp_path, n_components):
     session = ort.InferenceSession(str(tmp_path / "ae.onnx"))
     for batch in (X[:5], X[:1, :4]):  # another batch size and length than exported
         (z,) = session.run(None, {"x": batch.astype(np.float32)})
-        np.testing.assert_allclose(z, ae.transform(batch), atol=1e-5)
+        if n_components is None:
+            assert_encodings_match(z, ae, batch)
+        else:
+            np.testing.assert_allclose(z, ae.transform(batch), atol=1e-5)
 
 
 def test_strided_autoencoder_matches_onnxruntime(tmp_path):
@@ -43,18 +62,20 @@ def test_strided_autoencoder_matches_onnxruntime(tmp_path):
     session = ort.InferenceSession(str(tmp_path / "ae.onnx"))
     for batch in (X, X[:3, :101]):
         (z,) = session.run(None, {"x": batch.astype(np.float32)})
-        np.testing.assert_allclose(z, ae.transform(batch), atol=1e-5)
+        assert_encodings_match(z, ae, batch)
 
 
 def test_pooled_autoencoder_matches_onnxruntime(tmp_path):
     X = np.random.RandomState(1).randn(12, 150, 1)
-    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1, input_pool=3)
+    ae = LSTMAutoencoderTransformer(
+        hidden_size=4, max_epochs=1, input_pool=3, random_state=0
+    )
     ae.fit(X)
     export_onnx(ae, tmp_path / "ae.onnx")
     session = ort.InferenceSession(str(tmp_path / "ae.onnx"))
     for batch in (X, X[:3, :101]):  # a last group of 2 steps
         (z,) = session.run(None, {"x": batch.astype(np.float32)})
-        np.testing.assert_allclose(z, ae.transform(batch), atol=1e-5)
+        assert_encodings_match(z, ae, batch)
 
 
 def test_classifier_with_a_pooled_encoder_matches_onnxruntime(tmp_path):
