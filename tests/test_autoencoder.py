@@ -867,24 +867,30 @@ def test_a_code_fitted_before_the_principal_components_keeps_training(monkeypatc
     assert old.transform(X).shape == (12, 4)
 
 
+def _without(arguments: dict, key: str) -> dict:
+    return {k: v for k, v in arguments.items() if k != key}
+
+
+def _fit_as_built(monkeypatch, X, edit, **params):
+    """A model fitted with the module's arguments changed by ``edit``: as an
+    earlier version of the estimator built it."""
+    build = LSTMAutoencoderTransformer._module_kwargs
+    with monkeypatch.context() as m:
+        m.setattr(
+            LSTMAutoencoderTransformer,
+            "_module_kwargs",
+            lambda self, *a, **k: edit(build(self, *a, **k)),
+        )
+        return LSTMAutoencoderTransformer(**params).fit(X)
+
+
 def test_a_model_fitted_before_the_zero_mean_kernels_keeps_its_features(monkeypatch):
     """A model fitted before the dilated kernels lost their mean on the input
     (its module spec has no ppv_zero_mean) loads, transforms with the plain
     kernels and continues training as it was built."""
     X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
     kw = dict(hidden_size=4, max_epochs=2, random_state=0)
-    build = LSTMAutoencoderTransformer._module_kwargs
-    with monkeypatch.context() as m:
-        m.setattr(
-            LSTMAutoencoderTransformer,
-            "_module_kwargs",
-            lambda self, *a, **k: {
-                key: v
-                for key, v in build(self, *a, **k).items()
-                if key != "ppv_zero_mean"
-            },
-        )
-        old = LSTMAutoencoderTransformer(**kw).fit(X)
+    old = _fit_as_built(monkeypatch, X, lambda a: _without(a, "ppv_zero_mean"), **kw)
     expected = old.transform(X)
     old = pickle.loads(pickle.dumps(old))
     assert not old.net_.module_.ppv_zero_mean
@@ -894,14 +900,7 @@ def test_a_model_fitted_before_the_zero_mean_kernels_keeps_its_features(monkeypa
     new = LSTMAutoencoderTransformer(**kw).fit(X)
     assert new.net_.module_.ppv_zero_mean
     # the same training: only the input's dilated maps differ
-    plain = LSTMAutoencoderTransformer(**kw)
-    with monkeypatch.context() as m:
-        m.setattr(
-            LSTMAutoencoderTransformer,
-            "_module_kwargs",
-            lambda self, *a, **k: {**build(self, *a, **k), "ppv_zero_mean": False},
-        )
-        plain.fit(X)
+    plain = _fit_as_built(monkeypatch, X, lambda a: {**a, "ppv_zero_mean": False}, **kw)
     a, b = plain.transform(X), new.transform(X)
     start = new.net_.module_.pooled_size
     c = [conv.out_channels for conv in new.net_.module_.front.convs]
@@ -921,16 +920,7 @@ def test_a_model_fitted_before_the_features_span_keeps_its_scores(monkeypatch, m
     alone."""
     X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
     kw = dict(hidden_size=4, max_epochs=2, random_state=0)
-    build = LSTMAutoencoderTransformer._module_kwargs
-    with monkeypatch.context() as m:
-        m.setattr(
-            LSTMAutoencoderTransformer,
-            "_module_kwargs",
-            lambda self, *a, **k: {
-                key: v for key, v in build(self, *a, **k).items() if key != missing
-            },
-        )
-        old = LSTMAutoencoderTransformer(**kw).fit(X)
+    old = _fit_as_built(monkeypatch, X, lambda a: _without(a, missing), **kw)
     old = pickle.loads(pickle.dumps(old))
     other = make_waves(n=6, n_timesteps=40, n_features=2, seed=1)[0]  # not trained on
     for step in ("warm_start", "partial_fit"):
