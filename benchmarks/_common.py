@@ -187,6 +187,24 @@ def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
+def variant_means_table(scores: dict, variants: list[str], problems: list[str]) -> str:
+    """Markdown table of research screens: for each of ``problems`` found in
+    ``scores`` (``scores[problem][variant]``, one score per seed), the number of
+    seeds and each variant's mean over them; last, the mean over the problems
+    (nan where a variant has no score)."""
+    rows, means = [], {v: [] for v in variants}
+    for name in [p for p in problems if p in scores]:
+        row = [name, max(len(scores[name][v]) for v in variants)]
+        for v in variants:
+            seeds = scores[name][v]
+            m = statistics.fmean(seeds) if seeds else float("nan")
+            means[v].append(m)
+            row.append(f"{m:.3f}")
+        rows.append(row)
+    rows.append(["mean", ""] + [f"{statistics.fmean(means[v]):.3f}" for v in variants])
+    return markdown_table(["problem", "seeds", *variants], rows)
+
+
 def single_malloc_arena() -> None:
     """Re-run this script with ``MALLOC_ARENA_MAX=1`` unless it is already set.
 

@@ -31,6 +31,7 @@ import torch  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import variant_means_table  # noqa: E402
 from _ucr_data import load_problem, subset  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
@@ -99,15 +100,7 @@ def table():
     for (name, _), d in acc.items():
         for k in KEYS:
             per[name][k].append(np.mean(d[k]))
-    print("| problem | seeds | " + " | ".join(KEYS) + " |")
-    print("|---" * (2 + len(KEYS)) + "|")
-    means = collections.defaultdict(list)
-    for name, d in per.items():
-        cells = " | ".join(f"{np.mean(d[k]):.3f}" for k in KEYS)
-        for k in KEYS:
-            means[k].append(np.mean(d[k]))
-        print(f"| {name} | {len(d['default'])} | {cells} |")
-    print("| mean | | " + " | ".join(f"{np.mean(means[k]):.3f}" for k in KEYS) + " |")
+    print(variant_means_table(per, list(KEYS), list(per)))
 
 
 def main():

@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import variant_means_table  # noqa: E402
 from _ucr_data import DEV, HELD_OUT, UNSEEN, load_problem  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
@@ -244,17 +245,7 @@ def table():
             Xte = np.concatenate([d["te_" + k] for k in keys], 1)
             lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
             acc[name][v].append(lr.fit(Xtr, d["y_train"]).score(Xte, d["y_test"]))
-    print("| problem | seeds | " + " | ".join(VARIANTS) + " |")
-    print("|---" * (2 + len(VARIANTS)) + "|")
-    means = collections.defaultdict(list)
-    for name in [p for p in DEV + HELD_OUT + UNSEEN if p in acc]:
-        row = {v: float(np.mean(acc[name][v])) for v in VARIANTS}
-        for v in VARIANTS:
-            means[v].append(row[v])
-        cells = " | ".join(f"{row[v]:.3f}" for v in VARIANTS)
-        print(f"| {name} | {len(acc[name]['base'])} | {cells} |")
-    cells = " | ".join(f"{np.mean(means[v]):.3f}" for v in VARIANTS)
-    print(f"| mean | | {cells} |")
+    print(variant_means_table(acc, list(VARIANTS), DEV + HELD_OUT + UNSEEN))
 
 
 def main():
