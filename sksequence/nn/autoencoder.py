@@ -268,7 +268,8 @@ class SequenceAutoencoder(nn.Module):
         differences) lose their mean over their taps first (per input
         feature), so that they respond to the shape around a step and not to
         its level, as MiniRocket's kernels, whose weights sum to zero. Only
-        these maps and their thresholds change; the front end is unchanged.
+        these maps and their thresholds change; the front end, and the sampled
+        shares of ``feature_loss_steps``, read the kernels as they are.
     feature_loss_steps : int
         With ``feature_loss`` and ``ppv_dilations``: the feature loss's target
         also holds the share of positive values of each of the first block's
