@@ -341,9 +341,9 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
             elif len(windows) > _MAX_LEAVE_OUT_WINDOWS:
                 own = est._left_out_scores(windows)
             else:  # each also without the windows that overlap it
-                series = np.repeat(np.arange(len(starts)), [len(s) for s in starts])
+                owner = np.repeat(np.arange(len(starts)), [len(s) for s in starts])
                 at = np.concatenate(starts)
-                overlap = (series[:, None] == series[None, :]) & (
+                overlap = (owner[:, None] == owner[None, :]) & (
                     np.abs(at[:, None] - at[None, :]) < self.window_size
                 )
                 own = est._left_out_scores(windows, leave_out=overlap)
