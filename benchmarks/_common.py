@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import gc
+import json
 import os
 import platform
 import statistics
@@ -185,6 +186,16 @@ def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(str(c) for c in row) + " |")
     return "\n".join(lines)
+
+
+def emit(record: dict, path: str | None = None) -> None:
+    """Print a result record as one JSON line and, with ``path``, append it to
+    that JSONL file."""
+    line = json.dumps(record)
+    print(line, flush=True)
+    if path:
+        with open(path, "a") as f:
+            f.write(line + "\n")
 
 
 def variant_means_table(scores: dict, variants: list[str], problems: list[str]) -> str:

@@ -39,6 +39,7 @@ import json
 import time
 
 import numpy as np
+from _common import emit
 from bench_anomaly_series import aeon_data, load_series, run_nn, run_pca, run_zscore
 from sklearn.metrics import roc_auc_score
 
@@ -197,10 +198,7 @@ def main() -> None:
         for kind in args.kinds:
             for seed in args.seeds:
                 for rec in run(name, kind, seed, args.contenders):
-                    print(json.dumps(rec), flush=True)
-                    if args.json:
-                        with open(args.json, "a") as f:
-                            f.write(json.dumps(rec) + "\n")
+                    emit(rec, args.json)
 
 
 if __name__ == "__main__":

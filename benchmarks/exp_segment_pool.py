@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import emit  # noqa: E402
 from _ucr_data import load_problem  # noqa: E402
 from exp_components import score  # noqa: E402
 
@@ -125,10 +126,7 @@ def main():
         for name in args.problems:
             rec = run(name, seed, json.loads(args.params))
             rec["params"] = json.loads(args.params)
-            print(json.dumps(rec), flush=True)
-            if args.json:
-                with open(args.json, "a") as fh:
-                    fh.write(json.dumps(rec) + "\n")
+            emit(rec, args.json)
 
 
 if __name__ == "__main__":
