@@ -55,6 +55,10 @@ _FEATURE_LOSS_STEPS = 256
 # training sequences (every k-th): the eigendecomposition of their Gram matrix then
 # takes at most about 3 s of CPU on one thread (26 s at 4,096)
 _PRINCIPAL_ROWS = 2048
+# score_samples weighs the error by the novelty of the shares where the span's
+# rows (the training sequences) are at most this many + 1: the model keeps their
+# span's axes (a K x S float32 buffer, K the rows less one: 6.9 MB at the most)
+_SHARE_AXES = 256
 # anomaly_score="combined": the distance of a sequence's features to the training
 # sequences' is the mean distance to this many nearest ones
 _NEIGHBORS = 1
@@ -532,6 +536,7 @@ class LSTMAutoencoderTransformer(
         input_pool: int = 1,
         span_novelty: bool = True,
         ppv_zero_mean: bool = True,
+        share_axes: int = 0,
     ) -> dict:
         """The module's arguments; ``legacy_code``: those of a model fitted with
         ``n_components`` set before the principal components (its decoders read
@@ -540,7 +545,9 @@ class LSTMAutoencoderTransformer(
         the training features' span; ``span_novelty`` False: those of one fitted
         before the score weighed the error by the features' novelty;
         ``ppv_zero_mean`` False: those of one fitted before the dilated kernels
-        lost their mean."""
+        lost their mean; ``share_axes``: how many axes of the training shares'
+        span the model can keep for the score's share novelty (0: none, as in a
+        model fitted before it or on more than ``_SHARE_AXES`` + 1 rows)."""
         arch = self._architecture(0)
         if arch["conv_channels"]:
             arch["conv_strides"] = tuple(conv_strides)
@@ -597,6 +604,7 @@ class LSTMAutoencoderTransformer(
             feature_span=feature_span,
             input_pool=input_pool,
             span_novelty=span_novelty,
+            share_axes=share_axes,
             **arch,
         )
 
@@ -625,8 +633,14 @@ class LSTMAutoencoderTransformer(
             span = self._module_spec[1].get("feature_span", False)
             novelty = self._module_spec[1].get("span_novelty", False)
             zero_mean = self._module_spec[1].get("ppv_zero_mean", False)
+            share_axes = self._module_spec[1].get("share_axes", 0)
         else:
             legacy, span, novelty, zero_mean = False, True, True, True
+            # the affine span of the rows _commit reads: at most rows - 1 axes
+            # (beyond _SHARE_AXES + 1 rows, no share novelty)
+            rows = len(inputs["x"])
+            rows = -(-rows // -(-rows // _PRINCIPAL_ROWS))
+            share_axes = rows - 1 if rows - 1 <= _SHARE_AXES else 0
             pool = self._input_pool(batch.n_timesteps)
             strides = self._architecture(-(-batch.n_timesteps // pool))["conv_strides"]
             fitted = batch.input_attributes()
@@ -647,6 +661,7 @@ class LSTMAutoencoderTransformer(
             input_pool=pool,
             span_novelty=novelty,
             ppv_zero_mean=zero_mean,
+            share_axes=share_axes,
         )
         return self._make_plan(
             SequenceAutoencoder,
@@ -672,23 +687,30 @@ class LSTMAutoencoderTransformer(
                 module.fit_ppv_thresholds(t["x"], t.get("lengths"))
         principal = module.encoding == "principal"
         if principal or module.feature_span:
-            # after the thresholds (the principal components read the shares;
-            # the span, the bottleneck's input alone); of many sequences every k-th
+            # after the thresholds (the principal components and the share
+            # novelty read the shares; the span, the bottleneck's input alone);
+            # of many sequences every k-th
             every = -(-len(arrays["x"]) // _PRINCIPAL_ROWS)
             rows = {k: v[::every] for k, v in arrays.items() if v is not None}
+            # (a continuing fit on more rows than the share basis holds has none)
+            novel = 0 < len(rows["x"]) - 1 <= module.share_axes
+            shares = principal or novel
             f = self._batched(
-                lambda m, **b: m.pooled_encoding(**b, shares=principal),
+                lambda m, **b: m.pooled_encoding(**b, shares=shares),
                 rows,
                 rows["x"].shape[1],
             )
             f = torch.as_tensor(f)
+            p = module.pooled_size
             with torch.inference_mode():
                 if principal:
                     module.fit_principal(f.to(module.principal_mean))
                 if module.feature_span:  # the bottleneck's input: the first P
-                    module.fit_feature_span(
-                        f[:, : module.pooled_size].to(module.span_weight)
-                    )
+                    module.fit_feature_span(f[:, :p].to(module.span_weight))
+                if novel:
+                    module.fit_share_novelty(f[:, p:].to(module.share_basis))
+                elif module.share_axes:
+                    module.share_typical.zero_()
         self.n_components_ = module.encoding_size
         self.anomaly_reference_ = None
         if self.anomaly_score == "combined":
@@ -698,15 +720,23 @@ class LSTMAutoencoderTransformer(
     # -- anomaly scores -------------------------------------------------------------
     def _errors(self, arrays: dict, n_timesteps: int, features: bool = False):
         """Each sequence's mean absolute reconstruction (or forecast) error in the
-        input's units, times 1 + its features' novelty (N,), float64; with
-        ``features`` also its pooled encoder features (N, P)."""
+        input's units, times 1 + its features' novelty and times 1 + its
+        shares' novelty (N,), float64; with ``features`` also its pooled
+        encoder features, then its shares where the model measures their
+        novelty (N, P [+ S])."""
 
         def err(module, **b):
             d = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
             total = 0.0
             lengths = b.get("lengths")
+            # (a model fitted before the share novelty has no share_axes; one
+            # whose last fit had more rows than its basis holds, no typical)
+            shares = bool(getattr(module, "share_axes", 0)) and bool(
+                module.share_typical > 0
+            )
             # the encoder runs once; both views decode from its features
-            f = module.pooled_encoding(b["x"], lengths, shares=False)  # (N, P)
+            fs = module.pooled_encoding(b["x"], lengths, shares=shares)
+            f = fs[:, : module.pooled_size]  # (N, P)
             # the mean over the codes of the training features' span in its two
             # metrics (a model fitted before them: the plain code)
             views = (0, 1) if module.feature_span else (None,)
@@ -726,7 +756,9 @@ class LSTMAutoencoderTransformer(
             # (0 inside it; a model fitted before the novelty has none)
             if getattr(module, "span_novelty", False):
                 total = total * (1 + module.feature_novelty(f))
-            return (total, f.double()) if features else total
+            if shares:  # and by how far its shares lie outside the training ones'
+                total = total * (1 + module.share_novelty(fs[:, module.pooled_size :]))
+            return (total, fs.double()) if features else total
 
         return self._batched(err, arrays, n_timesteps)
 
@@ -734,6 +766,7 @@ class LSTMAutoencoderTransformer(
         """What anomaly_score="combined" compares with (see
         ``anomaly_reference_``), from the training sequences ``arrays``."""
         errors, feats = self._errors(arrays, arrays["x"].shape[1], features=True)
+        feats = feats[:, : self.net_.module_.pooled_size]
         mean = feats.mean(axis=0)
         scale = feats.std(axis=0)
         scale = np.where(scale > 1e-6, scale, 1.0)
@@ -856,7 +889,7 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         """Anomaly score of each sequence: higher means more normal.
 
         With ``anomaly_score="reconstruction"`` (default), the negative of
-        ``error * (1 + novelty)``:
+        ``error * (1 + novelty) * (1 + share_novelty)``:
 
         - ``error``: the mean absolute error, in the input's units, over each
           sequence's valid steps and features, of the objective the model was
@@ -878,13 +911,20 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
           as a typical unseen normal one about twice that; one the encoder
           tells apart from every training sequence far more, even where the
           decoders rebuild it well.
+        - ``share_novelty``: the same for the sequence's shares (the values of
+          the default ``transform`` after the pooled features: the share of
+          steps where each kernel's output is above each of its thresholds),
+          each standardised over the training sequences. Where ``fit`` had
+          more than 257 training sequences it is 0 (the model keeps the axes of
+          their span, at most 256 x the number of shares; beyond that, no
+          factor).
 
         With more varied training sequences than pooled features (576 with the
         default architecture) the span is usually every direction: the novelty
-        is then 0 and the score is the plain reconstruction error.
+        is then 0.
 
-        With ``anomaly_score="combined"``, ``-(log(error * (1 + novelty) /
-        anomaly_reference_["error"])
+        With ``anomaly_score="combined"``, ``-(log(error * (1 + novelty) * (1 +
+        share_novelty) / anomaly_reference_["error"])
         + log(distance / anomaly_reference_["distance"]))``, where ``distance``
         is the Euclidean distance of the sequence's standardised pooled encoder
         features to the nearest training sequence's (each ratio counts as at
@@ -908,6 +948,7 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
                 self._errors(arrays, batch.n_timesteps), dtype=np.float64
             )
         errors, feats = self._errors(arrays, batch.n_timesteps, features=True)
+        feats = feats[:, : self.net_.module_.pooled_size]
         z = (feats - ref["mean"]) / ref["scale"]
         distance = _nearest_distance(z, ref["features"].astype(np.float64))
         return -(
@@ -918,7 +959,8 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         """:meth:`score_samples` of the training sequences ``X`` of the last fit
         as if each had been left out of the training features' span: its error
         weighed by ``1 + `` the novelty it would then have had (``module.
-        training_novelty``) instead of its own, 0. What an unseen normal
+        training_novelty``) instead of its own, 0, and likewise for the shares'
+        novelty (``module.training_share_novelty``). What an unseen normal
         sequence scores, for calibrating thresholds on the training sequences
         (``SlidingWindowAnomalyDetector``). With ``anomaly_score="combined"``,
         or a model fitted before the novelty, :meth:`score_samples` itself.
@@ -933,11 +975,18 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         batch = self._inputs(X)
         arrays = self._module_inputs(batch)
         errors, feats = self._errors(arrays, batch.n_timesteps, features=True)
-        f = torch.as_tensor(feats, device=module.span_center.device)
+        feats = torch.as_tensor(feats, device=module.span_center.device)
+        f, s = feats[:, : module.pooled_size], feats[:, module.pooled_size :]
+        errors = np.asarray(errors, dtype=np.float64)
         with torch.no_grad():
             own = module.feature_novelty(f).cpu().numpy()
             left_out = module.training_novelty(f, leave_out).cpu().numpy()
-        return -(np.asarray(errors, dtype=np.float64) / (1 + own) * (1 + left_out))
+            errors = errors / (1 + own) * (1 + left_out)
+            if getattr(module, "share_axes", 0):
+                own = module.share_novelty(s).cpu().numpy()
+                left_out = module.training_share_novelty(s, leave_out).cpu().numpy()
+                errors = errors / (1 + own) * (1 + left_out)
+        return -errors
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (higher is better)."""

@@ -122,7 +122,8 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         A step's error in a window: its own squared reconstruction error
         ("step"); the autoencoder's anomaly score of the whole window (its
         ``score_samples``: the window's reconstruction error weighed by how far
-        its encoder features lie outside the training windows' span), given to
+        its encoder features, and with at most 257 training windows its
+        shares, lie outside the training windows' span), given to
         all its steps ("score"; for an estimator without ``score_samples``, the
         window's mean squared error); or the window's mean squared error, given
         to all its steps ("window"). "auto": both "step" and "score", each

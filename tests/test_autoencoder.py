@@ -276,21 +276,28 @@ def _span_distance(Z_tr, Z):
     return np.linalg.norm((Z - base).T - A @ coef, axis=0)
 
 
-def _novelty(ae, train, X):
-    """The factor's novelty, from the public API: the distance of X's pooled
-    features, standardised over the training sequences, to the training
-    sequences' affine span, over the median of each training sequence's distance
-    to the span of the others."""
+def _novelty(ae, train, X, shares=False):
+    """A factor's novelty, from the public API: the distance of X's pooled
+    features (with ``shares``: of its shares, the columns of transform after
+    them, each standardised where its deviation is at least 1e-3), standardised
+    over the training sequences, to the training sequences' affine span, over
+    the median of each training sequence's distance to the span of the
+    others."""
     P = ae.net_.module_.pooled_size
-    F_tr = ae.transform(train)[:, :P].astype(np.float64)
+    cols = slice(P, None) if shares else slice(None, P)
+    F_tr = ae.transform(train)[:, cols].astype(np.float64)
     mean, std = F_tr.mean(axis=0), F_tr.std(axis=0)
-    scale = np.where(std > 1e-6, std, 1.0)
+    scale = np.where(std > (1e-3 if shares else 1e-6), std, 1.0)
     Z_tr = (F_tr - mean) / scale
-    Z = (ae.transform(X)[:, :P].astype(np.float64) - mean) / scale
-    loo = [
-        _span_distance(np.delete(Z_tr, i, axis=0), Z_tr[i : i + 1])[0]
-        for i in range(len(Z_tr))
-    ]
+    Z = (ae.transform(X)[:, cols].astype(np.float64) - mean) / scale
+    loo = np.array(
+        [
+            _span_distance(np.delete(Z_tr, i, axis=0), Z_tr[i : i + 1])[0]
+            for i in range(len(Z_tr))
+        ]
+    )
+    if X is train:  # as each training sequence would score left out
+        return loo / np.median(loo)
     return _span_distance(Z_tr, Z) / np.median(loo)
 
 
@@ -299,17 +306,20 @@ def test_score_samples_rebuilds_from_the_training_features_span():
     the sequence's pooled features projected onto the affine span of the training
     sequences' (20 sequences: a 19-dimensional span of the P features), in two
     metrics, times 1 + how far the standardised features lie outside that span
-    (in units of a training sequence's typical distance to the others' span); a
-    training sequence is rebuilt as by inverse_transform(transform(X)) and lies
-    in the span."""
+    (in units of a training sequence's typical distance to the others' span),
+    times 1 + the same of its shares; a training sequence is rebuilt as by
+    inverse_transform(transform(X)) and lies in both spans."""
     X, y = make_waves(n=80)
     train, test = X[y == 0][:20], np.concatenate([X[y == 0][20:30], X[y == 1][:10]])
     ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=5, random_state=0)
     ae.fit(train)
     assert ae.net_.module_.span_rank.tolist() == [19, 19]
+    assert ae.net_.module_.share_axes == 19  # every training row's share span
     novelty = _novelty(ae, train, test)
     assert (novelty > 0.1).all()
-    expected = -_span_error(ae, train, test) * (1 + novelty)
+    share_novelty = _novelty(ae, train, test, shares=True)
+    assert (share_novelty > 0.1).all()
+    expected = -_span_error(ae, train, test) * (1 + novelty) * (1 + share_novelty)
     np.testing.assert_allclose(ae.score_samples(test), expected, rtol=1e-3)
     plain = -np.abs(ae.inverse_transform(ae.transform(test)) - test).mean(axis=(1, 2))
     assert not np.allclose(ae.score_samples(test), plain, rtol=1e-3)
@@ -320,6 +330,44 @@ def test_score_samples_rebuilds_from_the_training_features_span():
     # one sequence at a time gives the same scores (no dependence on the batch)
     one = [ae.score_samples(test[i : i + 1])[0] for i in range(3)]
     np.testing.assert_allclose(one, ae.score_samples(test)[:3], rtol=1e-4)
+
+
+def test_left_out_scores_weigh_the_error_by_each_novelty_left_out():
+    """What the sliding-window detector calibrates on: each training sequence's
+    error weighed by the novelty of its pooled features and of its shares as
+    if it had been left out of the training spans, not its own (0)."""
+    X, y = make_waves(n=40)
+    train = X[y == 0][:15]
+    ae = LSTMAutoencoderTransformer(hidden_size=8, max_epochs=3, random_state=0)
+    ae.fit(train)
+    own = ae.score_samples(train)
+    expected = own * (1 + _novelty(ae, train, train))
+    expected = expected * (1 + _novelty(ae, train, train, shares=True))
+    np.testing.assert_allclose(ae._left_out_scores(train), expected, rtol=1e-3)
+
+
+def test_share_novelty_is_off_beyond_the_rows_the_basis_holds(monkeypatch):
+    """The share basis holds the span of at most _SHARE_AXES + 1 training
+    sequences: a fit on more has none (the score is the error weighed by the
+    pooled features' novelty alone), and so does a continuing fit on more
+    sequences than the first fit's basis holds."""
+    import sksequence._autoencoder as ae_module
+
+    X = make_waves(n=24, n_timesteps=30, n_features=1, seed=0)[0]
+    other = make_waves(n=4, n_timesteps=30, n_features=1, seed=1)[0]
+    kw = dict(hidden_size=4, max_epochs=1, random_state=0)
+    monkeypatch.setattr(ae_module, "_SHARE_AXES", 10)
+    wide = LSTMAutoencoderTransformer(**kw).fit(X)
+    assert wide.net_.module_.share_axes == 0
+    expected = -_span_error(wide, X, other) * (1 + _novelty(wide, X, other))
+    np.testing.assert_allclose(wide.score_samples(other), expected, rtol=1e-4)
+    grown = LSTMAutoencoderTransformer(warm_start=True, **kw).fit(X[:8])
+    assert grown.net_.module_.share_axes == 7
+    assert float(grown.net_.module_.share_typical) > 0
+    grown.fit(X)
+    assert float(grown.net_.module_.share_typical) == 0
+    expected = -_span_error(grown, X, other) * (1 + _novelty(grown, X, other))
+    np.testing.assert_allclose(grown.score_samples(other), expected, rtol=1e-4)
 
 
 def test_feature_novelty_is_off_where_the_training_rows_span_everything():
@@ -370,6 +418,60 @@ def test_feature_novelty_is_off_where_the_training_rows_span_everything():
     )
 
 
+def test_share_novelty_is_the_distance_to_the_training_shares_span():
+    """The shares' novelty: a row's distance to the affine span of the training
+    shares (each standardised where its deviation is at least 1e-3), over the
+    training rows' median distance to the span of the others (what a left-out
+    row scores); off (0) with more training rows than the basis holds."""
+    from sksequence.nn.autoencoder import SequenceAutoencoder
+
+    module = SequenceAutoencoder(
+        input_size=1,
+        hidden_size=4,
+        n_components=3,
+        encoding="pooled",
+        conv_channels=(6,),
+        conv_kernel_sizes=(3,),
+        conv_strides=(1,),
+        conv_skip=True,
+        conv_ppv=True,
+        ppv_quantiles=(0.25, 0.75),
+        feature_span=True,
+        span_novelty=True,
+        share_axes=5,
+    )
+    S = module.encoding_size - module.pooled_size
+    assert S == 12 and tuple(module.share_basis.shape) == (5, S)
+    gen = torch.Generator().manual_seed(0)
+    few, other = torch.rand(6, S, generator=gen), torch.rand(3, S, generator=gen)
+    few[:, 0] = 0.5  # a share that does not vary keeps its units
+    module.fit_share_novelty(few)
+    assert module.share_novelty(few).abs().max() < 1e-4
+    mean, std = few.double().mean(0), few.double().std(0, unbiased=False)
+    std[0] = 1.0
+    z, zo = (
+        ((few.double() - mean) / std).numpy(),
+        ((other.double() - mean) / std).numpy(),
+    )
+    loo = np.array(
+        [_span_distance(np.delete(z, i, 0), z[i : i + 1])[0] for i in range(6)]
+    )
+    typical = float(module.share_typical)
+    assert typical == pytest.approx(float(np.median(loo)), rel=1e-5)
+    np.testing.assert_allclose(
+        module.share_novelty(other).numpy(), _span_distance(z, zo) / typical, rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        module.training_share_novelty(few).numpy(), loo / typical, rtol=1e-4
+    )
+    module.fit_share_novelty(torch.rand(7, S, generator=gen))  # more than 5 + 1
+    assert float(module.share_typical) == 0.0
+    assert module.share_novelty(other).eq(0).all()
+    assert module.training_share_novelty(few).eq(0).all()
+    with pytest.raises(ValueError, match="share_axes must be >= 0"):
+        SequenceAutoencoder(input_size=1, share_axes=-1)
+
+
 def test_score_samples_flags_anomalies():
     X, y = make_waves(n=120)
     normal = X[y == 0]
@@ -410,6 +512,7 @@ def test_combined_score_is_log_error_plus_log_neighbour_distance():
         ref["error"], np.median(np.abs(recon - train).mean(axis=(1, 2))), rtol=1e-3
     )
     err = _span_error(ae, train, test) * (1 + _novelty(ae, train, test))
+    err = err * (1 + _novelty(ae, train, test, shares=True))
     dist = np.sqrt(((Z_te[:, None] - Z_tr[None]) ** 2).sum(-1)).min(1)
     expected = -(np.log(err / ref["error"]) + np.log(dist / ref["distance"]))
     np.testing.assert_allclose(ae.score_samples(test), expected, rtol=1e-3, atol=1e-3)
@@ -911,13 +1014,13 @@ def test_a_model_fitted_before_the_zero_mean_kernels_keeps_its_features(monkeypa
     assert np.abs(a[:, first:stop] - b[:, first:stop]).max() > 0
 
 
-@pytest.mark.parametrize("missing", ["feature_span", "span_novelty"])
+@pytest.mark.parametrize("missing", ["feature_span", "span_novelty", "share_axes"])
 def test_a_model_fitted_before_the_features_span_keeps_its_scores(monkeypatch, missing):
     """A model fitted before score_samples read the code of the training
     features' span (its module has no span buffers) loads, scores with the plain
     reconstruction and continues training as it was built; one fitted before the
     error was weighed by the features' novelty scores with the span's error
-    alone."""
+    alone; one fitted before the shares' novelty, without that factor."""
     X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
     kw = dict(hidden_size=4, max_epochs=2, random_state=0)
     old = _fit_as_built(monkeypatch, X, lambda a: _without(a, missing), **kw)
@@ -929,7 +1032,8 @@ def test_a_model_fitted_before_the_features_span_keeps_its_scores(monkeypatch, m
         else:
             old.partial_fit(X)
         module = old.net_.module_
-        assert not module.span_novelty
+        assert not module.share_axes
+        assert module.span_novelty == (missing == "share_axes")
         if missing == "feature_span":
             assert not module.feature_span
             error = np.abs(old.inverse_transform(old.transform(other)) - other)
@@ -937,9 +1041,11 @@ def test_a_model_fitted_before_the_features_span_keeps_its_scores(monkeypatch, m
         else:
             assert module.feature_span
             error = _span_error(old, X, other)
+            if missing == "share_axes":
+                error = error * (1 + _novelty(old, X, other))
         np.testing.assert_allclose(old.score_samples(other), -error, rtol=1e-4)
     module = LSTMAutoencoderTransformer(**kw).fit(X).net_.module_
-    assert module.feature_span and module.span_novelty
+    assert module.feature_span and module.span_novelty and module.share_axes == 11
 
 
 def test_truncate_bptt_needs_the_classic_encoder():

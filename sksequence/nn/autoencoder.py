@@ -296,6 +296,13 @@ class SequenceAutoencoder(nn.Module):
         :meth:`fit_feature_span`, from which :meth:`feature_novelty` measures
         how far a sequence's standardised pooled features lie outside the
         training sequences' affine span.
+    share_axes : int
+        With ``span_novelty`` and ``ppv_quantiles``: K > 0 keeps the buffers
+        ``share_center``, ``share_scale`` (S,), ``share_basis`` (K, S) and
+        ``share_typical`` (), set by :meth:`fit_share_novelty` from at most K +
+        1 training sequences, from which :meth:`share_novelty` measures how far
+        a sequence's standardised shares (the S values of :meth:`quantile_ppv`)
+        lie outside the training sequences' affine span. 0: no such buffers.
 
     Forward
     -------
@@ -361,6 +368,7 @@ class SequenceAutoencoder(nn.Module):
         feature_span: bool = False,
         input_pool: int = 1,
         span_novelty: bool = False,
+        share_axes: int = 0,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -488,6 +496,15 @@ class SequenceAutoencoder(nn.Module):
             self.register_buffer("span_scale", torch.ones(pooled))
             self.register_buffer("span_axes", torch.zeros(pooled, pooled))
             self.register_buffer("span_typical", torch.zeros(()))
+        shares = extra  # the S shares of quantile_ppv
+        if share_axes < 0:
+            raise ValueError(f"share_axes must be >= 0, got {share_axes!r}.")
+        self.share_axes = int(share_axes) if self.span_novelty and shares else 0
+        if self.share_axes:
+            self.register_buffer("share_center", torch.zeros(shares))
+            self.register_buffer("share_scale", torch.ones(shares))
+            self.register_buffer("share_basis", torch.zeros(self.share_axes, shares))
+            self.register_buffer("share_typical", torch.zeros(()))
         targets = pooled
         if self.feature_loss_steps:
             maps = len(self.ppv_dilations) * (2 if self.ppv_differences else 1)
@@ -815,6 +832,66 @@ class SequenceAutoencoder(nn.Module):
         if leave_out is not None:
             leave_out = torch.as_tensor(leave_out, dtype=torch.bool, device=u.device)
         return _leave_one_out_distances(u, leave_out) / self.span_typical.double()
+
+    @torch.no_grad()
+    def fit_share_novelty(self, s: Tensor) -> None:
+        """Set the ``share_*`` buffers from the training sequences' shares ``s``
+        (n, S) (the values of :meth:`pooled_encoding` after the first
+        ``pooled_size``): each share's mean and standard deviation over the rows
+        (1 where below 1e-3: a share that hardly varies), the axes of the
+        standardised rows' affine span (those whose share of variance is at
+        least 1e-10 of the first's) and the rows' median distance to the span
+        of the others. With more than ``share_axes`` + 1 rows (more than the
+        buffer holds) that distance is set to 0: no novelty."""
+        if not self.share_axes:
+            raise ValueError("fit_share_novelty needs share_axes > 0.")
+        self.share_basis.zero_()
+        self.share_typical.fill_(0.0)
+        if len(s) > self.share_axes + 1:
+            return
+        s = s.double()
+        mean = s.mean(dim=0)
+        std = s.std(dim=0, unbiased=False)
+        scale = torch.where(std > 1e-3, std, torch.ones_like(std))
+        u = (s - mean) / scale
+        values, axes = _principal_axes(u)
+        axes = axes[values > 1e-10 * values[:1].clamp(min=1e-300)]
+        self.share_center.copy_(mean.to(self.share_center.dtype))
+        self.share_scale.copy_(scale.to(self.share_scale.dtype))
+        self.share_basis[: len(axes)] = axes.to(self.share_basis.dtype)
+        self.share_typical.fill_(_typical_residual(u))
+
+    def _share_units(self, s: Tensor) -> Tensor:
+        return (s.double() - self.share_center.double()) / self.share_scale.double()
+
+    def share_novelty(self, s: Tensor) -> Tensor:
+        """Each sequence's share novelty (N,), float64: the Euclidean distance of
+        its standardised shares ``s`` (N, S) to the affine span of the training
+        shares (set by :meth:`fit_share_novelty`), in units of a training
+        sequence's typical distance to the span of the others. 0 for a training
+        sequence, and for every sequence without the buffers, before they are
+        set or where that typical distance is 0."""
+        if not self.share_axes or float(self.share_typical) <= 0:
+            return torch.zeros(len(s), dtype=torch.float64, device=s.device)
+        u = self._share_units(s)
+        axes = self.share_basis.double()  # (K, S): the span's axes, then zero rows
+        residual = u - (u @ axes.T) @ axes
+        return residual.norm(dim=1) / self.share_typical.double()
+
+    def training_share_novelty(
+        self, s: Tensor, leave_out: Tensor | None = None
+    ) -> Tensor:
+        """The share novelty (N,) the training sequences of shares ``s`` (N, S)
+        would have had if each had been left out, as :meth:`training_novelty`
+        for the pooled features: each row's distance to the affine span of the
+        other rows (without those where ``leave_out[i]`` is True), in the
+        units of :meth:`share_novelty`; zeros where that is 0 everywhere."""
+        if not self.share_axes or float(self.share_typical) <= 0:
+            return torch.zeros(len(s), dtype=torch.float64, device=s.device)
+        u = self._share_units(s)
+        if leave_out is not None:
+            leave_out = torch.as_tensor(leave_out, dtype=torch.bool, device=u.device)
+        return _leave_one_out_distances(u, leave_out) / self.share_typical.double()
 
     def _threshold_maps(self, x: Tensor, lengths: Tensor | None):
         """What ``ppv_thresholds`` thresholds, ``(N, L_m, C_m), (N,) or None``
