@@ -917,7 +917,8 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
           each standardised over the training sequences. Where ``fit`` had
           more than 257 training sequences it is 0 (the model keeps the axes of
           their span, at most 256 x the number of shares; beyond that, no
-          factor).
+          factor). Scoring then computes the shares too, which costs about
+          what :meth:`transform` does.
 
         With more varied training sequences than pooled features (576 with the
         default architecture) the span is usually every direction: the novelty
