@@ -808,12 +808,12 @@ class SequenceAutoencoder(nn.Module):
         for every sequence when that typical distance is 0 (more varied
         training sequences than pooled features: the span is every direction)
         or before the buffers are set."""
-        if not self.span_novelty or float(self.span_typical) <= 0:
+        if not self.span_novelty:
             return torch.zeros(len(f), dtype=torch.float64, device=f.device)
-        u = (f.double() - self.span_center.double()) / self.span_scale.double()
-        axes = self.span_axes.double()  # (P, P): the span's axes, then zero rows
-        residual = u - (u @ axes.T) @ axes
-        return residual.norm(dim=1) / self.span_typical.double()
+        # (P, P) axes: the span's, then zero rows
+        return _span_novelty(
+            f, self.span_center, self.span_scale, self.span_typical, self.span_axes
+        )
 
     def training_novelty(self, f: Tensor, leave_out: Tensor | None = None) -> Tensor:
         """The novelty (N,), float64, that each of the training sequences would
@@ -826,12 +826,11 @@ class SequenceAutoencoder(nn.Module):
         row i is measured against the span of the rows j with
         ``leave_out[i, j]`` False (e.g. without the windows that overlap
         window i)."""
-        if not self.span_novelty or float(self.span_typical) <= 0:
+        if not self.span_novelty:
             return torch.zeros(len(f), dtype=torch.float64, device=f.device)
-        u = (f.double() - self.span_center.double()) / self.span_scale.double()
-        if leave_out is not None:
-            leave_out = torch.as_tensor(leave_out, dtype=torch.bool, device=u.device)
-        return _leave_one_out_distances(u, leave_out) / self.span_typical.double()
+        return _span_novelty(
+            f, self.span_center, self.span_scale, self.span_typical, None, leave_out
+        )
 
     @torch.no_grad()
     def fit_share_novelty(self, s: Tensor) -> None:
@@ -861,9 +860,6 @@ class SequenceAutoencoder(nn.Module):
         self.share_basis[: len(axes)] = axes.to(self.share_basis.dtype)
         self.share_typical.fill_(_typical_residual(u))
 
-    def _share_units(self, s: Tensor) -> Tensor:
-        return (s.double() - self.share_center.double()) / self.share_scale.double()
-
     def share_novelty(self, s: Tensor) -> Tensor:
         """Each sequence's share novelty (N,), float64: the Euclidean distance of
         its standardised shares ``s`` (N, S) to the affine span of the training
@@ -871,12 +867,12 @@ class SequenceAutoencoder(nn.Module):
         sequence's typical distance to the span of the others. 0 for a training
         sequence, and for every sequence without the buffers, before they are
         set or where that typical distance is 0."""
-        if not self.share_axes or float(self.share_typical) <= 0:
+        if not self.share_axes:
             return torch.zeros(len(s), dtype=torch.float64, device=s.device)
-        u = self._share_units(s)
-        axes = self.share_basis.double()  # (K, S): the span's axes, then zero rows
-        residual = u - (u @ axes.T) @ axes
-        return residual.norm(dim=1) / self.share_typical.double()
+        # (K, S) axes: the span's, then zero rows
+        return _span_novelty(
+            s, self.share_center, self.share_scale, self.share_typical, self.share_basis
+        )
 
     def training_share_novelty(
         self, s: Tensor, leave_out: Tensor | None = None
@@ -886,12 +882,11 @@ class SequenceAutoencoder(nn.Module):
         for the pooled features: each row's distance to the affine span of the
         other rows (without those where ``leave_out[i]`` is True), in the
         units of :meth:`share_novelty`; zeros where that is 0 everywhere."""
-        if not self.share_axes or float(self.share_typical) <= 0:
+        if not self.share_axes:
             return torch.zeros(len(s), dtype=torch.float64, device=s.device)
-        u = self._share_units(s)
-        if leave_out is not None:
-            leave_out = torch.as_tensor(leave_out, dtype=torch.bool, device=u.device)
-        return _leave_one_out_distances(u, leave_out) / self.share_typical.double()
+        return _span_novelty(
+            s, self.share_center, self.share_scale, self.share_typical, None, leave_out
+        )
 
     def _threshold_maps(self, x: Tensor, lengths: Tensor | None):
         """What ``ppv_thresholds`` thresholds, ``(N, L_m, C_m), (N,) or None``
@@ -1585,6 +1580,33 @@ def _leave_one_out_distances(u: Tensor, leave_out: Tensor | None = None) -> Tens
                 block = inverse[rows][:, rows]  # (k, k)
                 inv_diag[i] -= cross @ torch.linalg.solve(block, cross)
     return (1 / inv_diag.clamp(min=1e-300)).sqrt()
+
+
+def _span_novelty(
+    f: Tensor,
+    center: Tensor,
+    scale: Tensor,
+    typical: Tensor,
+    axes: Tensor | None,
+    leave_out: Tensor | None = None,
+) -> Tensor:
+    """The novelty (N,), float64, of the rows ``f`` (N, P) standardised by
+    ``center`` and ``scale``: with ``axes`` (K, P) (the training rows' span's
+    orthonormal axes, then zero rows), each row's distance to that span; without,
+    the rows are the training rows and each one's distance to the span of the
+    others (``_leave_one_out_distances``, with ``leave_out``); over ``typical``.
+    Zeros where ``typical`` is 0."""
+    if float(typical) <= 0:
+        return torch.zeros(len(f), dtype=torch.float64, device=f.device)
+    u = (f.double() - center.double()) / scale.double()
+    if axes is None:
+        if leave_out is not None:
+            leave_out = torch.as_tensor(leave_out, dtype=torch.bool, device=u.device)
+        distance = _leave_one_out_distances(u, leave_out)
+    else:
+        axes = axes.double()
+        distance = (u - (u @ axes.T) @ axes).norm(dim=1)
+    return distance / typical.double()
 
 
 def _typical_residual(u: Tensor) -> float:
