@@ -24,7 +24,16 @@ training features only, without labels), with the benchmark's linear model
   between training series), 16 components;
 - ``ddR``: the standardised features with near-duplicates dropped (greedily,
   in column order, a feature whose absolute correlation over the training
-  series with a kept one is at least R).
+  series with a kept one is at least R);
+- ``pca_shares`` / ``pca_pooled``: the 16 leading components of the shares
+  alone (the columns after the 576 pooled features) or of the pooled features
+  alone; ``pca_blocks``: of the three blocks (pooled features, the conv
+  blocks' shares, the dilated kernels' shares) each weighted by one over the
+  square root of its width, so that each holds the same variance.
+
+``--dilk`` reads the features of today's defaults that
+``exp_dilated_kernels.py`` saved (its ``zm+dense`` set: the same fits, seeds
+0-2) instead of this script's own.
 
 ``--classifier`` scores with another downstream model after the same
 StandardScaler: ``lr`` (the benchmark's), ``ridge`` (RidgeClassifierCV, alphas
@@ -54,7 +63,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _ucr_data import DEV, HELD_OUT, UNSEEN, load_problem  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", "exp", "comp")
+DILK = os.path.join(os.path.dirname(OUT), "dilk")
 K = 16
+POOLED = 576  # the default architecture's pooled features, first in transform
 
 
 def fit(seed, problems):
@@ -148,6 +159,16 @@ def variant(name, ftr, fte, seed):
         gamma = float(name[4:]) / np.median(d2[d2 > 0])
         kpca = KernelPCA(min(K, len(ztr) - 1), kernel="rbf", gamma=gamma).fit(ztr)
         return kpca.transform(ztr), kpca.transform(zte)
+    if name in ("pca_shares", "pca_pooled", "pca_blocks"):
+        width = ztr.shape[1]
+        blocks = [(0, POOLED), (POOLED, 2 * POOLED), (2 * POOLED, width)]
+        weight = np.zeros(width)
+        for i, (lo, hi) in enumerate(blocks):
+            if name == "pca_blocks":
+                weight[lo:hi] = 1 / np.sqrt(hi - lo)
+            elif (i == 0) == (name == "pca_pooled"):
+                weight[lo:hi] = 1.0
+        return _pca(ztr * weight, zte * weight, K)
     if name.startswith("dd"):
         corr = np.nan_to_num(np.abs(np.corrcoef(ztr.T)))
         free, keep = np.ones(len(corr), bool), []
@@ -188,14 +209,20 @@ def score(ztr, zte, ytr, yte, classifier="lr"):
         return float(np.mean(pipe.predict(zte) == yte))
 
 
-def table(variants, classifier="lr"):
+def table(variants, classifier="lr", dilk=False):
     acc = collections.defaultdict(list)
-    for path in sorted(glob.glob(os.path.join(OUT, "*.npz"))):
+    for path in sorted(glob.glob(os.path.join(DILK if dilk else OUT, "*.npz"))):
         problem, seed = os.path.basename(path)[:-4].rsplit("_s", 1)
         d = np.load(path)
+        if dilk:  # exp_dilated_kernels.py's layout: its zm+dense set
+            ftr, fte = d["tr_zm+dense"], d["te_zm+dense"]
+            ytr, yte = d["y_train"], d["y_test"]
+        else:
+            ftr, fte, ytr, yte = d["ftr"], d["fte"], d["ytr"], d["yte"]
+        ftr, fte = ftr.astype(np.float64), fte.astype(np.float64)
         for v in variants:
-            ztr, zte = variant(v, d["ftr"], d["fte"], int(seed))
-            acc[problem, v].append(score(ztr, zte, d["ytr"], d["yte"], classifier))
+            ztr, zte = variant(v, ftr, fte, int(seed))
+            acc[problem, v].append(score(ztr, zte, ytr, yte, classifier))
     groups = [("dev", DEV), ("held out", HELD_OUT), ("never tuned", UNSEEN)]
     print("| problem | " + " | ".join(variants) + " |")
     print("|---" * (len(variants) + 1) + "|")
@@ -219,11 +246,12 @@ def main(argv=None):
     parser.add_argument("--table", action="store_true")
     parser.add_argument("--variants", nargs="*", default=VARIANTS)
     parser.add_argument("--classifier", choices=["lr", "ridge", "knn"], default="lr")
+    parser.add_argument("--dilk", action="store_true")
     args = parser.parse_args(argv)
     if args.fit:
         fit(args.seed, args.problems)
     if args.table:
-        table(args.variants, args.classifier)
+        table(args.variants, args.classifier, args.dilk)
 
 
 if __name__ == "__main__":
