@@ -1,0 +1,110 @@
+"""Check on another protocol (issue 11): novel-class detection, the normal set
+made of several classes.
+
+For each class ``c`` of a problem, the defaults are fitted on the training
+series of every other class and score the test series; the anomalies are the
+test series of class ``c`` (AUROC, mean over the classes, per seed). The
+normal set is then multi-modal and larger (up to 240 series here) than in the
+benchmark's one-class protocol. From the same fit:
+
+- ``default``: minus ``score_samples`` (the error times ``1 + novelty`` times
+  ``1 + share_novelty``);
+- ``no shares``: the same without the shares' factor (the default before
+  commit 13614eb);
+- ``error``: the span's reconstruction error alone (without either factor);
+- anchors on the equal-length copies (``E_*``, flattened): ``pca``, the
+  reconstruction error of PCA(16) fitted on the normal training series;
+  ``nn``, the distance to the nearest normal training series.
+
+    PYTHONPATH=.:benchmarks OMP_NUM_THREADS=1 benchmarks/.venv/bin/python \\
+        benchmarks/exp_anomaly_loco.py --seed 0 --problems JapaneseVowels ...
+    benchmarks/.venv/bin/python benchmarks/exp_anomaly_loco.py --table
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import sys
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import variant_means_table  # noqa: E402
+from _ucr_data import load_problem, subset  # noqa: E402
+
+from sksequence import LSTMAutoencoderTransformer  # noqa: E402
+
+LOG = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "out", "exp_anomaly_loco.jsonl"
+)
+KEYS = ("default", "no shares", "error", "pca", "nn")
+
+
+def anchors(etr: np.ndarray, ete: np.ndarray) -> dict:
+    """PCA(16) reconstruction error and nearest-neighbour distance, flattened."""
+    a, b = etr.reshape(len(etr), -1), ete.reshape(len(ete), -1)
+    pca = PCA(min(16, len(a) - 1)).fit(a)
+    err = ((pca.inverse_transform(pca.transform(b)) - b) ** 2).mean(axis=1)
+    d = ((b**2).sum(1)[:, None] - 2 * b @ a.T + (a**2).sum(1)[None, :]).min(axis=1)
+    return {"pca": err, "nn": np.sqrt(np.maximum(d, 0.0))}
+
+
+def run(problems, seed):
+    torch.set_num_threads(1)
+    for name in problems:
+        p = load_problem(name)
+        ytr, yte = p["y_train"], p["y_test"]
+        for c in np.unique(ytr):
+            idx = np.flatnonzero(ytr != c)
+            ae = LSTMAutoencoderTransformer(random_state=seed).fit(
+                subset(p["X_train"], idx)
+            )
+            module, pooled = ae.net_.module_, ae.net_.module_.pooled_size
+            score = -ae.score_samples(p["X_test"])
+            fs = torch.as_tensor(ae.transform(p["X_test"]))
+            with torch.no_grad():
+                shares = module.share_novelty(fs[:, pooled:]).numpy()
+                novelty = module.feature_novelty(fs[:, :pooled]).numpy()
+            scores = {
+                "default": score,
+                "no shares": score / (1 + shares),
+                "error": score / (1 + shares) / (1 + novelty),
+                **anchors(p["E_train"][idx], p["E_test"]),
+            }
+            y = (yte == c).astype(int)
+            row = dict(problem=name, seed=seed, cls=str(c), n_normal=len(idx))
+            row["share_axes"] = module.share_axes
+            row.update({k: float(roc_auc_score(y, v)) for k, v in scores.items()})
+            with open(LOG, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(row, flush=True)
+
+
+def table():
+    rows = [json.loads(line) for line in open(LOG)]
+    per_seed = collections.defaultdict(lambda: collections.defaultdict(list))
+    for r in rows:
+        for k in KEYS:
+            per_seed[r["problem"], r["seed"]][k].append(r[k])
+    per = collections.defaultdict(lambda: collections.defaultdict(list))
+    for (name, _), d in per_seed.items():
+        for k in KEYS:
+            per[name][k].append(np.mean(d[k]))
+    print(variant_means_table(per, list(KEYS), list(per)))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--problems", nargs="+", default=["ArrowHead"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--table", action="store_true")
+    args = parser.parse_args()
+    table() if args.table else run(args.problems, args.seed)
