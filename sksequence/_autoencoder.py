@@ -55,9 +55,10 @@ _FEATURE_LOSS_STEPS = 256
 # training sequences (every k-th): the eigendecomposition of their Gram matrix then
 # takes at most about 3 s of CPU on one thread (26 s at 4,096)
 _PRINCIPAL_ROWS = 2048
-# score_samples weighs the error by the novelty of the shares where the span's
-# rows (the training sequences) are at most this many + 1: the model keeps their
-# span's axes (a K x S float32 buffer, K the rows less one: 6.9 MB at the most)
+# score_samples weighs the error by the novelty of the shares: their distance to
+# the affine span of at most this many + 1 training sequences' (every k-th of
+# more), whose axes the model keeps (a K x S float32 buffer, K the rows less
+# one: 6.9 MB at the most)
 _SHARE_AXES = 256
 # anomaly_score="combined": the distance of a sequence's features to the training
 # sequences' is the mean distance to this many nearest ones
@@ -636,11 +637,8 @@ class LSTMAutoencoderTransformer(
             share_axes = self._module_spec[1].get("share_axes", 0)
         else:
             legacy, span, novelty, zero_mean = False, True, True, True
-            # the affine span of the rows _commit reads: at most rows - 1 axes
-            # (beyond _SHARE_AXES + 1 rows, no share novelty)
-            rows = len(inputs["x"])
-            rows = -(-rows // -(-rows // _PRINCIPAL_ROWS))
-            share_axes = rows - 1 if rows - 1 <= _SHARE_AXES else 0
+            # the affine span of at most _SHARE_AXES + 1 training sequences
+            share_axes = max(0, min(len(inputs["x"]) - 1, _SHARE_AXES))
             pool = self._input_pool(batch.n_timesteps)
             strides = self._architecture(-(-batch.n_timesteps // pool))["conv_strides"]
             fitted = batch.input_attributes()
@@ -692,11 +690,8 @@ class LSTMAutoencoderTransformer(
             # of many sequences every k-th
             every = -(-len(arrays["x"]) // _PRINCIPAL_ROWS)
             rows = {k: v[::every] for k, v in arrays.items() if v is not None}
-            # (a continuing fit on more rows than the share basis holds has none)
-            novel = 0 < len(rows["x"]) - 1 <= module.share_axes
-            shares = principal or novel
             f = self._batched(
-                lambda m, **b: m.pooled_encoding(**b, shares=shares),
+                lambda m, **b: m.pooled_encoding(**b, shares=principal),
                 rows,
                 rows["x"].shape[1],
             )
@@ -707,10 +702,15 @@ class LSTMAutoencoderTransformer(
                     module.fit_principal(f.to(module.principal_mean))
                 if module.feature_span:  # the bottleneck's input: the first P
                     module.fit_feature_span(f[:, :p].to(module.span_weight))
-                if novel:
-                    module.fit_share_novelty(f[:, p:].to(module.share_basis))
-                elif module.share_axes:
-                    module.share_typical.zero_()
+        if module.share_axes:  # of every k-th sequence, as many as the basis holds
+            every = -(-len(arrays["x"]) // (module.share_axes + 1))
+            rows = {k: v[::every] for k, v in arrays.items() if v is not None}
+            s = self._batched(
+                lambda m, **b: m.pooled_encoding(**b), rows, rows["x"].shape[1]
+            )
+            s = torch.as_tensor(s)[:, module.pooled_size :]  # (rows, S)
+            with torch.inference_mode():
+                module.fit_share_novelty(s.to(module.share_basis))
         self.n_components_ = module.encoding_size
         self.anomaly_reference_ = None
         if self.anomaly_score == "combined":
@@ -914,11 +914,11 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         - ``share_novelty``: the same for the sequence's shares (the values of
           the default ``transform`` after the pooled features: the share of
           steps where each kernel's output is above each of its thresholds),
-          each standardised over the training sequences. Where ``fit`` had
-          more than 257 training sequences it is 0 (the model keeps the axes of
-          their span, at most 256 x the number of shares; beyond that, no
-          factor). Scoring then computes the shares too, which costs about
-          what :meth:`transform` does.
+          each standardised over the training sequences, and the span of at
+          most 257 training sequences' shares (of more, every k-th: the model
+          keeps the span's axes, at most 256 x the number of shares). Scoring
+          computes the shares too, which costs about what :meth:`transform`
+          does.
 
         With more varied training sequences than pooled features (576 with the
         default architecture) the span is usually every direction: the novelty
@@ -956,12 +956,23 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
             _log_ratio(errors, ref["error"]) + _log_ratio(distance, ref["distance"])
         )
 
+    def _drop_sampled_share_span(self, n_rows: int) -> None:
+        """Switch the shares' factor off where the last fit, on ``n_rows``
+        sequences, took their span from a sample of them (more than the basis
+        holds). For the sliding-window detector: its calibration needs every
+        training window's distance to the span of the others
+        (:meth:`_left_out_scores`), which a sample's span does not give."""
+        module = self.net_.module_
+        if getattr(module, "share_axes", 0) and n_rows > module.share_axes + 1:
+            module.share_typical.zero_()
+
     def _left_out_scores(self, X, leave_out=None) -> np.ndarray:
         """:meth:`score_samples` of the training sequences ``X`` of the last fit
         as if each had been left out of the training features' span: its error
         weighed by ``1 + `` the novelty it would then have had (``module.
         training_novelty``) instead of its own, 0, and likewise for the shares'
-        novelty (``module.training_share_novelty``). What an unseen normal
+        novelty (``module.training_share_novelty``; where the shares' span was
+        a sample of ``X``, call :meth:`_drop_sampled_share_span` first). What an unseen normal
         sequence scores, for calibrating thresholds on the training sequences
         (``SlidingWindowAnomalyDetector``). With ``anomaly_score="combined"``,
         or a model fitted before the novelty, :meth:`score_samples` itself.

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -189,6 +190,25 @@ def test_contamination_sets_the_share_of_flagged_training_steps(error):
         assert share <= 0.12
         new = [(det.predict(_series(seed=s)) == -1).mean() for s in range(1, 6)]
         assert 0.01 <= np.mean(new) <= 0.2
+
+
+def test_the_shares_factor_needs_every_training_window_in_its_span():
+    """The detector's calibration needs each training window's distance to
+    the span of the others: with more windows than the autoencoder's share
+    basis holds (its span is then a sample of them) the shares' factor is
+    off, and the window scores are the error times 1 + the pooled features'
+    novelty alone; with fewer it is on."""
+    ae = LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=1)
+    few = SlidingWindowAnomalyDetector(ae, window_size=20, stride=2).fit(_series())
+    module = few.estimator_.net_.module_
+    assert few.n_windows_ <= module.share_axes + 1
+    assert float(module.share_typical) > 0
+    many = SlidingWindowAnomalyDetector(ae, window_size=20, stride=1)
+    many.fit(_series(n=600))
+    module = many.estimator_.net_.module_
+    assert many.n_windows_ > module.share_axes + 1 == 257
+    assert float(module.share_typical) == 0
+    assert module.share_novelty(torch.rand(3, module.share_basis.shape[1])).eq(0).all()
 
 
 def test_save_and_load_round_trip(fitted, tmp_path):

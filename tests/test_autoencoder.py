@@ -346,28 +346,30 @@ def test_left_out_scores_weigh_the_error_by_each_novelty_left_out():
     np.testing.assert_allclose(ae._left_out_scores(train), expected, rtol=1e-3)
 
 
-def test_share_novelty_is_off_beyond_the_rows_the_basis_holds(monkeypatch):
+def test_share_novelty_spans_every_kth_sequence_beyond_the_basis(monkeypatch):
     """The share basis holds the span of at most _SHARE_AXES + 1 training
-    sequences: a fit on more has none (the score is the error weighed by the
-    pooled features' novelty alone), and so does a continuing fit on more
-    sequences than the first fit's basis holds."""
+    sequences: a fit on more spans every k-th one (k = ceil(n / (K + 1))), and
+    the score weighs the error by the distance to that span; so does a
+    continuing fit on more sequences than the first fit's basis holds."""
     import sksequence._autoencoder as ae_module
 
     X = make_waves(n=24, n_timesteps=30, n_features=1, seed=0)[0]
     other = make_waves(n=4, n_timesteps=30, n_features=1, seed=1)[0]
     kw = dict(hidden_size=4, max_epochs=1, random_state=0)
     monkeypatch.setattr(ae_module, "_SHARE_AXES", 10)
+
+    def expected(ae):
+        error = _span_error(ae, X, other) * (1 + _novelty(ae, X, other))
+        return -error * (1 + _novelty(ae, X[::3], other, shares=True))
+
     wide = LSTMAutoencoderTransformer(**kw).fit(X)
-    assert wide.net_.module_.share_axes == 0
-    expected = -_span_error(wide, X, other) * (1 + _novelty(wide, X, other))
-    np.testing.assert_allclose(wide.score_samples(other), expected, rtol=1e-4)
+    assert wide.net_.module_.share_axes == 10
+    np.testing.assert_allclose(wide.score_samples(other), expected(wide), rtol=1e-4)
     grown = LSTMAutoencoderTransformer(warm_start=True, **kw).fit(X[:8])
     assert grown.net_.module_.share_axes == 7
-    assert float(grown.net_.module_.share_typical) > 0
-    grown.fit(X)
-    assert float(grown.net_.module_.share_typical) == 0
-    expected = -_span_error(grown, X, other) * (1 + _novelty(grown, X, other))
-    np.testing.assert_allclose(grown.score_samples(other), expected, rtol=1e-4)
+    grown.fit(X)  # every 3rd of 24: 8 rows, as many as the basis holds
+    assert grown.net_.module_.share_axes == 7
+    np.testing.assert_allclose(grown.score_samples(other), expected(grown), rtol=1e-4)
 
 
 def test_feature_novelty_is_off_where_the_training_rows_span_everything():
