@@ -548,7 +548,7 @@ class LSTMAutoencoderTransformer(
         ``ppv_zero_mean`` False: those of one fitted before the dilated kernels
         lost their mean; ``share_axes``: how many axes of the training shares'
         span the model can keep for the score's share novelty (0: none, as in a
-        model fitted before it or on more than ``_SHARE_AXES`` + 1 rows)."""
+        model fitted before it)."""
         arch = self._architecture(0)
         if arch["conv_channels"]:
             arch["conv_strides"] = tuple(conv_strides)
@@ -685,9 +685,8 @@ class LSTMAutoencoderTransformer(
                 module.fit_ppv_thresholds(t["x"], t.get("lengths"))
         principal = module.encoding == "principal"
         if principal or module.feature_span:
-            # after the thresholds (the principal components and the share
-            # novelty read the shares; the span, the bottleneck's input alone);
-            # of many sequences every k-th
+            # after the thresholds (the principal components read the shares;
+            # the span, the bottleneck's input alone); of many sequences every k-th
             every = -(-len(arrays["x"]) // _PRINCIPAL_ROWS)
             rows = {k: v[::every] for k, v in arrays.items() if v is not None}
             f = self._batched(
@@ -702,7 +701,8 @@ class LSTMAutoencoderTransformer(
                     module.fit_principal(f.to(module.principal_mean))
                 if module.feature_span:  # the bottleneck's input: the first P
                     module.fit_feature_span(f[:, :p].to(module.span_weight))
-        if module.share_axes:  # of every k-th sequence, as many as the basis holds
+        if module.share_axes:  # after the thresholds too; of every k-th sequence,
+            # as many as the basis holds
             every = -(-len(arrays["x"]) // (module.share_axes + 1))
             rows = {k: v[::every] for k, v in arrays.items() if v is not None}
             s = self._batched(
@@ -729,8 +729,8 @@ class LSTMAutoencoderTransformer(
             d = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
             total = 0.0
             lengths = b.get("lengths")
-            # (a model fitted before the share novelty has no share_axes; one
-            # whose last fit had more rows than its basis holds, no typical)
+            # (a model fitted before the share novelty has no share_axes; the
+            # detector's beyond 257 windows has no typical: no shares to compute)
             shares = bool(getattr(module, "share_axes", 0)) and bool(
                 module.share_typical > 0
             )
@@ -972,10 +972,11 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
         weighed by ``1 + `` the novelty it would then have had (``module.
         training_novelty``) instead of its own, 0, and likewise for the shares'
         novelty (``module.training_share_novelty``; where the shares' span was
-        a sample of ``X``, call :meth:`_drop_sampled_share_span` first). What an unseen normal
-        sequence scores, for calibrating thresholds on the training sequences
-        (``SlidingWindowAnomalyDetector``). With ``anomaly_score="combined"``,
-        or a model fitted before the novelty, :meth:`score_samples` itself.
+        a sample of ``X``, call :meth:`_drop_sampled_share_span` first). What
+        an unseen normal sequence scores, for calibrating thresholds on the
+        training sequences (``SlidingWindowAnomalyDetector``). With
+        ``anomaly_score="combined"``, or a model fitted before the novelty,
+        :meth:`score_samples` itself.
         ``leave_out`` (n, n) bool: also leave out, for sequence i, the
         sequences j where it is True (e.g. the windows that overlap window
         i)."""
