@@ -9,6 +9,7 @@ median over rounds is reported.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import gc
 import json
@@ -214,6 +215,23 @@ def variant_means_table(scores: dict, variants: list[str], problems: list[str]) 
         rows.append(row)
     rows.append(["mean", ""] + [f"{statistics.fmean(means[v]):.3f}" for v in variants])
     return markdown_table(["problem", "seeds", *variants], rows)
+
+
+def class_means_table(path: str, keys: list[str]) -> str:
+    """:func:`variant_means_table` of a JSONL log of per-class records
+    (``problem``, ``seed`` and a score per key): each key's mean over a seed's
+    classes, then over the seeds."""
+    per_seed = collections.defaultdict(lambda: collections.defaultdict(list))
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            for k in keys:
+                per_seed[r["problem"], r["seed"]][k].append(r[k])
+    per = collections.defaultdict(lambda: collections.defaultdict(list))
+    for (name, _), d in per_seed.items():
+        for k in keys:
+            per[name][k].append(statistics.fmean(d[k]))
+    return variant_means_table(per, keys, list(per))
 
 
 def single_malloc_arena() -> None:

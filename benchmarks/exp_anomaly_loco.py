@@ -24,8 +24,6 @@ benchmark's one-class protocol. From the same fit:
 from __future__ import annotations
 
 import argparse
-import collections
-import json
 import os
 import sys
 
@@ -37,7 +35,7 @@ from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import variant_means_table  # noqa: E402
+from _common import class_means_table, emit  # noqa: E402
 from _ucr_data import load_problem, subset  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
@@ -83,22 +81,11 @@ def run(problems, seed):
             row = dict(problem=name, seed=seed, cls=str(c), n_normal=len(idx))
             row["share_axes"] = module.share_axes
             row.update({k: float(roc_auc_score(y, v)) for k, v in scores.items()})
-            with open(LOG, "a") as f:
-                f.write(json.dumps(row) + "\n")
-            print(row, flush=True)
+            emit(row, LOG)
 
 
 def table():
-    rows = [json.loads(line) for line in open(LOG)]
-    per_seed = collections.defaultdict(lambda: collections.defaultdict(list))
-    for r in rows:
-        for k in KEYS:
-            per_seed[r["problem"], r["seed"]][k].append(r[k])
-    per = collections.defaultdict(lambda: collections.defaultdict(list))
-    for (name, _), d in per_seed.items():
-        for k in KEYS:
-            per[name][k].append(np.mean(d[k]))
-    print(variant_means_table(per, list(KEYS), list(per)))
+    print(class_means_table(LOG, list(KEYS)))
 
 
 if __name__ == "__main__":

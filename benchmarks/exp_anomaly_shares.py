@@ -19,8 +19,6 @@ scores ``default * (1 + r)`` (``x(1+r)``) and ``default * max(1, r)``
 from __future__ import annotations
 
 import argparse
-import collections
-import json
 import os
 import sys
 
@@ -31,7 +29,7 @@ import torch  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import variant_means_table  # noqa: E402
+from _common import class_means_table, emit  # noqa: E402
 from _ucr_data import load_problem, subset  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
@@ -84,23 +82,11 @@ def run(problems, seed):
             y = (yte != c).astype(int)
             row = dict(problem=name, seed=seed, cls=int(c))
             row.update({k: float(roc_auc_score(y, v)) for k, v in scores.items()})
-            with open(LOG, "a") as f:
-                f.write(json.dumps(row) + "\n")
-            print(row, flush=True)
+            emit(row, LOG)
 
 
 def table():
-    rows = [json.loads(line) for line in open(LOG)]
-    acc = collections.defaultdict(lambda: collections.defaultdict(list))
-    for r in rows:  # mean over classes per seed, then over seeds
-        acc[r["problem"], r["seed"]]["n"].append(1)
-        for k in KEYS:
-            acc[r["problem"], r["seed"]][k].append(r[k])
-    per = collections.defaultdict(lambda: collections.defaultdict(list))
-    for (name, _), d in acc.items():
-        for k in KEYS:
-            per[name][k].append(np.mean(d[k]))
-    print(variant_means_table(per, list(KEYS), list(per)))
+    print(class_means_table(LOG, list(KEYS)))
 
 
 def main():
