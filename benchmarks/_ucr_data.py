@@ -171,3 +171,16 @@ def subset(X, idx):
     if isinstance(X, list):
         return [X[i] for i in idx]
     return X[idx]
+
+
+def each_class(problems):
+    """``(name, problem, c)`` for every class ``c`` of each named problem's
+    training labels (``load_problem``), with one torch thread: the loop of the
+    per-class anomaly screens."""
+    import torch
+
+    torch.set_num_threads(1)
+    for name in problems:
+        p = load_problem(name)
+        for c in np.unique(p["y_train"]):
+            yield name, p, c

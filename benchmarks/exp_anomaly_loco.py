@@ -36,7 +36,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import class_means_table, emit  # noqa: E402
-from _ucr_data import load_problem, subset  # noqa: E402
+from _ucr_data import each_class, subset  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
 
@@ -56,32 +56,29 @@ def anchors(etr: np.ndarray, ete: np.ndarray) -> dict:
 
 
 def run(problems, seed):
-    torch.set_num_threads(1)
-    for name in problems:
-        p = load_problem(name)
+    for name, p, c in each_class(problems):
         ytr, yte = p["y_train"], p["y_test"]
-        for c in np.unique(ytr):
-            idx = np.flatnonzero(ytr != c)
-            ae = LSTMAutoencoderTransformer(random_state=seed).fit(
-                subset(p["X_train"], idx)
-            )
-            module, pooled = ae.net_.module_, ae.net_.module_.pooled_size
-            score = -ae.score_samples(p["X_test"])
-            fs = torch.as_tensor(ae.transform(p["X_test"]))
-            with torch.no_grad():
-                shares = module.share_novelty(fs[:, pooled:]).numpy()
-                novelty = module.feature_novelty(fs[:, :pooled]).numpy()
-            scores = {
-                "default": score,
-                "no shares": score / (1 + shares),
-                "error": score / (1 + shares) / (1 + novelty),
-                **anchors(p["E_train"][idx], p["E_test"]),
-            }
-            y = (yte == c).astype(int)
-            row = dict(problem=name, seed=seed, cls=str(c), n_normal=len(idx))
-            row["share_axes"] = module.share_axes
-            row.update({k: float(roc_auc_score(y, v)) for k, v in scores.items()})
-            emit(row, LOG)
+        idx = np.flatnonzero(ytr != c)
+        ae = LSTMAutoencoderTransformer(random_state=seed).fit(
+            subset(p["X_train"], idx)
+        )
+        module, pooled = ae.net_.module_, ae.net_.module_.pooled_size
+        score = -ae.score_samples(p["X_test"])
+        fs = torch.as_tensor(ae.transform(p["X_test"]))
+        with torch.no_grad():
+            shares = module.share_novelty(fs[:, pooled:]).numpy()
+            novelty = module.feature_novelty(fs[:, :pooled]).numpy()
+        scores = {
+            "default": score,
+            "no shares": score / (1 + shares),
+            "error": score / (1 + shares) / (1 + novelty),
+            **anchors(p["E_train"][idx], p["E_test"]),
+        }
+        y = (yte == c).astype(int)
+        row = dict(problem=name, seed=seed, cls=str(c), n_normal=len(idx))
+        row["share_axes"] = module.share_axes
+        row.update({k: float(roc_auc_score(y, v)) for k, v in scores.items()})
+        emit(row, LOG)
 
 
 def table():

@@ -7,8 +7,9 @@ one class's training series, every test series scored, the other classes the
 anomalies, AUROC averaged over the classes as the normal one. From the same
 fit: ``default``, minus ``score_samples``; ``r``, each test series' distance
 to the affine span of the training series' standardised shares over the
-median leave-one-out distance of the training series themselves; and the
-scores ``default * (1 + r)`` (``x(1+r)``) and ``default * max(1, r)``
+median leave-one-out distance of the training series themselves (run at
+commit 0051907: since 13614eb ``score_samples`` holds that factor itself);
+and the scores ``default * (1 + r)`` (``x(1+r)``) and ``default * max(1, r)``
 (``x max(1,r)``), and ``r`` alone.
 
     PYTHONPATH=.:benchmarks OMP_NUM_THREADS=1 benchmarks/.venv/bin/python \\
@@ -25,12 +26,11 @@ import sys
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import class_means_table, emit  # noqa: E402
-from _ucr_data import load_problem, subset  # noqa: E402
+from _ucr_data import each_class, subset  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
 
@@ -60,29 +60,26 @@ def novelty(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def run(problems, seed):
-    torch.set_num_threads(1)
-    for name in problems:
-        p = load_problem(name)
+    for name, p, c in each_class(problems):
         ytr, yte = p["y_train"], p["y_test"]
-        for c in np.unique(ytr):
-            idx = np.flatnonzero(ytr == c)
-            if len(idx) < 3:
-                continue
-            Xn = subset(p["X_train"], idx)
-            ae = LSTMAutoencoderTransformer(random_state=seed).fit(Xn)
-            s0 = -ae.score_samples(p["X_test"])
-            P = ae.net_.module_.pooled_size
-            r = novelty(ae.transform(Xn)[:, P:], ae.transform(p["X_test"])[:, P:])
-            scores = {
-                "default": s0,
-                "x(1+r)": s0 * (1 + r),
-                "x max(1,r)": s0 * np.maximum(1.0, r),
-                "r": r,
-            }
-            y = (yte != c).astype(int)
-            row = dict(problem=name, seed=seed, cls=int(c))
-            row.update({k: float(roc_auc_score(y, v)) for k, v in scores.items()})
-            emit(row, LOG)
+        idx = np.flatnonzero(ytr == c)
+        if len(idx) < 3:
+            continue
+        Xn = subset(p["X_train"], idx)
+        ae = LSTMAutoencoderTransformer(random_state=seed).fit(Xn)
+        s0 = -ae.score_samples(p["X_test"])
+        P = ae.net_.module_.pooled_size
+        r = novelty(ae.transform(Xn)[:, P:], ae.transform(p["X_test"])[:, P:])
+        scores = {
+            "default": s0,
+            "x(1+r)": s0 * (1 + r),
+            "x max(1,r)": s0 * np.maximum(1.0, r),
+            "r": r,
+        }
+        y = (yte != c).astype(int)
+        row = dict(problem=name, seed=seed, cls=int(c))
+        row.update({k: float(roc_auc_score(y, v)) for k, v in scores.items()})
+        emit(row, LOG)
 
 
 def table():
