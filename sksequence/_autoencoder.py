@@ -956,23 +956,14 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
             _log_ratio(errors, ref["error"]) + _log_ratio(distance, ref["distance"])
         )
 
-    def _drop_sampled_share_span(self, n_rows: int) -> None:
-        """Switch the shares' factor off where the last fit, on ``n_rows``
-        sequences, took their span from a sample of them (more than the basis
-        holds). For the sliding-window detector: its calibration needs every
-        training window's distance to the span of the others
-        (:meth:`_left_out_scores`), which a sample's span does not give."""
-        module = self.net_.module_
-        if getattr(module, "share_axes", 0) and n_rows > module.share_axes + 1:
-            module.share_typical.zero_()
-
     def _left_out_scores(self, X, leave_out=None) -> np.ndarray:
         """:meth:`score_samples` of the training sequences ``X`` of the last fit
         as if each had been left out of the training features' span: its error
         weighed by ``1 + `` the novelty it would then have had (``module.
         training_novelty``) instead of its own, 0, and likewise for the shares'
-        novelty (``module.training_share_novelty``; where the shares' span was
-        a sample of ``X``, call :meth:`_drop_sampled_share_span` first). What
+        novelty (``module.training_share_novelty``; where the shares' span is
+        that of every k-th sequence of ``X``, as ``fit`` took it, each
+        sequence's distance to the span of those others). What
         an unseen normal sequence scores, for calibrating thresholds on the
         training sequences (``SlidingWindowAnomalyDetector``). With
         ``anomaly_score="combined"``, or a model fitted before the novelty,
@@ -996,9 +987,10 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
             left_out = module.training_novelty(f, leave_out).cpu().numpy()
             errors = errors / (1 + own) * (1 + left_out)
             if getattr(module, "share_axes", 0):
+                every = -(-len(s) // (module.share_axes + 1))  # as fit took them
                 own = module.share_novelty(s).cpu().numpy()
-                left_out = module.training_share_novelty(s, leave_out).cpu().numpy()
-                errors = errors / (1 + own) * (1 + left_out)
+                left_out = module.training_share_novelty(s, leave_out, every)
+                errors = errors / (1 + own) * (1 + left_out.cpu().numpy())
         return -errors
 
     def score(self, X, y=None):

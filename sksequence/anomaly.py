@@ -122,8 +122,8 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         A step's error in a window: its own squared reconstruction error
         ("step"); the autoencoder's anomaly score of the whole window (its
         ``score_samples``: the window's reconstruction error weighed by how far
-        its encoder features, and with at most 257 training windows its
-        features' shares, lie outside the training windows' span), given to
+        its encoder features and their shares lie outside the training
+        windows' span), given to
         all its steps ("score"; for an estimator without ``score_samples``, the
         window's mean squared error); or the window's mean squared error, given
         to all its steps ("window"). "auto": both "step" and "score", each
@@ -326,8 +326,6 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         per_series = [self._windows(s) for s in scaled]  # (windows, starts) each
         windows = np.concatenate([w for w, _ in per_series])
         est.fit(windows)
-        if hasattr(est, "_drop_sampled_share_span"):  # (see its docstring)
-            est._drop_sampled_share_span(len(windows))
         self.estimator_ = est
         self.n_features_in_ = int(series[0].shape[1])
         self.mean_, self.scale_ = mean, scale

@@ -372,6 +372,37 @@ def test_share_novelty_spans_every_kth_sequence_beyond_the_basis(monkeypatch):
     np.testing.assert_allclose(grown.score_samples(other), expected(grown), rtol=1e-4)
 
 
+def test_distances_to_a_sampled_span_leave_rows_out():
+    """The detector's left-out share novelty where the span is that of every
+    k-th training row: each row's distance to the affine span of those rows
+    less itself and the rows it leaves out, checked by least squares; every
+    row (k = 1) gives the leave-one-out distances."""
+    from sksequence.nn.autoencoder import (
+        _leave_one_out_distances,
+        _sample_span_distances,
+    )
+
+    u = torch.as_tensor(np.random.RandomState(0).randn(23, 40))
+    near = np.abs(np.arange(23)[:, None] - np.arange(23)[None, :]) < 3
+    for every in (2, 3):
+        for leave_out in (None, near):
+            rows = np.arange(0, 23, every)
+            expected = []
+            for i in range(23):
+                keep = [j for j in rows if j != i]
+                if leave_out is not None:
+                    keep = [j for j in keep if not leave_out[i, j]]
+                expected.append(_span_distance(u.numpy()[keep], u.numpy()[i : i + 1]))
+            mask = None if leave_out is None else torch.as_tensor(leave_out)
+            got = _sample_span_distances(u, every, mask).numpy()
+            np.testing.assert_allclose(got, np.concatenate(expected), rtol=1e-6)
+    np.testing.assert_allclose(
+        _sample_span_distances(u, 1, torch.as_tensor(near)).numpy(),
+        _leave_one_out_distances(u, torch.as_tensor(near)).numpy(),
+        rtol=1e-6,
+    )
+
+
 def test_feature_novelty_is_off_where_the_training_rows_span_everything():
     """With more training rows than pooled features (the span is every
     direction) no sequence is novel, and the score is the plain error; with

@@ -875,18 +875,31 @@ class SequenceAutoencoder(nn.Module):
         )
 
     def training_share_novelty(
-        self, s: Tensor, leave_out: Tensor | None = None
+        self, s: Tensor, leave_out: Tensor | None = None, every: int = 1
     ) -> Tensor:
         """The share novelty (N,) the training sequences of shares ``s`` (N, S)
         would have had if each had been left out, as :meth:`training_novelty`
         for the pooled features: each row's distance to the affine span of the
         other rows (without those where ``leave_out[i]`` is True), in the
-        units of :meth:`share_novelty`; zeros where that is 0 everywhere."""
-        if not self.share_axes:
+        units of :meth:`share_novelty`; zeros where that is 0 everywhere. With
+        ``every`` > 1 the span was fitted on ``s[::every]``: each row's distance
+        to the span of those rows less itself and those it leaves out."""
+        if not self.share_axes or float(self.share_typical) <= 0:
             return torch.zeros(len(s), dtype=torch.float64, device=s.device)
-        return _span_novelty(
-            s, self.share_center, self.share_scale, self.share_typical, None, leave_out
-        )
+        if every == 1:
+            return _span_novelty(
+                s,
+                self.share_center,
+                self.share_scale,
+                self.share_typical,
+                None,
+                leave_out,
+            )
+        u = (s.double() - self.share_center.double()) / self.share_scale.double()
+        if leave_out is not None:
+            leave_out = torch.as_tensor(leave_out, dtype=torch.bool, device=u.device)
+        distance = _sample_span_distances(u, every, leave_out)
+        return distance / self.share_typical.double()
 
     def _threshold_maps(self, x: Tensor, lengths: Tensor | None):
         """What ``ppv_thresholds`` thresholds, ``(N, L_m, C_m), (N,) or None``
@@ -1607,6 +1620,58 @@ def _span_novelty(
         axes = axes.double()
         distance = (u - (u @ axes.T) @ axes).norm(dim=1)
     return distance / typical.double()
+
+
+def _sample_span_distances(
+    u: Tensor, every: int, leave_out: Tensor | None = None
+) -> Tensor:
+    """Each row's distance (N,), float64, to the affine span of the rows
+    ``u[::every]`` other than itself and, with ``leave_out`` (N, N) bool, those
+    where ``leave_out[i]`` is True (where that would leave none, itself
+    alone). For row i, with ``a`` the row and ``C`` the span's rows, both less
+    the span rows' mean: ``d^2 = a.a - h' inv(B') h'``, ``B`` the rows' Gram
+    matrix bordered by ones (a ridge of 1e-10 of its mean diagonal), ``h =
+    (C a, 1)``, and ``'`` the kept rows: the Schur complement of the removed
+    rows' block of ``inv(B)``, which is the inverse of ``B`` without them."""
+    u = u.double()
+    n = len(u)
+    rows = torch.arange(0, n, every, device=u.device)
+    m = len(rows)
+    center = u[rows].mean(dim=0)
+    c, a = u[rows] - center, u - center
+    gram = c @ c.T
+    spread = float(gram.diagonal().mean()) if m else 0.0
+    if m < 2 or spread <= 0:
+        return torch.zeros(n, dtype=torch.float64, device=u.device)
+    bordered = torch.zeros(m + 1, m + 1, dtype=torch.float64, device=u.device)
+    bordered[:m, :m] = gram + 1e-10 * spread * torch.eye(
+        m, dtype=torch.float64, device=u.device
+    )
+    bordered[:m, m] = 1.0
+    bordered[m, :m] = 1.0
+    inverse = torch.linalg.inv(bordered)
+    h = torch.cat([c @ a.T, torch.ones(1, n, dtype=torch.float64, device=u.device)])
+    out = torch.empty(n, dtype=torch.float64, device=u.device)
+    for i in range(n):
+        removed = torch.zeros(m, dtype=torch.bool, device=u.device)
+        if leave_out is not None:
+            removed |= leave_out[i, rows]
+        if i % every == 0:
+            removed[i // every] = True
+        if int(removed.sum()) >= m:  # no span left: leave out row i alone
+            removed.zero_()
+            if i % every == 0:
+                removed[i // every] = True
+        hi = h[:, i].clone()
+        gone = torch.nonzero(removed).flatten()
+        hi[gone] = 0.0
+        nh = inverse @ hi
+        q = hi @ nh
+        if len(gone):
+            v = nh[gone]
+            q = q - v @ torch.linalg.solve(inverse[gone][:, gone], v)
+        out[i] = (a[i] @ a[i] - q).clamp(min=0.0).sqrt()
+    return out
 
 
 def _typical_residual(u: Tensor) -> float:
