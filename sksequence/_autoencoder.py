@@ -60,6 +60,8 @@ _PRINCIPAL_ROWS = 2048
 # more), whose axes the model keeps (a K x S float32 buffer, K the rows less
 # one: 6.9 MB at the most)
 _SHARE_AXES = 256
+# rows of shares measured at a time where there can be many (the detector's)
+_SHARE_CHUNK = 1024
 # anomaly_score="combined": the distance of a sequence's features to the training
 # sequences' is the mean distance to this many nearest ones
 _NEIGHBORS = 1
@@ -723,7 +725,7 @@ class LSTMAutoencoderTransformer(
         input's units, times 1 + its features' novelty and times 1 + its
         shares' novelty (N,), float64; with ``features`` also its pooled
         encoder features, then its shares where the model measures their
-        novelty (N, P [+ S])."""
+        novelty (N, P [+ S]), float32."""
 
         def err(module, **b):
             d = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
@@ -758,7 +760,7 @@ class LSTMAutoencoderTransformer(
                 total = total * (1 + module.feature_novelty(f))
             if shares:  # and by how far its shares lie outside the training ones'
                 total = total * (1 + module.share_novelty(fs[:, module.pooled_size :]))
-            return (total, fs.double()) if features else total
+            return (total, fs) if features else total
 
         return self._batched(err, arrays, n_timesteps)
 
@@ -766,7 +768,7 @@ class LSTMAutoencoderTransformer(
         """What anomaly_score="combined" compares with (see
         ``anomaly_reference_``), from the training sequences ``arrays``."""
         errors, feats = self._errors(arrays, arrays["x"].shape[1], features=True)
-        feats = feats[:, : self.net_.module_.pooled_size]
+        feats = feats[:, : self.net_.module_.pooled_size].astype(np.float64)
         mean = feats.mean(axis=0)
         scale = feats.std(axis=0)
         scale = np.where(scale > 1e-6, scale, 1.0)
@@ -949,7 +951,7 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
                 self._errors(arrays, batch.n_timesteps), dtype=np.float64
             )
         errors, feats = self._errors(arrays, batch.n_timesteps, features=True)
-        feats = feats[:, : self.net_.module_.pooled_size]
+        feats = feats[:, : self.net_.module_.pooled_size].astype(np.float64)
         z = (feats - ref["mean"]) / ref["scale"]
         distance = _nearest_distance(z, ref["features"].astype(np.float64))
         return -(
@@ -988,7 +990,10 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
             errors = errors / (1 + own) * (1 + left_out)
             if getattr(module, "share_axes", 0):
                 every = -(-len(s) // (module.share_axes + 1))  # as fit took them
-                own = module.share_novelty(s).cpu().numpy()
+                # (in chunks: n x S values in float64 would be large)
+                own = torch.cat(
+                    [module.share_novelty(c) for c in s.split(_SHARE_CHUNK)]
+                ).numpy()
                 left_out = module.training_share_novelty(s, leave_out, every)
                 errors = errors / (1 + own) * (1 + left_out.cpu().numpy())
         return -errors

@@ -895,7 +895,8 @@ class SequenceAutoencoder(nn.Module):
                 None,
                 leave_out,
             )
-        u = (s.double() - self.share_center.double()) / self.share_scale.double()
+        # (standardised in float32: float64 copies of N x S values can be large)
+        u = (s.float() - self.share_center) / self.share_scale
         if leave_out is not None:
             leave_out = torch.as_tensor(leave_out, dtype=torch.bool, device=u.device)
         distance = _sample_span_distances(u, every, leave_out)
@@ -1633,12 +1634,19 @@ def _sample_span_distances(
     matrix bordered by ones (a ridge of 1e-10 of its mean diagonal), ``h =
     (C a, 1)``, and ``'`` the kept rows: the Schur complement of the removed
     rows' block of ``inv(B)``, which is the inverse of ``B`` without them."""
-    u = u.double()
     n = len(u)
     rows = torch.arange(0, n, every, device=u.device)
     m = len(rows)
-    center = u[rows].mean(dim=0)
-    c, a = u[rows] - center, u - center
+    center = u[rows].double().mean(dim=0)
+    c = u[rows].double() - center
+    # (N, S) in float64 can be large: a chunk of rows at a time
+    h = torch.empty(m + 1, n, dtype=torch.float64, device=u.device)
+    aa = torch.empty(n, dtype=torch.float64, device=u.device)
+    for lo in range(0, n, 1024):
+        a = u[lo : lo + 1024].double() - center
+        h[:m, lo : lo + 1024] = c @ a.T
+        aa[lo : lo + 1024] = (a * a).sum(dim=1)
+    h[m] = 1.0
     gram = c @ c.T
     spread = float(gram.diagonal().mean()) if m else 0.0
     if m < 2 or spread <= 0:
@@ -1650,7 +1658,6 @@ def _sample_span_distances(
     bordered[:m, m] = 1.0
     bordered[m, :m] = 1.0
     inverse = torch.linalg.inv(bordered)
-    h = torch.cat([c @ a.T, torch.ones(1, n, dtype=torch.float64, device=u.device)])
     out = torch.empty(n, dtype=torch.float64, device=u.device)
     for i in range(n):
         removed = torch.zeros(m, dtype=torch.bool, device=u.device)
@@ -1670,7 +1677,7 @@ def _sample_span_distances(
         if len(gone):
             v = nh[gone]
             q = q - v @ torch.linalg.solve(inverse[gone][:, gone], v)
-        out[i] = (a[i] @ a[i] - q).clamp(min=0.0).sqrt()
+        out[i] = (aa[i] - q).clamp(min=0.0).sqrt()
     return out
 
 
