@@ -1560,6 +1560,25 @@ class SequenceAutoencoder(nn.Module):
         return total
 
 
+def _bordered_gram_inverse(c: Tensor) -> Tensor | None:
+    """The inverse (n + 1, n + 1), float64, of the Gram matrix of the centred
+    rows ``c`` (n, P), float64, bordered by ones (the affine constraint), with
+    a ridge of 1e-10 of its mean diagonal so that it is invertible; None with
+    fewer than 2 rows or no spread."""
+    n = len(c)
+    gram = c @ c.T
+    spread = float(gram.diagonal().mean()) if n else 0.0
+    if n < 2 or spread <= 0:
+        return None
+    bordered = torch.zeros(n + 1, n + 1, dtype=torch.float64, device=c.device)
+    bordered[:n, :n] = gram + 1e-10 * spread * torch.eye(
+        n, dtype=torch.float64, device=c.device
+    )
+    bordered[:n, n] = 1.0
+    bordered[n, :n] = 1.0
+    return torch.linalg.inv(bordered)
+
+
 def _leave_one_out_distances(u: Tensor, leave_out: Tensor | None = None) -> Tensor:
     """Each row's distance to the affine span of the other rows of ``u`` (n,
     P), float64 (n,): ``1 / sqrt(inv(B)[i, i])``, ``B`` the centred rows' Gram
@@ -1571,18 +1590,9 @@ def _leave_one_out_distances(u: Tensor, leave_out: Tensor | None = None) -> Tens
     Schur complement of those rows' block of ``inv(B)``, which is the inverse
     of ``B`` without them."""
     n = len(u)
-    c = u.double() - u.double().mean(dim=0)
-    gram = c @ c.T
-    spread = float(gram.diagonal().mean()) if n else 0.0
-    if n < 2 or spread <= 0:
+    inverse = _bordered_gram_inverse(u.double() - u.double().mean(dim=0))
+    if inverse is None:
         return torch.zeros(n, dtype=torch.float64, device=u.device)
-    bordered = torch.zeros(n + 1, n + 1, dtype=torch.float64, device=u.device)
-    bordered[:n, :n] = gram + 1e-10 * spread * torch.eye(
-        n, dtype=torch.float64, device=u.device
-    )
-    bordered[:n, n] = 1.0
-    bordered[n, :n] = 1.0
-    inverse = torch.linalg.inv(bordered)
     inv_diag = inverse.diagonal()[:n].clone()
     if leave_out is not None:
         for i in range(n):
@@ -1647,17 +1657,9 @@ def _sample_span_distances(
         h[:m, lo : lo + 1024] = c @ a.T
         aa[lo : lo + 1024] = (a * a).sum(dim=1)
     h[m] = 1.0
-    gram = c @ c.T
-    spread = float(gram.diagonal().mean()) if m else 0.0
-    if m < 2 or spread <= 0:
+    inverse = _bordered_gram_inverse(c)
+    if inverse is None:
         return torch.zeros(n, dtype=torch.float64, device=u.device)
-    bordered = torch.zeros(m + 1, m + 1, dtype=torch.float64, device=u.device)
-    bordered[:m, :m] = gram + 1e-10 * spread * torch.eye(
-        m, dtype=torch.float64, device=u.device
-    )
-    bordered[:m, m] = 1.0
-    bordered[m, :m] = 1.0
-    inverse = torch.linalg.inv(bordered)
     out = torch.empty(n, dtype=torch.float64, device=u.device)
     for i in range(n):
         removed = torch.zeros(m, dtype=torch.bool, device=u.device)
