@@ -217,6 +217,24 @@ def variant_means_table(scores: dict, variants: list[str], problems: list[str]) 
     return markdown_table(["problem", "seeds", *variants], rows)
 
 
+def screen_main(doc: str, run: Callable, table: Callable, problems: list[str]) -> None:
+    """The command line of a per-seed research screen: ``--problems`` (default
+    ``problems``) and ``--seed`` call ``run(problems, seed)``; ``--table``
+    calls ``table()``. ``doc``: the script's docstring (its first paragraph
+    describes it)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--problems", nargs="+", default=problems)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--table", action="store_true")
+    args = parser.parse_args()
+    if args.table:
+        table()
+    else:
+        run(args.problems, args.seed)
+
+
 def class_means_table(path: str, keys: list[str]) -> str:
     """:func:`variant_means_table` of a JSONL log of per-class records
     (``problem``, ``seed`` and a score per key): each key's mean over a seed's

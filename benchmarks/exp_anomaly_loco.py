@@ -23,7 +23,6 @@ benchmark's one-class protocol. From the same fit:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -35,7 +34,7 @@ from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import class_means_table, emit  # noqa: E402
+from _common import class_means_table, emit, screen_main  # noqa: E402
 from _ucr_data import each_class, subset  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
@@ -86,9 +85,4 @@ def table():
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--problems", nargs="+", default=["ArrowHead"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--table", action="store_true")
-    args = parser.parse_args()
-    table() if args.table else run(args.problems, args.seed)
+    screen_main(__doc__, run, table, ["ArrowHead"])

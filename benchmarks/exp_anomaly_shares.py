@@ -19,7 +19,6 @@ and the scores ``default * (1 + r)`` (``x(1+r)``) and ``default * max(1, r)``
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -29,7 +28,7 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import class_means_table, emit  # noqa: E402
+from _common import class_means_table, emit, screen_main  # noqa: E402
 from _ucr_data import each_class, subset  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
@@ -86,17 +85,5 @@ def table():
     print(class_means_table(LOG, list(KEYS)))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--problems", nargs="+", default=["Coffee", "Trace"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--table", action="store_true")
-    args = parser.parse_args()
-    if args.table:
-        table()
-    else:
-        run(args.problems, args.seed)
-
-
 if __name__ == "__main__":
-    main()
+    screen_main(__doc__, run, table, ["Coffee", "Trace"])

@@ -33,7 +33,6 @@ Usage (benchmark environment, repository root; one torch thread)::
 
 from __future__ import annotations
 
-import argparse
 import collections
 import glob
 import os
@@ -45,7 +44,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import variant_means_table  # noqa: E402
+from _common import screen_main, variant_means_table  # noqa: E402
 from _ucr_data import DEV, HELD_OUT, UNSEEN, load_problem  # noqa: E402
 
 from sksequence import LSTMAutoencoderTransformer  # noqa: E402
@@ -248,17 +247,5 @@ def table():
     print(variant_means_table(acc, list(VARIANTS), DEV + HELD_OUT + UNSEEN))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--problems", nargs="+", default=DEV + HELD_OUT + UNSEEN)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--table", action="store_true")
-    args = parser.parse_args()
-    if args.table:
-        table()
-    else:
-        screen(args.problems, args.seed)
-
-
 if __name__ == "__main__":
-    main()
+    screen_main(__doc__, screen, table, DEV + HELD_OUT + UNSEEN)

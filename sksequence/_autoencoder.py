@@ -731,8 +731,8 @@ class LSTMAutoencoderTransformer(
             d = {k: v.double() if v.is_floating_point() else v for k, v in b.items()}
             total = 0.0
             lengths = b.get("lengths")
-            # (a model fitted before the share novelty has no share_axes; the
-            # detector's beyond 257 windows has no typical: no shares to compute)
+            # (a model fitted before the share novelty has no share_axes; one
+            # whose training shares had no spread has no typical: nothing to do)
             shares = bool(getattr(module, "share_axes", 0)) and bool(
                 module.share_typical > 0
             )
