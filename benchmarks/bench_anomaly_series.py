@@ -168,7 +168,7 @@ def _novelty_scores(det, scaled):
     squared error given to all its steps."""
     from sksequence.anomaly import _steps
 
-    windows, starts = det._windows(scaled)
+    windows, starts, _ = det._windows(scaled)
     est = det.estimator_
     arrays = est._module_inputs(est._inputs(windows))
     recon = est.inverse_transform(est.transform(windows), n_timesteps=windows.shape[1])
@@ -198,7 +198,7 @@ def _span_score_one(det, scaled):
     errors)."""
     from sksequence.anomaly import _steps
 
-    windows, starts = det._windows(scaled)
+    windows, starts, _ = det._windows(scaled)
     est = det.estimator_
     arrays = est._module_inputs(est._inputs(windows))
     errors = 0.0

@@ -15,7 +15,11 @@ Representation (test accuracy of a linear model on the features):
   LogisticRegression;
 - ``minirocket``: aeon ``MiniRocket`` + ``StandardScaler(with_mean=False)`` +
   ``RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))`` (aeon's MiniRocketClassifier
-  pipeline), on the equal-length copy.
+  pipeline), on the equal-length copy;
+- ``minirocket16`` (context for ``ae16``, not an anchor of the issue): 16 values
+  from MiniRocket's features as ``ae16`` gets them from the default features,
+  ``MiniRocket`` + StandardScaler + ``PCA(16, whiten=True)`` + StandardScaler +
+  LogisticRegression, on the equal-length copy.
 
 Anomaly scores (for each class: fit on the training series of that class, score the
 test series, AUROC of "another class"; mean over the classes):
@@ -61,7 +65,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import machine_line, set_threads  # noqa: E402
 from _ucr_data import DEV, HELD_OUT, UNSEEN, load_problem, subset  # noqa: E402
 
-REPR = ["ae16", "ae", "pca16", "catch22", "minirocket"]
+REPR = ["ae16", "ae", "pca16", "catch22", "minirocket", "minirocket16"]
 ANOM = ["ae", "ae_combined", "pca", "nn"]
 DETERMINISTIC = {
     ("repr", "pca16"),
@@ -148,6 +152,18 @@ def run_repr(who, prob, seed, threads):
             MiniRocket(random_state=seed),
             StandardScaler(with_mean=False),
             RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)),
+        )
+        Xtr, Xte = f64(prob["E_train"]), f64(prob["E_test"])
+    elif who == "minirocket16":
+        from aeon.transformations.collection.convolution_based import MiniRocket
+        from sklearn.decomposition import PCA
+
+        pipe = make_pipeline(
+            MiniRocket(random_state=seed),
+            StandardScaler(),
+            PCA(16, whiten=True, random_state=seed),
+            StandardScaler(),
+            _lr(),
         )
         Xtr, Xte = f64(prob["E_train"]), f64(prob["E_test"])
     else:
@@ -261,7 +277,7 @@ def _run_anom(who, prob, seed, threads):
 
 def warm_up(only) -> None:
     """Compile aeon's numba code once, outside the timings."""
-    if only and not {"catch22", "minirocket"} & set(only):
+    if only and not {"catch22", "minirocket", "minirocket16"} & set(only):
         return
     from aeon.transformations.collection.convolution_based import MiniRocket
     from aeon.transformations.collection.feature_based import Catch22

@@ -5,7 +5,9 @@ The labelled series of ``bench_anomaly_series.py`` are three, each with one
 kind of anomaly. Here the normal parts of real series get anomalies of five
 kinds injected at random places after the training part (``--kinds``), up to
 five of one kind per run (apart by half a window at least), and each contender scores every step; AUROC over the
-steps after the training part (the injected steps are the positives):
+steps after the training part (the injected steps are the positives; with
+``--metric auroc_buf``, without the normal steps within a window of an
+anomaly, which the windows straddling its edges score as anomalous):
 
 - ``spike``: one step moved by 5 training standard deviations (either sign);
 - ``level``: a stretch of two windows shifted by 2 standard deviations (longer
@@ -129,24 +131,34 @@ def run(name: str, kind: str, seed: int, contenders=(*CONTENDERS, "anchors")) ->
         for who, fn in (("pca", run_pca), ("nn", run_nn)):
             out.append((who, fn(x, n_train, window, stride)[0], 0.0))
         out.append(("zscore", run_zscore(x, n_train, window)[0], 0.0))
+    # "auroc_buf": without the normal steps within a window of an anomaly,
+    # onto which the windows that straddle its edges smear its score
+    near = np.convolve(labels, np.ones(2 * window + 1), mode="same") > 0
+    keep = (~near | (labels == 1))[n_train:]
+    lab = labels[n_train:]
     return [
         dict(
             series=name,
             kind=kind,
             seed=seed,
-            who=who,
-            auroc=float(roc_auc_score(labels[n_train:], s[n_train:])),
+            who=TAG.get(who, who),
+            auroc=float(roc_auc_score(lab, s[n_train:])),
+            auroc_buf=float(roc_auc_score(lab[keep], s[n_train:][keep])),
             fit_cpu_s=round(cpu, 1),
         )
         for who, s, cpu in out
     ]
 
 
-def table(paths) -> None:
+TAG: dict = {}  # --tag: a contender's name in the records
+
+
+def table(paths, metric="auroc") -> None:
     rows = [json.loads(line) for p in paths for line in open(p)]
+    rows = [r for r in rows if metric in r]
     res = collections.defaultdict(list)
     for r in rows:
-        res[(r["kind"], r["series"], r["who"])].append(r["auroc"])
+        res[(r["kind"], r["series"], r["who"])].append(r[metric])
     whos = list(dict.fromkeys(r["who"] for r in rows))
     series = list(dict.fromkeys(r["series"] for r in rows))
     print("| kind | series | " + " | ".join(whos) + " |")
@@ -188,9 +200,25 @@ def main() -> None:
     ap.add_argument("--contenders", nargs="+", default=list(CONTENDERS) + ["anchors"])
     ap.add_argument("--json", default=None)
     ap.add_argument("--table", nargs="+", default=None)
+    ap.add_argument(
+        "--metric",
+        default="auroc",
+        choices=["auroc", "auroc_buf"],
+        help="--table: AUROC over every step after the training part, or "
+        "without the normal steps within a window of an anomaly",
+    )
+    ap.add_argument(
+        "--tag",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("CONTENDER", "NAME"),
+        help="record CONTENDER under NAME (e.g. the package of another commit)",
+    )
     args = ap.parse_args()
     if args.table:
-        return table(args.table)
+        return table(args.table, args.metric)
+    TAG.update(dict(args.tag))
     import torch
 
     torch.set_num_threads(1)

@@ -24,6 +24,14 @@ _SCALE_PERCENTILE = 99.0
 #: out the windows that overlap it (an n x n mask; beyond, so many windows
 #: outnumber the autoencoder's features and its novelty is 0 anyway)
 _MAX_LEAVE_OUT_WINDOWS = 4096
+#: error="auto" on centred windows: a training window's level part is measured
+#: against the training windows that start at least this many window lengths
+#: away from it (the same series), so that a level the training part drifts
+#: through slowly sets the part's scale, not only the window's neighbours
+_LEVEL_GAP_WINDOWS = 4
+#: the smallest standard deviation of a feature's window means the level part
+#: divides by (standardised units: a hundredth of the feature's spread)
+_LEVEL_MIN_SCALE = 1e-2
 
 
 def sliding_windows(n_timesteps: int, window_size: int, stride: int) -> np.ndarray:
@@ -131,7 +139,15 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         and the larger of the two, so that a step is anomalous when its own error
         is (a point anomaly) or when its windows as a whole are (a changed
         pattern, whose every detail may be rebuilt no worse than the normal
-        pattern's, such as the beats of an ECG).
+        pattern's, such as the beats of an ECG). With ``center_windows=True``
+        (the default) "auto" takes a third part too, and the largest of the
+        three: the window's level, how far its mean lies from the training
+        windows' means (per feature, in units of their standard deviation,
+        root mean square over features), over its 99th percentile on the
+        training steps, each training window measured against the training
+        windows four window lengths or more away from it. A stretch at a wrong
+        level longer than a window then shows, while a level the training part
+        drifted through does not.
     aggregate : {"mean", "median", "max"}, default="mean"
         How a step's errors in the windows that contain it make its score.
     contamination : "auto" or float in (0, 0.5], default="auto"
@@ -143,11 +159,12 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         window would score.)
     center_windows : bool, default=True
         Subtract each window's mean (per feature, after the standardisation)
-        before the autoencoder reads it, in fit and in scoring: the detector
+        before the autoencoder reads it, in fit and in scoring: the autoencoder
         then scores shapes, not levels, so a series that drifts away from the
         training part's level is read as the training windows were. A change of
         level inside a window still shows; a stretch at a wrong level longer
-        than a window does not (set False to score levels too).
+        than a window shows through ``error="auto"``'s level part only (set
+        False for the autoencoder to read levels too).
     random_state : int, RandomState instance or None, default=None
         Seeds the default autoencoder (used only when ``estimator`` is None).
 
@@ -167,10 +184,14 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         the steps :meth:`predict` flags.
     center_windows_ : bool
         Whether the windows were centred (``center_windows`` at fit).
-    error_scales_ : ndarray of shape (2,) or None
+    error_scales_ : ndarray of shape (2,) or (3,), or None
         With ``error="auto"``: the 99th percentiles of the "step" and "score"
-        errors over the training steps, by which each is divided; None
-        otherwise.
+        errors over the training steps, and of the level part with centred
+        windows, by which each is divided; None otherwise.
+    level_mean_, level_scale_ : ndarray of shape (n_features_in_,) or None
+        With ``error="auto"`` and centred windows: the mean and standard
+        deviation of the training windows' means (standardised units), which
+        the level part measures a window's mean against; None otherwise.
 
     See Also
     --------
@@ -234,10 +255,17 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         "offset_",
         "error_scales_",
         "center_windows_",
+        "level_mean_",
+        "level_scale_",
     )
     # fitted attributes a detector saved by an earlier version may lack (loaded
     # with these values)
-    _optional_attributes = {"error_scales_": None, "center_windows_": False}
+    _optional_attributes = {
+        "error_scales_": None,
+        "center_windows_": False,
+        "level_mean_": None,
+        "level_scale_": None,
+    }
 
     def __init__(
         self,
@@ -274,16 +302,24 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
             return_layout=True,
         )
 
-    def _windows(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _windows(self, series: np.ndarray) -> tuple:
         """(n_windows, window_size, F) float32 windows of one standardised series,
-        and their starts."""
+        their starts, and their means (n_windows, F) before any centring."""
         starts = sliding_windows(len(series), self.window_size, self._stride())
         idx = starts[:, None] + np.arange(self.window_size)[None, :]  # (W, w)
         windows = series[idx]  # (W, w, F)
+        means = windows.mean(axis=1)  # (W, F)
         # (a detector fitted or saved before the option read windows as they are)
         if getattr(self, "center_windows_", False):
-            windows = windows - windows.mean(axis=1, keepdims=True)
-        return windows.astype(np.float32), starts
+            windows = windows - means[:, None, :]
+        return windows.astype(np.float32), starts, means
+
+    def _level(self, means: np.ndarray) -> np.ndarray:
+        """The level part of windows with these means (W, F): RMS over features
+        of their distance to the training windows' mean, in units of its
+        standard deviation."""
+        z = (means - self.level_mean_) / self.level_scale_
+        return np.sqrt((z**2).mean(axis=1))
 
     def fit(self, X, y=None):
         """Fit the autoencoder on the sliding windows of normal series.
@@ -323,20 +359,21 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         std = values.std(axis=0)
         scale = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
         scaled = [(s - mean) / scale for s in series]
-        per_series = [self._windows(s) for s in scaled]  # (windows, starts) each
-        windows = np.concatenate([w for w, _ in per_series])
+        per_series = [self._windows(s) for s in scaled]  # (windows, starts, means)
+        windows = np.concatenate([w for w, _, _ in per_series])
         est.fit(windows)
         self.estimator_ = est
         self.n_features_in_ = int(series[0].shape[1])
         self.mean_, self.scale_ = mean, scale
         self.n_windows_ = int(len(windows))
         self.error_scales_ = None
+        self.level_mean_ = self.level_scale_ = None
         own = None
         if self.error in ("auto", "score") and hasattr(est, "score_samples"):
             # the training windows' own scores as if each had been left out of
             # what the autoencoder compares a window with (each lies in its
             # training windows' span, where an unseen normal window does not)
-            starts = [st for _, st in per_series]
+            starts = [st for _, st, _ in per_series]
             if not hasattr(est, "_left_out_scores"):
                 own = est.score_samples(windows)
             elif len(windows) > _MAX_LEAVE_OUT_WINDOWS:
@@ -350,13 +387,19 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
                 own = est._left_out_scores(windows, leave_out=overlap)
             own = -np.asarray(own, dtype=np.float64)
             own = np.split(own, np.cumsum([len(s) for s in starts])[:-1])
+        levels = None
+        if self.error == "auto" and self.center_windows_:
+            levels = self._fit_level([(st, m) for _, st, m in per_series])
         if self.error == "auto":  # each kind in units of its training steps' q99
-            parts = [self._errors(s, own[i]) for i, s in enumerate(scaled)]
+            parts = [
+                self._errors(s, own[i], None if levels is None else levels[i])
+                for i, s in enumerate(scaled)
+            ]
             q = [
                 np.percentile(np.concatenate(e), _SCALE_PERCENTILE) for e in zip(*parts)
             ]
             self.error_scales_ = np.array([v if v > 0 else 1.0 for v in q])
-            train = -np.concatenate([self._combine(*e) for e in parts])
+            train = -np.concatenate([self._combine(e) for e in parts])
         else:
             train = -np.concatenate(
                 [
@@ -370,15 +413,56 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
             self.offset_ = float(np.percentile(train, 100.0 * self.contamination))
         return self
 
-    def _errors(self, scaled: np.ndarray, scores: np.ndarray | None = None) -> tuple:
+    def _fit_level(self, per_series: list) -> list:
+        """Set ``level_mean_`` and ``level_scale_`` from the training windows'
+        (starts, means) of each series; return each series' training windows'
+        level parts, each measured against the windows of its series that start
+        ``_LEVEL_GAP_WINDOWS`` window lengths or more away and those of the
+        other series (against all of them where fewer than two are left)."""
+        means = np.concatenate([m for _, m in per_series])  # (N, F)
+        self.level_mean_ = means.mean(axis=0)
+        self.level_scale_ = np.maximum(means.std(axis=0), _LEVEL_MIN_SCALE)
+        n, s1, s2 = len(means), means.sum(axis=0), (means**2).sum(axis=0)
+        gap = _LEVEL_GAP_WINDOWS * self.window_size
+        out = []
+        for starts, m in per_series:
+            # the windows within the gap of window i are [lo_i, hi_i) (starts rise)
+            lo = np.searchsorted(starts, starts - gap, side="right")
+            hi = np.searchsorted(starts, starts + gap, side="left")
+            c1 = np.concatenate([np.zeros((1, m.shape[1])), np.cumsum(m, axis=0)])
+            c2 = np.concatenate([np.zeros((1, m.shape[1])), np.cumsum(m**2, axis=0)])
+            k = (n - (hi - lo))[:, None].astype(np.float64)  # (W, 1) windows left
+            few = k[:, 0] < 2
+            k[few] = n
+            r1 = s1 - (c1[hi] - c1[lo])
+            r2 = s2 - (c2[hi] - c2[lo])
+            r1[few], r2[few] = s1, s2
+            mu = r1 / k
+            sd = np.sqrt(np.maximum(r2 / k - mu**2, 0.0))
+            z = (m - mu) / np.maximum(sd, _LEVEL_MIN_SCALE)
+            out.append(np.sqrt((z**2).mean(axis=1)))
+        return out
+
+    def _errors(
+        self,
+        scaled: np.ndarray,
+        scores: np.ndarray | None = None,
+        levels: np.ndarray | None = None,
+    ) -> tuple:
         """The per-step errors (T,) of one standardised series (T, F) that
-        ``error`` reads: one array, or for "auto" the "step" and "score" ones;
-        ``scores``: its windows' anomaly scores, if already computed."""
-        windows, starts = self._windows(scaled)
+        ``error`` reads: one array, or for "auto" the "step" and "score" ones
+        (and the level part, with centred windows); ``scores`` and ``levels``:
+        its windows' anomaly scores and level parts, if already computed."""
+        windows, starts, means = self._windows(scaled)
         est = self.estimator_
         kinds = ("step", "score") if self.error == "auto" else (self.error,)
+        if self.error == "auto" and getattr(self, "level_mean_", None) is not None:
+            kinds = (*kinds, "level")
         own = hasattr(est, "score_samples")
         errors = {k: np.empty(windows.shape[:2]) for k in kinds}  # (W, w) each
+        if "level" in kinds:  # the window's level part, given to all its steps
+            level = self._level(means) if levels is None else levels
+            errors["level"][:] = level[:, None]
         for lo in range(0, len(windows), _CHUNK_WINDOWS):
             chunk = windows[lo : lo + _CHUNK_WINDOWS]
             rows = slice(lo, lo + len(chunk))
@@ -403,9 +487,11 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
             _steps(errors[k], starts, len(scaled), self.aggregate) for k in kinds
         )
 
-    def _combine(self, step: np.ndarray, score: np.ndarray) -> np.ndarray:
-        """error="auto": the larger of the two errors, each over its scale."""
-        return np.maximum(step / self.error_scales_[0], score / self.error_scales_[1])
+    def _combine(self, errors: tuple) -> np.ndarray:
+        """error="auto": the largest of the errors, each over its scale."""
+        return np.max(
+            [e / scale for e, scale in zip(errors, self.error_scales_)], axis=0
+        )
 
     def _score_one(self, scaled: np.ndarray) -> np.ndarray:
         """score_samples of one standardised series (T, F) -> (T,)."""
@@ -415,7 +501,7 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
                 'error="auto": fit the detector again with error="auto".'
             )
         errors = self._errors(scaled)
-        return -(self._combine(*errors) if self.error == "auto" else errors[0])
+        return -(self._combine(errors) if self.error == "auto" else errors[0])
 
     def _per_series(self, X, fn):
         check_is_fitted(self)
@@ -527,14 +613,28 @@ n_timesteps), or list of ndarray of shape (n_timesteps_i,)
             raise TypeError("n_windows_ or offset_ has the wrong type")
         if not isinstance(a["center_windows_"], bool):
             raise TypeError("center_windows_ is not a bool")
+        levels = [a["level_mean_"], a["level_scale_"]]
+        if any(v is not None for v in levels):
+            if not all(
+                isinstance(v, np.ndarray)
+                and v.dtype.kind == "f"
+                and v.shape == (n,)
+                and np.all(np.isfinite(v))
+                for v in levels
+            ) or not np.all(levels[1] > 0):
+                raise ValueError(
+                    f"level_mean_ and level_scale_ are not finite arrays of {n} "
+                    "values (a positive scale)"
+                )
+        n_parts = 2 if levels[0] is None else 3
         scales = a["error_scales_"]
         if scales is not None and not (
             isinstance(scales, np.ndarray)
-            and scales.shape == (2,)
+            and scales.shape == (n_parts,)
             and np.all(np.isfinite(scales))
             and np.all(scales > 0)
         ):
-            raise ValueError("error_scales_ is not two positive numbers")
+            raise ValueError(f"error_scales_ is not {n_parts} positive numbers")
         for key, value in a.items():
             setattr(self, key, value)
 

@@ -257,10 +257,26 @@ def test_window_errors_give_every_step_of_a_window_its_mean(fitted):
     assert 230 <= np.argmax(scores) < 290
 
 
-def test_auto_error_is_the_larger_of_step_and_window_score(fitted):
-    """error="auto" (default): each step's squared error and the autoencoder's
-    own anomaly score of its windows (``score_samples``), each divided by its
-    99th percentile over the training steps, and the larger of the two."""
+def _level_by_hand(det, series):
+    """The level part of every step of one series, recomputed from the public
+    attributes: each window's mean against the training windows' means, RMS
+    over features, the mean over the windows that contain the step."""
+    z = ((series - det.mean_) / det.scale_).reshape(len(series), -1)
+    starts = sliding_windows(len(z), det.window_size, det._stride())
+    total, count = np.zeros(len(z)), np.zeros(len(z))
+    for s in starts:
+        m = z[s : s + det.window_size].mean(axis=0)
+        d = np.sqrt((((m - det.level_mean_) / det.level_scale_) ** 2).mean())
+        total[s : s + det.window_size] += d
+        count[s : s + det.window_size] += 1
+    return total / count
+
+
+def test_auto_error_is_the_largest_of_step_window_score_and_level(fitted):
+    """error="auto" (default): each step's squared error, the autoencoder's
+    own anomaly score of its windows (``score_samples``) and, on centred
+    windows, the windows' level part, each divided by its 99th percentile over
+    the training steps, and the largest of the three."""
     import copy
 
     assert fitted.error == "auto"
@@ -269,9 +285,12 @@ def test_auto_error_is_the_larger_of_step_and_window_score(fitted):
     test = _series(seed=1)
     test[250:270] = 0.0
     a, b = -step.score_samples(test), -score.score_samples(test)
-    s0, s1 = fitted.error_scales_
+    s0, s1, s2 = fitted.error_scales_
+    level = _level_by_hand(fitted, test)
     np.testing.assert_allclose(
-        -fitted.score_samples(test), np.maximum(a / s0, b / s1), rtol=1e-6
+        -fitted.score_samples(test),
+        np.maximum(np.maximum(a / s0, b / s1), level / s2),
+        rtol=1e-6,
     )
     # "score": steps 0-4 are in window 0 only, which scores its score_samples
     first = ((test[:40] - fitted.mean_) / fitted.scale_)[None, :, None]
@@ -352,3 +371,112 @@ def test_centred_windows_score_shapes_not_levels():
     assert (-plain.score_samples(shifted)).mean() > 10 * (
         -plain.score_samples(test)
     ).mean()
+
+
+def test_auto_level_part_flags_a_level_shift_longer_than_a_window(fitted):
+    """Centred windows cannot see a stretch at a wrong level that is longer
+    than a window; error="auto"'s level part does: inside such a stretch every
+    step is flagged, where the step and score parts alone flag none."""
+    import copy
+
+    test = _series(seed=1)
+    test[150:330] += 2.0  # 180 steps, four and a half windows of 40
+    inside = slice(200, 280)  # steps whose every window lies in the stretch
+    assert (fitted.predict(test)[inside] == -1).all()
+    assert (fitted.predict(_series(seed=1))[inside] == 1).all()  # not shifted
+    # the same detector without the level part flags none of them
+    no_level = copy.copy(fitted)
+    no_level.level_mean_ = no_level.level_scale_ = None
+    assert (no_level.predict(test)[inside] == 1).all()
+
+
+def test_level_part_of_training_windows_leaves_out_the_near_ones():
+    """Each training window's level part (which sets its scale and, with the
+    others, the threshold) is its distance to the windows of its series that
+    start four window lengths or more away and to those of the other series;
+    where fewer than two remain, to every training window. Checked against a
+    direct computation on two series of different lengths."""
+    from sksequence.anomaly import _LEVEL_GAP_WINDOWS, _LEVEL_MIN_SCALE
+
+    det = SlidingWindowAnomalyDetector(window_size=10, stride=3)
+    rng = np.random.RandomState(0)
+    series = [np.cumsum(rng.randn(n, 2), axis=0) * 0.1 for n in (120, 61)]
+    per = []
+    for x in series:
+        starts = sliding_windows(len(x), 10, 3)
+        per.append((starts, np.stack([x[s : s + 10].mean(axis=0) for s in starts])))
+    got = det._fit_level(per)
+    means = np.concatenate([m for _, m in per])
+    owner = np.concatenate([np.full(len(st), i) for i, (st, _) in enumerate(per)])
+    at = np.concatenate([st for st, _ in per])
+    gap = _LEVEL_GAP_WINDOWS * 10
+    expected, n_few = [], 0
+    for i in range(len(means)):
+        keep = (owner != owner[i]) | (np.abs(at - at[i]) >= gap)
+        if keep.sum() < 2:
+            keep[:], n_few = True, n_few + 1
+        ref = means[keep]
+        sd = np.maximum(ref.std(axis=0), _LEVEL_MIN_SCALE)
+        expected.append(np.sqrt((((means[i] - ref.mean(0)) / sd) ** 2).mean()))
+    np.testing.assert_allclose(np.concatenate(got), expected, rtol=1e-8)
+    np.testing.assert_allclose(det.level_mean_, means.mean(axis=0))
+    np.testing.assert_allclose(det.level_scale_, means.std(axis=0))
+    assert n_few == 0
+    # one short series: every window is near every other, all are the reference
+    short = per[1][0][:5], per[1][1][:5]
+    got = det._fit_level([short])[0]
+    sd = np.maximum(short[1].std(axis=0), _LEVEL_MIN_SCALE)
+    direct = np.sqrt((((short[1] - short[1].mean(0)) / sd) ** 2).mean(axis=1))
+    np.testing.assert_allclose(got, direct, rtol=1e-8)
+
+
+def test_level_part_scale_follows_the_training_part_drift():
+    """A training part that drifts through its levels gets a level scale of
+    that drift's order (each window measured against the far ones), so a
+    stretch that keeps drifting is not flagged for its level; the same
+    stretch shifted after a stationary training part is."""
+    t = np.arange(600)
+    ae = LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=2)
+    drift = _series(n=600) + 3.0 * t / 600
+    steady = _series(n=600)
+    kw = dict(window_size=40, stride=5)
+    d = SlidingWindowAnomalyDetector(ae, **kw).fit(drift[:400])
+    s = SlidingWindowAnomalyDetector(ae, **kw).fit(steady[:400])
+    assert d.error_scales_[2] > 3 * s.error_scales_[2]
+    # the continuation of the drift, 200 steps past the training part
+    assert (_level_by_hand(d, drift)[400:] / d.error_scales_[2]).max() < 3.0
+    shifted = steady.copy()
+    shifted[400:] += 1.5
+    assert (_level_by_hand(s, shifted)[460:540] / s.error_scales_[2]).min() > 3.0
+
+
+def test_a_detector_saved_before_the_level_part_loads():
+    """A file of a detector saved before error="auto" had a level part has
+    two error scales and no level attributes: it loads with None and scores
+    with the two parts as it did; a level part without its scale is refused."""
+    import copy
+
+    det = SlidingWindowAnomalyDetector(
+        LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=2),
+        window_size=20,
+    ).fit(_series())
+    state = det._get_fitted_state()
+    attrs = state["attributes"]
+    assert attrs["error_scales_"].shape == (3,)
+    bad = {**attrs, "error_scales_": attrs["error_scales_"][:2]}
+    with pytest.raises(ValueError, match="error_scales_ is not 3 positive"):
+        clone(det)._set_fitted_state({"attributes": bad})
+    del attrs["level_mean_"], attrs["level_scale_"]
+    attrs["error_scales_"] = attrs["error_scales_"][:2].copy()
+    old = clone(det)
+    old._set_fitted_state(state)
+    assert old.level_mean_ is None
+    x = _series(seed=3)
+    x[100:300] += 2.0
+    a = -copy.copy(det).set_params(error="step").score_samples(x)
+    b = -copy.copy(det).set_params(error="score").score_samples(x)
+    s0, s1, _ = det.error_scales_
+    np.testing.assert_allclose(
+        -old.score_samples(x), np.maximum(a / s0, b / s1), rtol=1e-6
+    )
+    assert (-det.score_samples(x) > -old.score_samples(x) * 2)[150:250].all()
