@@ -18,7 +18,18 @@ its 99th percentile on the training steps, the larger one):
   over features), given to the window's steps;
 - ``lvl_gate``: ``lvl`` only where the training part's level is stationary:
   the training windows' means of its last third lie inside the range of its
-  first two thirds' (see ``stationary``).
+  first two thirds' (see ``stationary``);
+- ``lvl_lo1``, ``lvl_lo4``: ``lvl`` with its scale from each training
+  window's distance to the training windows that start at least 1 or 4
+  window lengths away (``lvl_lo4`` is what the detector adopted);
+- with ``--detrend`` (fits saved apart): the detector whose windows also lose
+  their least-squares line, and ``lvl_slope_lo4``, a slope part built as
+  ``lvl_lo4`` from each window's slope.
+
+``--metric``: ``auroc`` (every step after the training part), ``buf`` (without
+the normal steps within a window of an anomaly), ``recall`` and ``fpr`` (the
+shares of anomalous and of normal steps, those more than a window from an
+anomaly, above the detector's threshold, ``contamination="auto"``).
 
     PYTHONPATH=.:benchmarks OMP_NUM_THREADS=1 benchmarks/.venv/bin/python \\
         benchmarks/exp_anomaly_level.py --fit --series ecg co2 --seeds 0
@@ -38,6 +49,31 @@ OUT = "benchmarks/out/exp/level"
 METRIC = "auroc"
 
 
+def _unit_ramp(w: int) -> np.ndarray:
+    t = np.arange(w) - (w - 1) / 2
+    return t / np.sqrt((t**2).sum())
+
+
+def detrended_detector(**kw):
+    """``--detrend``: the detector whose windows also lose their least-squares
+    line (per feature) before the autoencoder reads them (a working-copy
+    variant: a subclass of the estimator)."""
+    from sksequence import SlidingWindowAnomalyDetector
+
+    class Detrended(SlidingWindowAnomalyDetector):
+        def _windows(self, series):
+            w, starts, means = super()._windows(series)  # centred
+            t = _unit_ramp(self.window_size)
+            slope = np.einsum("ntf,t->nf", w.astype(np.float64), t)
+            w = w - (slope[:, None, :] * t[None, :, None]).astype(np.float32)
+            return w, starts, means
+
+    return Detrended(**kw)
+
+
+DETREND = False
+
+
 def fit_one(name: str, seed: int) -> None:
     from sksequence import LSTMAutoencoderTransformer, SlidingWindowAnomalyDetector
     from sksequence.anomaly import _steps
@@ -46,8 +82,11 @@ def fit_one(name: str, seed: int) -> None:
     base = normal_series(name)
     n_train = int(0.4 * len(base))
     stride = max(1, window // 8)
-    det = SlidingWindowAnomalyDetector(
-        LSTMAutoencoderTransformer(random_state=seed), window_size=window, stride=stride
+    make = detrended_detector if DETREND else SlidingWindowAnomalyDetector
+    det = make(
+        estimator=LSTMAutoencoderTransformer(random_state=seed),
+        window_size=window,
+        stride=stride,
     ).fit(base[None, :n_train])
     saved = {"scales": det.error_scales_, "n_train": n_train, "offset": det.offset_}
 
@@ -58,9 +97,14 @@ def fit_one(name: str, seed: int) -> None:
         csum = np.concatenate([np.zeros((1, scaled.shape[1])), np.cumsum(scaled, 0)])
         return (csum[starts + window] - csum[starts]) / window, starts
 
+    def window_slopes(scaled, starts):
+        idx = starts[:, None] + np.arange(window)[None, :]
+        return np.einsum("ntf,t->nf", scaled[idx], _unit_ramp(window))
+
     train_scaled = (base[:n_train] - det.mean_) / det.scale_
     tm, ts = window_means(train_scaled)
     saved["train_means"], saved["train_starts"] = tm, ts
+    saved["train_slopes"] = window_slopes(train_scaled, ts)
     step, score = det._errors(train_scaled)[:2]  # (no level part at 20bbfeb)
     saved["train_step"], saved["train_score"] = step, score
     for kind in KINDS:
@@ -71,9 +115,11 @@ def fit_one(name: str, seed: int) -> None:
         saved[f"{kind}_step"], saved[f"{kind}_score"] = step, score
         saved[f"{kind}_labels"], saved[f"{kind}_means"] = labels, m
         saved[f"{kind}_starts"] = st
+        saved[f"{kind}_slopes"] = window_slopes(scaled, st)
     saved["window"] = window
-    os.makedirs(OUT, exist_ok=True)
-    np.savez(f"{OUT}/{name}_s{seed}.npz", **saved)
+    out = OUT + ("_detrend" if DETREND else "")
+    os.makedirs(out, exist_ok=True)
+    np.savez(f"{out}/{name}_s{seed}.npz", **saved)
     _ = _steps  # (imported for the table's aggregation)
     print(name, seed, "saved", flush=True)
 
@@ -154,6 +200,24 @@ def variants(d, kind):
     thresholds["lvl_gate"] = thresholds["lvl"] if stationary(tm) else thresholds["auto"]
     for g in (1, 4):  # (the training steps' own level distances over the scale)
         thresholds[f"lvl_lo{g}"] = np.maximum(train_auto, lvl_train / qs[g]).max()
+    if "train_slopes" in d:  # the window's slope too, each scaled as lvl_lo4
+        starts = d["train_starts"]
+        parts_train, parts_test = [], []
+        for key in ("means", "slopes"):
+            tr = d[f"train_{key}"]
+            lo = left_out_distance(tr, starts, 4 * w)
+            lo = _steps(lo[:, None] * np.ones((1, w)), starts, len(train_auto), "mean")
+            te = level_distance(d[f"{kind}_{key}"], tr)
+            te = _steps(
+                te[:, None] * np.ones((1, w)), d[f"{kind}_starts"], len(step), "mean"
+            )
+            qk = np.percentile(lo, 99)
+            parts_train.append(lo / qk)
+            parts_test.append(te / qk)
+        out["lvl_slope_lo4"] = np.maximum(auto, np.maximum(*parts_test))
+        thresholds["lvl_slope_lo4"] = np.maximum(
+            train_auto, np.maximum(*parts_train)
+        ).max()
     labels = d[f"{kind}_labels"]
     # the steps within a window of an anomaly, but not in it: neither positive
     # nor negative in "buf" (windows that straddle an anomaly's edge smear its
@@ -174,8 +238,8 @@ def variants(d, kind):
     return res
 
 
-def table() -> None:
-    files = sorted(glob.glob(f"{OUT}/*.npz"))
+def table(directory=OUT) -> None:
+    files = sorted(glob.glob(f"{directory}/*.npz"))
     res = collections.defaultdict(list)
     gates = {}
     metric = METRIC
@@ -186,8 +250,11 @@ def table() -> None:
         for kind in KINDS:
             for k, v in variants(d, kind).items():
                 res[(kind, name, k)].append(v[metric])
+    res_whos = {k[2] for k in res}
     names = list(dict.fromkeys(os.path.basename(f).rsplit("_s", 1)[0] for f in files))
     whos = ["auto", "lvl", "lvl_gate", "lvl_lo1", "lvl_lo4"]
+    if "lvl_slope_lo4" in res_whos:
+        whos.append("lvl_slope_lo4")
     print("stationary:", gates)
     print("| kind | series | " + " | ".join(whos) + " |")
     print("|---" * (len(whos) + 2) + "|")
@@ -230,12 +297,13 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--table", action="store_true")
     ap.add_argument("--emit-before", default=None, metavar="JSONL")
+    ap.add_argument("--detrend", action="store_true", help="see detrended_detector")
     ap.add_argument(
         "--metric", default="auroc", choices=["auroc", "buf", "recall", "fpr"]
     )
     args = ap.parse_args()
-    global METRIC
-    METRIC = args.metric
+    global METRIC, DETREND
+    METRIC, DETREND = args.metric, args.detrend
     if args.fit:
         import torch
 
@@ -244,7 +312,7 @@ def main() -> None:
             for seed in args.seeds:
                 fit_one(name, seed)
     if args.table:
-        table()
+        table(OUT + ("_detrend" if args.detrend else ""))
     if args.emit_before:
         emit_before(args.emit_before)
 
