@@ -5,9 +5,10 @@ about 300 steps apart, all normal) into overlapping windows of 300 steps, fits a
 ``LSTMAutoencoderTransformer`` on them, and scores every step of the whole series
 by the windows that contain it: its squared reconstruction error, and the
 autoencoder's anomaly score of each window as a whole (its reconstruction error
-weighed by how far its features lie from the training windows'), each in units
-of its 99th percentile over the training steps, the larger of the two (the
-detector's default, ``error="auto"``). The labelled anomaly (red) is the
+weighed by how far its features lie from the training windows'), and the
+window's level against the training windows', each in units of its 99th
+percentile over the training steps, the largest of the three (the detector's
+default, ``error="auto"``). The labelled anomaly (red) is the
 stretch the detector should score highest. The
 data (``sksequence.datasets.load_ecg_anomaly``) are an excerpt of the MIT-BIH
 Arrhythmia Database (PhysioNet, Open Data Commons Attribution License).
