@@ -432,9 +432,10 @@ def test_level_part_of_training_windows_leaves_out_the_near_ones():
 
 def test_level_part_scale_follows_the_training_part_drift():
     """A training part that drifts through its levels gets a level scale of
-    that drift's order (each window measured against the far ones), so a
-    stretch that keeps drifting is not flagged for its level; the same
-    stretch shifted after a stationary training part is."""
+    that drift's order (each window measured against the far ones), so the
+    level part of a stretch that keeps drifting stays within three times its
+    scale; a shift of half the drift after a stationary training part goes
+    far beyond it."""
     t = np.arange(600)
     ae = LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=2)
     drift = _series(n=600) + 3.0 * t / 600
