@@ -290,6 +290,50 @@ def emit_before(path: str) -> None:
                 f.write(json.dumps(rec) + "\n")
 
 
+def thresholds_table(rules=("max", "2", "3", "min(max, 3)")) -> None:
+    """``--thresholds``: recall and false-positive rate of the adopted score
+    (``lvl_lo4``) at the detector's own threshold of these fits (``max``: the
+    training steps' maximum, saved at fit), at fixed values and at the maximum
+    capped; mean over the five kinds and the seeds."""
+    from exp_anomaly_threshold import threshold
+
+    from sksequence.anomaly import _steps
+
+    res = collections.defaultdict(list)
+    tops = collections.defaultdict(list)
+    for file in sorted(glob.glob(f"{OUT}/*.npz")):
+        d = np.load(file)
+        name = os.path.basename(file).rsplit("_s", 1)[0]
+        w, n, sc = int(d["window"]), int(d["n_train"]), d["scales"]
+        tm, ts = d["train_means"], d["train_starts"]
+        lo = left_out_distance(tm, ts, 4 * w)
+        lo = _steps(lo[:, None] * np.ones((1, w)), ts, len(d["train_step"]), "mean")
+        q, top = np.percentile(lo, 99), -float(d["offset"])
+        tops[name].append(top)
+        sd = np.maximum(tm.std(0), 1e-2)
+        for kind in KINDS:
+            lab = d[f"{kind}_labels"]
+            lv = np.sqrt((((d[f"{kind}_means"] - tm.mean(0)) / sd) ** 2).mean(1))
+            lv = _steps(
+                lv[:, None] * np.ones((1, w)), d[f"{kind}_starts"], len(lab), "mean"
+            )
+            auto = np.maximum(d[f"{kind}_step"] / sc[0], d[f"{kind}_score"] / sc[1])
+            v = np.maximum(auto, lv / q)[n:]
+            near = (np.convolve(lab, np.ones(2 * w + 1), mode="same") > 0)[n:]
+            for rule in rules:
+                flagged = v > threshold(rule, top)
+                res[(name, rule)].append(
+                    (flagged[lab[n:] == 1].mean(), flagged[~near].mean())
+                )
+    print("| series | training maximum | " + " | ".join(rules) + " |")
+    print("|---" * (len(rules) + 2) + "|")
+    for name in tops:
+        cells = [
+            "{:.2f} / {:.3f}".format(*np.mean(res[(name, r)], axis=0)) for r in rules
+        ]
+        print(f"| {name} | {np.mean(tops[name]):.2f} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fit", action="store_true")
@@ -298,6 +342,7 @@ def main() -> None:
     ap.add_argument("--table", action="store_true")
     ap.add_argument("--emit-before", default=None, metavar="JSONL")
     ap.add_argument("--detrend", action="store_true", help="see detrended_detector")
+    ap.add_argument("--thresholds", action="store_true", help="see thresholds_table")
     ap.add_argument(
         "--metric", default="auroc", choices=["auroc", "buf", "recall", "fpr"]
     )
@@ -315,6 +360,8 @@ def main() -> None:
         table(OUT + ("_detrend" if args.detrend else ""))
     if args.emit_before:
         emit_before(args.emit_before)
+    if args.thresholds:
+        thresholds_table()
 
 
 if __name__ == "__main__":

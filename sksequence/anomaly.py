@@ -32,6 +32,11 @@ _LEVEL_GAP_WINDOWS = 4
 #: the smallest standard deviation of a feature's window means the level part
 #: divides by (standardised units: a hundredth of the feature's spread)
 _LEVEL_MIN_SCALE = 1e-2
+#: error="auto" with contamination="auto": the threshold is the training steps'
+#: largest score, but at most this many times the parts' training q99 (one
+#: outlying training window would otherwise set it; at most 1% of the training
+#: steps lie above it in each part)
+_AUTO_THRESHOLD_CAP = 3.0
 
 
 def sliding_windows(n_timesteps: int, window_size: int, stride: int) -> np.ndarray:
@@ -152,8 +157,10 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         How a step's errors in the windows that contain it make its score.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Sets ``offset_``, the threshold of :meth:`predict`: "auto" flags the steps
-        whose score is worse than every training step's; a float flags that
-        proportion of the training steps. (With ``error`` "auto" or "score", a
+        whose score is worse than every training step's (with ``error="auto"``,
+        or worse than 3, three times the parts' 99th percentile over the
+        training steps, whichever is lower: one outlying training window does
+        not set it); a float flags that proportion of the training steps. (With ``error`` "auto" or "score", a
         training window's score is taken as if it and the windows overlapping it
         had been left out of the training windows' span, as an unseen normal
         window would score.)
@@ -409,6 +416,8 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
             )
         if self.contamination == "auto":
             self.offset_ = float(train.min())
+            if self.error == "auto":  # (in units of the parts' q99)
+                self.offset_ = max(self.offset_, -_AUTO_THRESHOLD_CAP)
         else:
             self.offset_ = float(np.percentile(train, 100.0 * self.contamination))
         return self

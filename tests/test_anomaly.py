@@ -481,3 +481,25 @@ def test_a_detector_saved_before_the_level_part_loads():
         -old.score_samples(x), np.maximum(a / s0, b / s1), rtol=1e-6
     )
     assert (-det.score_samples(x) > -old.score_samples(x) * 2)[150:250].all()
+
+
+def test_auto_threshold_is_capped_at_three_times_the_training_q99():
+    """error="auto" with contamination="auto": the threshold is the training
+    steps' largest score, but at most 3 (the parts are in units of their
+    training q99), so one outlying training window does not set it. Without
+    the outlier the training maximum is below 3 and is the threshold."""
+    train = _series(n=3000)
+    outlier = train.copy()
+    outlier[1500] += 8.0  # one spike: its windows hold under 1% of the steps
+    ae = LSTMAutoencoderTransformer(random_state=0, hidden_size=4, max_epochs=3)
+    kw = dict(window_size=10, stride=2)
+    plain = SlidingWindowAnomalyDetector(ae, **kw).fit(train)
+    assert -3.0 < plain.offset_ < 0
+    capped = SlidingWindowAnomalyDetector(ae, **kw).fit(outlier)
+    assert capped.offset_ == -3.0
+    # the training part scores above 3 near the spike only (its windows)
+    over = -capped.score_samples(outlier) > 3.0
+    assert over[1500] and not over[:1490].any() and not over[1511:].any()
+    # "step" keeps the training maximum, in its own units
+    step = SlidingWindowAnomalyDetector(ae, error="step", **kw).fit(outlier)
+    assert step.offset_ == (-step.score_samples(outlier)).max() * -1
