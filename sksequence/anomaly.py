@@ -160,10 +160,10 @@ class SlidingWindowAnomalyDetector(BaseEstimator):
         whose score is worse than every training step's (with ``error="auto"``,
         or worse than 3, three times the parts' 99th percentile over the
         training steps, whichever is lower: one outlying training window does
-        not set it); a float flags that proportion of the training steps. (With ``error`` "auto" or "score", a
-        training window's score is taken as if it and the windows overlapping it
-        had been left out of the training windows' span, as an unseen normal
-        window would score.)
+        not set it); a float flags that proportion of the training steps.
+        (With ``error`` "auto" or "score", a training window's score is taken
+        as if it and the windows overlapping it had been left out of the
+        training windows' span, as an unseen normal window would score.)
     center_windows : bool, default=True
         Subtract each window's mean (per feature, after the standardisation)
         before the autoencoder reads it, in fit and in scoring: the autoencoder
