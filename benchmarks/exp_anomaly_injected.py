@@ -142,7 +142,7 @@ def run(name: str, kind: str, seed: int, contenders=(*CONTENDERS, "anchors")) ->
             series=name,
             kind=kind,
             seed=seed,
-            who=TAG.get(who, who),
+            who=who,
             auroc=float(roc_auc_score(lab, s[n_train:])),
             auroc_buf=float(roc_auc_score(lab[keep], s[n_train:][keep])),
             fit_cpu_s=round(cpu, 1),
@@ -159,9 +159,6 @@ def run(name: str, kind: str, seed: int, contenders=(*CONTENDERS, "anchors")) ->
         )
         for who, s, cpu in out
     ]
-
-
-TAG: dict = {}  # --tag: a contender's name in the records
 
 
 def table(paths, metric="auroc") -> None:
@@ -219,18 +216,9 @@ def main() -> None:
         "without the normal steps within a window of an anomaly; the shares "
         "of anomalous and of normal steps (away from them) that predict flags",
     )
-    ap.add_argument(
-        "--tag",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("CONTENDER", "NAME"),
-        help="record CONTENDER under NAME (e.g. the package of another commit)",
-    )
     args = ap.parse_args()
     if args.table:
         return table(args.table, args.metric)
-    TAG.update(dict(args.tag))
     import torch
 
     torch.set_num_threads(1)
