@@ -993,7 +993,7 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
                 # (in chunks: n x S values in float64 would be large)
                 own = torch.cat(
                     [module.share_novelty(c) for c in s.split(_SHARE_CHUNK)]
-                ).numpy()
+                ).cpu().numpy()
                 left_out = module.training_share_novelty(s, leave_out, every)
                 errors = errors / (1 + own) * (1 + left_out.cpu().numpy())
         return -errors
