@@ -991,9 +991,11 @@ list of ndarray of shape (n_timesteps_i, n_features_in_)
             if getattr(module, "share_axes", 0):
                 every = -(-len(s) // (module.share_axes + 1))  # as fit took them
                 # (in chunks: n x S values in float64 would be large)
-                own = torch.cat(
-                    [module.share_novelty(c) for c in s.split(_SHARE_CHUNK)]
-                ).cpu().numpy()
+                own = (
+                    torch.cat([module.share_novelty(c) for c in s.split(_SHARE_CHUNK)])
+                    .cpu()
+                    .numpy()
+                )
                 left_out = module.training_share_novelty(s, leave_out, every)
                 errors = errors / (1 + own) * (1 + left_out.cpu().numpy())
         return -errors
