@@ -35,6 +35,11 @@ _AUTO_MAX_STEPS_STRIDE4 = 128
 # groups of steps, at most this many groups (a fit of 17,984 steps took 337 s of CPU
 # reading every step; benchmarks/RESULTS.md)
 _AUTO_MAX_POOLED_STEPS = 4096
+# In training, a sequence of more values than this (steps x features) rebuilds a random 1 / ceil(values / this) of its decoder's
+# patches, at least 1 / input_pool of them (a fit of 278 series of 3,000 x 64
+# spent most of an update rebuilding, shaping and comparing every value;
+# benchmarks/RESULTS.md)
+_PATCH_VALUES = 2**15
 # With n_components=None the decoders read a linear bottleneck of this size.
 _CODE_SIZE = 16
 # With n_components=None the pooled features also hold, for each front-end channel,
@@ -540,6 +545,7 @@ class LSTMAutoencoderTransformer(
         span_novelty: bool = True,
         ppv_zero_mean: bool = True,
         share_axes: int = 0,
+        patch_values: int = _PATCH_VALUES,
     ) -> dict:
         """The module's arguments; ``legacy_code``: those of a model fitted with
         ``n_components`` set before the principal components (its decoders read
@@ -550,7 +556,9 @@ class LSTMAutoencoderTransformer(
         ``ppv_zero_mean`` False: those of one fitted before the dilated kernels
         lost their mean; ``share_axes``: how many axes of the training shares'
         span the model can keep for the score's share novelty (0: none, as in a
-        model fitted before it)."""
+        model fitted before it); ``patch_values``: above how many values a
+        training sequence rebuilds a sample of its patches (0: every patch, as
+        a model fitted before it)."""
         arch = self._architecture(0)
         if arch["conv_channels"]:
             arch["conv_strides"] = tuple(conv_strides)
@@ -608,6 +616,7 @@ class LSTMAutoencoderTransformer(
             input_pool=input_pool,
             span_novelty=span_novelty,
             share_axes=share_axes,
+            patch_values=patch_values,
             **arch,
         )
 
@@ -637,10 +646,12 @@ class LSTMAutoencoderTransformer(
             novelty = self._module_spec[1].get("span_novelty", False)
             zero_mean = self._module_spec[1].get("ppv_zero_mean", False)
             share_axes = self._module_spec[1].get("share_axes", 0)
+            patch_values = self._module_spec[1].get("patch_values", 0)
         else:
             legacy, span, novelty, zero_mean = False, True, True, True
             # the affine span of at most _SHARE_AXES + 1 training sequences
             share_axes = max(0, min(len(inputs["x"]) - 1, _SHARE_AXES))
+            patch_values = _PATCH_VALUES
             pool = self._input_pool(batch.n_timesteps)
             strides = self._architecture(-(-batch.n_timesteps // pool))["conv_strides"]
             fitted = batch.input_attributes()
@@ -662,6 +673,7 @@ class LSTMAutoencoderTransformer(
             span_novelty=novelty,
             ppv_zero_mean=zero_mean,
             share_axes=share_axes,
+            patch_values=patch_values,
         )
         return self._make_plan(
             SequenceAutoencoder,

@@ -1179,3 +1179,29 @@ def test_default_features_hold_each_channels_share_above_its_training_quantiles(
     np.testing.assert_allclose(
         ae.inverse_transform(Z2), ae.inverse_transform(Z[:4]), rtol=1e-5, atol=1e-6
     )
+
+
+def test_wide_training_sequences_rebuild_a_sample_of_their_patches(monkeypatch):
+    """Training sequences of more than _PATCH_VALUES values (steps x features)
+    rebuild a random share of the decoder's patches each update; a model fitted
+    before patch_values (its module spec has none) continues training on every
+    patch."""
+    import sksequence._autoencoder as autoencoder
+
+    X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
+    kw = dict(hidden_size=4, max_epochs=2, random_state=0)
+    monkeypatch.setattr(autoencoder, "_PATCH_VALUES", 30)  # 80 values: 1 / 3
+    ae = LSTMAutoencoderTransformer(**kw).fit(X)
+    module = ae.net_.module_
+    assert module.patch_values == 30 and module._patch_divisor(40) == 3
+    module.train()
+    out = module(torch.as_tensor(X[:4], dtype=torch.float32))
+    patches = -(-40 // module.decoder_stride)
+    assert out["reconstruction"] is None
+    assert len(out["patch_index"]) == -(-patches // 3)
+    assert np.isfinite(ae.transform(X)).all()
+    old = _fit_as_built(monkeypatch, X, lambda a: _without(a, "patch_values"), **kw)
+    old = pickle.loads(pickle.dumps(old))
+    assert old.net_.module_.patch_values == 0
+    old.set_params(warm_start=True).fit(X)
+    assert old.net_.module_.patch_values == 0

@@ -65,6 +65,19 @@ def test_strided_autoencoder_matches_onnxruntime(tmp_path):
         assert_encodings_match(z, ae, batch)
 
 
+def test_wide_autoencoder_matches_onnxruntime(tmp_path):
+    # 20 features: the first block and the dilated maps read the input in place
+    # (channels last)
+    X = np.random.RandomState(2).randn(10, 40, 20)
+    ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1, random_state=0)
+    ae.fit(X)
+    export_onnx(ae, tmp_path / "ae.onnx")
+    session = ort.InferenceSession(str(tmp_path / "ae.onnx"))
+    for batch in (X, X[:3, :33]):
+        (z,) = session.run(None, {"x": batch.astype(np.float32)})
+        assert_encodings_match(z, ae, batch)
+
+
 def test_pooled_autoencoder_matches_onnxruntime(tmp_path):
     X = np.random.RandomState(1).randn(12, 150, 1)
     ae = LSTMAutoencoderTransformer(

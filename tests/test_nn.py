@@ -204,21 +204,25 @@ def test_autoencoder_input_pool_feeds_the_front_end_means_and_decodes_every_step
         SequenceAutoencoder(2, n_components=5, input_pool=0, **FEATURE_AE)
 
 
+@pytest.mark.parametrize("wide", [False, True])
 @pytest.mark.parametrize("reverse", [True, False])
 @pytest.mark.parametrize("lengths", [None, [13, 9, 11, 5], [9, 5, 7, 9]])
 def test_pooled_training_loss_is_the_reconstruction_error_computed_the_long_way(
-    reverse, lengths
+    reverse, lengths, wide
 ):
     # in training a pooled model pools before scaling and compares the standardised
     # reconstruction with the standardised input; with lengths None only a random
     # 1 / input_pool of the decoder's patches: the loss must be the error of the
     # reconstruction in the input's units on exactly those steps (every step with
-    # lengths)
+    # lengths). ``wide``: no pooling, but sequences of more than patch_values
+    # values (40 steps x 2 features > 30: 1 / 3 of the patches) are sampled alike
     torch.manual_seed(0)
     model = SequenceAutoencoder(
         2,
         n_components=5,
-        input_pool=3,
+        input_pool=1 if wide else 3,
+        patch_values=30 if wide else 0,
+        decoder_stride=12 if wide else None,
         reverse_target=reverse,
         shape_basis=4,
         **FEATURE_AE,
@@ -232,7 +236,8 @@ def test_pooled_training_loss_is_the_reconstruction_error_computed_the_long_way(
     x = torch.randn(4, n_steps, 2) * 2 + 1
     lens = None if lengths is None else torch.tensor(lengths) * 3
     out = model(x, lens, generator=torch.Generator().manual_seed(1))
-    assert out["reconstruction"] is None
+    # (wide, with lengths: every step, the plain way)
+    assert (out["reconstruction"] is None) == (not wide or lens is None)
     xs = model.scale(x, lens)
     c = model.norm(model.bottleneck(model.features(xs, lens)))
     recon = model.unscale(model._reconstruct_scaled(c, n_steps, lens))
@@ -521,3 +526,80 @@ def test_leave_one_out_distances_match_least_squares():
         assert abs(float(plain[i]) - distance(i, others)) < 1e-6
         assert abs(float(blocked[i]) - distance(i, kept)) < 1e-6
     assert bool((blocked >= plain - 1e-9).all())
+
+
+@pytest.mark.parametrize("features", [3, 16, 40])
+@pytest.mark.parametrize("stride, dilation", [(1, 1), (3, 1), (1, 5)])
+def test_conv1d_steps_last_is_conv1d_of_the_transposed_input(
+    features, stride, dilation
+):
+    from sksequence.nn.functional import conv1d_steps_last
+
+    torch.manual_seed(0)
+    x = torch.randn(5, 37, features)
+    w, b = torch.randn(8, features, 7), torch.randn(8)
+    pad = 3 * dilation
+    got = conv1d_steps_last(x, w, b, stride, pad, dilation)
+    expected = torch.nn.functional.conv1d(
+        x.transpose(1, 2), w, b, stride, pad, dilation
+    )
+    assert got.shape == expected.shape
+    if features < 16:  # narrow inputs: conv1d itself, bit for bit
+        assert torch.equal(got, expected)
+    else:  # wide ones read in place, channels last: equal up to rounding
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+        assert got.stride(1) == 1  # (the channels-last result, not a copy)
+
+
+@pytest.mark.parametrize("lengths", [None, [900, 411, 650, 777, 520, 900]])
+@pytest.mark.parametrize("features", [2, 20])
+def test_thresholds_of_many_steps_computed_only_where_kept(
+    monkeypatch, lengths, features
+):
+    # of many steps fit_ppv_thresholds keeps every k-th valid step of a dilated
+    # map; with k >= 8 it computes the map at those steps only: the thresholds
+    # must be those of the full maps, up to float rounding
+    import sksequence.nn.autoencoder as ae
+
+    torch.manual_seed(0)
+    kw = dict(FEATURE_AE, conv_skip=True, conv_ppv=True)
+    model = SequenceAutoencoder(
+        features,
+        encoding="pooled",
+        ppv_quantiles=(0.25, 0.5, 0.75),
+        ppv_dilations=(1, 3, 8),
+        ppv_differences=True,
+        ppv_zero_mean=True,
+        **kw,
+    ).eval()
+    x = torch.randn(6, 900, features).cumsum(1) / 10
+    lens = None if lengths is None else torch.tensor(lengths)
+    if lens is not None:
+        x = x * length_mask(lens, 900)[:, :, None]
+    model.fit_ppv_thresholds(x, lens, max_rows=500)  # k = 10 or more
+    gathered = model.ppv_thresholds.clone()
+    monkeypatch.setattr(ae, "_THRESHOLD_GATHER_EVERY", 10**9)
+    model.fit_ppv_thresholds(x, lens, max_rows=500)
+    full = model.ppv_thresholds.clone()
+    torch.testing.assert_close(gathered, full, rtol=1e-5, atol=1e-5)
+    blocks = sum(c.out_channels for c in model.front.convs)
+    assert float((full[:, blocks:] - full[:, blocks:].roll(1, 0)).abs().max()) > 0
+    # and the kept steps are the ones a smaller chunk keeps too
+    model.fit_ppv_thresholds(x, lens, chunk=1, max_rows=500)
+    torch.testing.assert_close(model.ppv_thresholds, full)
+
+
+def test_patch_values_samples_only_wide_sequences_in_training():
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(2, n_components=4, patch_values=60, **FEATURE_AE)
+    assert model._patch_divisor(30) == 1  # 60 values: every patch
+    assert model._patch_divisor(31) == 2 and model._patch_divisor(100) == 4
+    narrow = model(torch.randn(3, 30, 2))
+    assert narrow["reconstruction"].shape == (3, 30, 2)
+    wide = model(torch.randn(3, 100, 2))
+    assert wide["reconstruction"] is None
+    assert len(wide["patch_index"]) == 7  # 25 patches of 4 steps, 1 / 4
+    model.eval()  # inference rebuilds every step
+    assert model(torch.randn(3, 100, 2))["reconstruction"].shape == (3, 100, 2)
+    with pytest.raises(ValueError, match="patch_values must be >= 0"):
+        SequenceAutoencoder(2, patch_values=-1, **FEATURE_AE)

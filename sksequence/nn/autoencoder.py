@@ -37,6 +37,7 @@ from .conv import ConvFrontEnd, MaskedBatchNorm1d, conv_output_lengths
 from .decoder import ConditionalDecoder, RepeatDecoder
 from .encoder import RecurrentEncoder
 from .functional import (
+    conv1d_steps_last,
     length_mask,
     masked_mse,
     pool_counts,
@@ -61,6 +62,11 @@ _PPV_CHUNK_VALUES = 2**20
 # sampled maps hold about this many values, so that they stay in cache (about 2x
 # faster at 256 steps)
 _SHARE_VALUES = 2**19
+# fit_ppv_thresholds computes a dilated map only at the steps it keeps (every
+# k-th valid one) where k is at least this; below it, the whole map (the figures
+# of every archive problem in benchmarks/RESULTS.md, at most k = 5, are the
+# full maps')
+_THRESHOLD_GATHER_EVERY = 8
 
 
 # The shape path of sequences of one length longer than this is one matrix product
@@ -81,6 +87,13 @@ def _trim(x: Tensor, lengths: Tensor | None) -> Tensor:
         return x
     longest = int(lengths.max())
     return x[:, :longest] if 0 < longest < x.shape[1] else x
+
+
+def _valid_steps(h: Tensor, lengths: Tensor | None) -> Tensor:
+    """(N, L) True on the valid steps of ``h`` (N, L, ...)."""
+    if lengths is None:
+        return torch.ones(h.shape[:2], dtype=torch.bool, device=h.device)
+    return length_mask(lengths.to(h.device), h.shape[1])
 
 
 def _pad_steps(y: Tensor | None, n_steps: int) -> Tensor | None:
@@ -303,6 +316,12 @@ class SequenceAutoencoder(nn.Module):
         1 training sequences, from which :meth:`share_novelty` measures how far
         a sequence's standardised shares (the S values of :meth:`quantile_ppv`)
         lie outside the training sequences' affine span. 0: no such buffers.
+    patch_values : int
+        In training, with ``lengths`` None: a sequence of more values than this
+        (steps times features) rebuilds a random ``1 / ceil(values /
+        patch_values)`` of the decoder's patches each update (at least ``1 /
+        input_pool``; see :meth:`_sampled_patches`); 0: every patch (only
+        ``input_pool`` samples). Inference rebuilds every step.
 
     Forward
     -------
@@ -323,13 +342,15 @@ class SequenceAutoencoder(nn.Module):
 
     Returns a dict: ``encoding`` (N, C), ``reconstruction`` (N, L, F) in the original
     order (None for the "predict" objective) and ``forecast`` (N, M, F) (None for
-    "reconstruct"). One exception keeps training on very long sequences cheap: in
-    training, with ``input_pool`` > 1 (and a front end, no teacher forcing, no
-    ``mask_fraction``), ``reconstruction`` is None; with ``lengths`` None,
-    ``reconstruction_patches`` and ``patch_index`` hold a random sample of the
-    decoder's patches instead (see :meth:`_sampled_patches`), otherwise
-    ``reconstruction_scaled`` holds the reconstruction in standardised units.
-    :meth:`loss` reads each; call ``eval()`` for the reconstruction itself.
+    "reconstruct"). One exception keeps training on very long or wide sequences
+    cheap: in training, with ``input_pool`` > 1 (and a front end, no teacher
+    forcing, no ``mask_fraction``), or with ``lengths`` None and more than
+    ``patch_values`` values a sequence (no teacher forcing), ``reconstruction``
+    is None; with ``lengths`` None, ``reconstruction_patches`` and
+    ``patch_index`` hold a random sample of the decoder's patches instead (see
+    :meth:`_sampled_patches`), otherwise ``reconstruction_scaled`` holds the
+    reconstruction in standardised units. :meth:`loss` reads each; call
+    ``eval()`` for the reconstruction itself.
     """
 
     def __init__(
@@ -369,6 +390,7 @@ class SequenceAutoencoder(nn.Module):
         input_pool: int = 1,
         span_novelty: bool = False,
         share_axes: int = 0,
+        patch_values: int = 0,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -400,6 +422,9 @@ class SequenceAutoencoder(nn.Module):
         if int(input_pool) < 1:
             raise ValueError(f"input_pool must be >= 1, got {input_pool!r}.")
         self.input_pool = int(input_pool) if len(conv_channels) else 1
+        if int(patch_values) < 0:
+            raise ValueError(f"patch_values must be >= 0, got {patch_values!r}.")
+        self.patch_values = int(patch_values)
         if len(conv_channels):
             self.front = ConvFrontEnd(
                 input_size, conv_channels, conv_kernel_sizes, conv_strides
@@ -576,9 +601,10 @@ class SequenceAutoencoder(nn.Module):
         scaling)."""
         if self.scaling == "none":
             return x
-        x = (x - self.input_mean) / self.input_scale  # (N, L, F)
+        # (in place on the new tensor: one pass less over a wide input's memory)
+        x = torch.sub(x, self.input_mean).div_(self.input_scale)  # (N, L, F)
         if lengths is not None:
-            x = x * length_mask(lengths.to(x.device), x.shape[1])[:, :, None]
+            x = x.mul_(length_mask(lengths.to(x.device), x.shape[1])[:, :, None])
         return x
 
     def unscale(self, y: Tensor) -> Tensor:
@@ -593,7 +619,8 @@ class SequenceAutoencoder(nn.Module):
         device)."""
         if self.input_noise:
             noise = torch.randn(x.shape, generator=generator, dtype=x.dtype)
-            x = x + self.input_noise * noise.to(x.device)
+            # x + input_noise * noise, in place on the noise (the same values)
+            x = noise.mul_(self.input_noise).to(x.device).add_(x)
         if self.mask_fraction:
             n, steps = x.shape[0], x.shape[1]
             block = max(1, steps // 32)
@@ -902,7 +929,7 @@ class SequenceAutoencoder(nn.Module):
         distance = _sample_span_distances(u, every, leave_out)
         return distance / self.share_typical.double()
 
-    def _threshold_maps(self, x: Tensor, lengths: Tensor | None):
+    def _threshold_maps(self, x: Tensor, lengths: Tensor | None, blocks_only=False):
         """What ``ppv_thresholds`` thresholds, ``(N, L_m, C_m), (N,) or None``
         per map, one map at a time (so that only one dilated map is held in
         memory), of the standardised input ``x`` (zero after each sequence's
@@ -911,38 +938,60 @@ class SequenceAutoencoder(nn.Module):
         (with ``ppv_zero_mean``, less their mean over the taps) and, with
         ``ppv_differences``, on its first differences (one step shorter; "same"
         zero padding, so a step's value does not depend on the batch's
-        padding)."""
+        padding). ``blocks_only``: the blocks' maps alone."""
         x, lengths = self._front_input(x, lengths)
         _, _, blocks = self.front(x, lengths, return_blocks=True, pre_activation=True)
         yield from blocks
-        if not self.ppv_dilations:
+        if blocks_only:
             return
-        inputs = [(x, lengths)]
-        if self.ppv_differences:  # (N, L - 1, F), zero after each sequence's end
+        conv = self.front.convs[0]
+        for h, lens, weight in self._dilated_inputs(x, lengths):
+            for d in self.ppv_dilations:
+                y = conv1d_steps_last(
+                    h, weight, conv.bias, 1, d * (conv.kernel_size[0] // 2), d
+                )  # (N, C_1, L_h)
+                yield y.transpose(1, 2), lens
+
+    def _dilated_inputs(self, x: Tensor, lengths: Tensor | None) -> list:
+        """What the dilated maps of :meth:`_threshold_maps` read, of the front
+        end's input ``x`` (N, L, F): ``(h, lengths, weight)`` for the input
+        and, with ``ppv_differences``, for its first differences (N, L - 1, F),
+        zero after each sequence's end; ``weight`` the first block's kernels
+        (with ``ppv_zero_mean``, less their mean over the taps for the input)."""
+        if not self.ppv_dilations:
+            return []
+        conv = self.front.convs[0]
+        # (a module saved before the option has no attribute: plain kernels)
+        weight = conv.weight
+        if getattr(self, "ppv_zero_mean", False):
+            weight = conv.weight - conv.weight.mean(dim=2, keepdim=True)
+        inputs = [(x, lengths, weight)]
+        if self.ppv_differences:
             if x.shape[1] < 2:
-                inputs.append((torch.zeros_like(x), lengths))
+                inputs.append((torch.zeros_like(x), lengths, conv.weight))
             elif lengths is None:
-                inputs.append((x[:, 1:] - x[:, :-1], None))
+                inputs.append((x[:, 1:] - x[:, :-1], None, conv.weight))
             else:
                 valid = length_mask((lengths - 1).to(x.device), x.shape[1] - 1)
                 dx = (x[:, 1:] - x[:, :-1]) * valid[:, :, None]
-                inputs.append((dx, (lengths - 1).clamp(min=1)))
+                inputs.append((dx, (lengths - 1).clamp(min=1), conv.weight))
+        return inputs
+
+    def _dilated_at(
+        self, h: Tensor, weight: Tensor, d: int, rows: Tensor, steps: Tensor
+    ) -> Tensor:
+        """The dilated map of :meth:`_threshold_maps` (kernels ``weight``,
+        dilation ``d``, "same" zero padding) of ``h`` (N, L, F) at the steps
+        ``steps`` of the sequences ``rows`` (M,) only: (M, C_1), equal to the
+        full map's values there up to float rounding."""
         conv = self.front.convs[0]
-        weights = [conv.weight, conv.weight]  # the input's maps, the differences'
-        # (a module saved before the option has no attribute: plain kernels)
-        if getattr(self, "ppv_zero_mean", False):
-            weights[0] = conv.weight - conv.weight.mean(dim=2, keepdim=True)
-        for (h, lens), weight in zip(inputs, weights):
-            h = h.transpose(1, 2)  # (N, F, L)
-            for d in self.ppv_dilations:
-                y = nn.functional.conv1d(
-                    h,
-                    weight,
-                    conv.bias,
-                    padding=d * (conv.kernel_size[0] // 2),
-                    dilation=d,
-                )  # (N, C_1, L_h)
-                yield y.transpose(1, 2), lens
+        k = conv.kernel_size[0]
+        pad = d * (k // 2)
+        hp = nn.functional.pad(h, (0, 0, pad, pad))  # (N, L + 2 pad, F)
+        taps = steps[:, None] + d * torch.arange(k, device=h.device)  # (M, k)
+        g = hp[rows[:, None], taps]  # (M, k, F)
+        w = weight.permute(2, 1, 0).reshape(k * h.shape[-1], -1)  # (k F, C_1)
+        return torch.addmm(conv.bias, g.reshape(len(rows), -1), w)
 
     def _sampled_shares(
         self,
@@ -1071,18 +1120,37 @@ class SequenceAutoencoder(nn.Module):
         every = [max(1, -(-t // cap)) for t, cap in zip(totals, caps)]
         rows: list[list[Tensor]] = [[] for _ in totals]
         seen = [0] * len(totals)
+
+        def kept(b: int, count: int) -> Tensor:
+            # which of map b's next ``count`` valid values are kept
+            index = torch.arange(seen[b], seen[b] + count, device=x.device)
+            seen[b] += count
+            return index % every[b] == 0
+
+        conv = self.front.convs[0]
         for i in range(0, n, chunk):
             xb = x[i : i + chunk]
             lb = None if lengths is None else lengths[i : i + chunk]
-            maps = self._threshold_maps(self.scale(xb, lb), lb)
+            xb = self.scale(xb, lb)
+            maps = self._threshold_maps(xb, lb, blocks_only=True)
             for b, (pre, lens_b) in enumerate(maps):
-                if lens_b is None:
-                    v = pre.reshape(-1, pre.shape[-1])
-                else:
-                    v = pre[length_mask(lens_b.to(pre.device), pre.shape[1])]
-                index = torch.arange(seen[b], seen[b] + len(v), device=v.device)
-                rows[b].append(v[index % every[b] == 0])
-                seen[b] += len(v)
+                v = pre[_valid_steps(pre, lens_b)]  # (V, C_m), row-major
+                rows[b].append(v[kept(b, len(v))])
+            b = len(self.front.convs)
+            for h, lens_h, weight in self._dilated_inputs(*self._front_input(xb, lb)):
+                valid = _valid_steps(h, lens_h)  # (N, L_h)
+                at = valid.nonzero()  # (V, 2): the valid steps, row-major
+                for d in self.ppv_dilations:
+                    if every[b] >= _THRESHOLD_GATHER_EVERY:
+                        # of many steps, only the kept ones are computed
+                        sel = at[kept(b, len(at))]
+                        rows[b].append(self._dilated_at(h, weight, d, *sel.T))
+                    else:
+                        pad = d * (conv.kernel_size[0] // 2)
+                        y = conv1d_steps_last(h, weight, conv.bias, 1, pad, d)
+                        v = y.transpose(1, 2)[valid]  # (V, C_1)
+                        rows[b].append(v[kept(b, len(v))])
+                    b += 1
         # numpy's selection, not torch.quantile's full sort: 7x less time (18 s ->
         # 2.5 s on a data set of 100 series of 1460 steps); the same linear
         # interpolation
@@ -1129,21 +1197,38 @@ class SequenceAutoencoder(nn.Module):
             out = out + self._shape(c, n_steps, lengths)
         return out
 
+    def _patch_divisor(self, n_steps: int) -> int:
+        """In training, with ``lengths`` None: a sequence of ``n_steps`` steps
+        rebuilds ``1 / divisor`` of its decoder's patches (see
+        :meth:`_sampled_patches`): ``input_pool``, or more where a sequence
+        holds more than ``patch_values`` values (steps times features); 1: every
+        patch. (A module saved before ``patch_values`` has none.)"""
+        divisor = self.input_pool
+        values = getattr(self, "patch_values", 0)
+        if values:
+            divisor = max(divisor, -(-n_steps * self.input_size // values))
+        return divisor
+
     def _sampled_patches(
-        self, c: Tensor, n_steps: int, generator: torch.Generator | None
+        self,
+        c: Tensor,
+        n_steps: int,
+        generator: torch.Generator | None,
+        divisor: int | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """In training on long sequences (``input_pool`` > 1, ``lengths`` None):
-        the standardised reconstruction of a random ``1 / input_pool`` of the
-        decoder's patches (at least one), in the decoder's order (last step
-        first with ``reverse_target``): (N, S, s * F), and the patches' indices
-        (S,). The decoder's recurrence still runs over every patch; only the
-        sampled patches are emitted, shaped and compared (:meth:`loss`), so the
-        reconstruction's cost per update is that of a sequence
-        ``input_pool`` times shorter while its expected error is the mean over
-        every step."""
+        """In training on long or wide sequences (:meth:`_patch_divisor` > 1,
+        ``lengths`` None): the standardised reconstruction of a random ``1 /
+        divisor`` of the decoder's patches (at least one; ``divisor`` None:
+        ``input_pool``), in the decoder's order (last step first with
+        ``reverse_target``): (N, S, s * F), and the patches' indices (S,). The
+        decoder's recurrence still runs over every patch; only the sampled
+        patches are emitted, shaped and compared (:meth:`loss`), so the
+        reconstruction's cost per update is that of a sequence ``divisor`` times
+        shorter while its expected error is the mean over every step."""
         s = self.decoder_stride
         patches = -(-n_steps // s)
-        keep = max(1, -(-patches // self.input_pool))
+        divisor = self.input_pool if divisor is None else divisor
+        keep = max(1, -(-patches // divisor))
         index = torch.randperm(patches, generator=generator)[:keep].sort().values
         index = index.to(c.device)
         out, _ = self.reconstructor(c, patches, steps=index)  # (N, S, s*F)
@@ -1291,9 +1376,15 @@ class SequenceAutoencoder(nn.Module):
         )
         recon = forecast = None
         training_out = {}
-        if self.reconstructor is not None and pooled and lengths is None:
-            # long series in training: a sample of the patches, standardised
-            patches, index = self._sampled_patches(c, x.shape[1], generator)
+        divisor = (
+            self._patch_divisor(x.shape[1])
+            if self.training and lengths is None and not teacher
+            else 1
+        )
+        if self.reconstructor is not None and divisor > 1:
+            # long or wide series in training: a sample of the patches,
+            # standardised
+            patches, index = self._sampled_patches(c, x.shape[1], generator, divisor)
             training_out = {"reconstruction_patches": patches, "patch_index": index}
         elif self.reconstructor is not None and pooled:
             # the standardised reconstruction (no full-length unscaling)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .functional import length_mask
+from .functional import conv1d_steps_last, length_mask
 
 __all__ = ["ConvFrontEnd", "MaskedBatchNorm1d", "conv_output_lengths"]
 
@@ -117,10 +117,13 @@ class ConvFrontEnd(nn.Module):
         after each sequence's end)."""
         h = x.transpose(1, 2)  # (N, F, L)
         blocks = []
-        for conv, norm, k, s in zip(
-            self.convs, self.norms, self.kernel_sizes, self.strides
+        for i, (conv, norm, k, s) in enumerate(
+            zip(self.convs, self.norms, self.kernel_sizes, self.strides)
         ):
-            h = conv(h)  # (N, C, L')
+            if i == 0:  # (wide inputs read in place)
+                h = conv1d_steps_last(x, conv.weight, conv.bias, s, k // 2)
+            else:
+                h = conv(h)  # (N, C, L')
             mask = None
             if lengths is not None:
                 lengths = conv_output_lengths(lengths, k, s)
