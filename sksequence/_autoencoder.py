@@ -286,7 +286,10 @@ class LSTMAutoencoderTransformer(
             compares a random ``1 / input_pool`` of the decoder's patches with
             the input, so that the reconstruction costs what a series of at
             most 4096 steps costs; the expected loss is still the error of
-            every step.""",
+            every step. Wide equal-length series are sampled the same way
+            whatever ``input_pool``: a training sequence of more than 32,768
+            values (steps times features) rebuilds a random ``1 / ceil(values
+            / 32768)`` of its patches each update.""",
         ),
         "conv_skip": Param(
             True,
