@@ -35,10 +35,10 @@ _AUTO_MAX_STEPS_STRIDE4 = 128
 # groups of steps, at most this many groups (a fit of 17,984 steps took 337 s of CPU
 # reading every step; benchmarks/RESULTS.md)
 _AUTO_MAX_POOLED_STEPS = 4096
-# In training, a sequence of more values than this (steps x features) rebuilds a random 1 / ceil(values / this) of its decoder's
-# patches, at least 1 / input_pool of them (a fit of 278 series of 3,000 x 64
-# spent most of an update rebuilding, shaping and comparing every value;
-# benchmarks/RESULTS.md)
+# In training, an equal-length sequence of more values than this (steps x
+# features) rebuilds a random 1 / ceil(values / this) of its decoder's patches
+# each update, at least 1 / input_pool of them (with the faster layout of wide
+# inputs, fits of three wide archive shapes 1.4-1.9x faster; benchmarks/RESULTS.md)
 _PATCH_VALUES = 2**15
 # With n_components=None the decoders read a linear bottleneck of this size.
 _CODE_SIZE = 16

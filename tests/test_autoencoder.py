@@ -1187,11 +1187,21 @@ def test_wide_training_sequences_rebuild_a_sample_of_their_patches(monkeypatch):
     before patch_values (its module spec has none) continues training on every
     patch."""
     import sksequence._autoencoder as autoencoder
+    from sksequence.nn.autoencoder import SequenceAutoencoder
 
+    sampled = []
+    original = SequenceAutoencoder._sampled_patches
+
+    def spy(module, *args, **kwargs):
+        sampled.append(1)
+        return original(module, *args, **kwargs)
+
+    monkeypatch.setattr(SequenceAutoencoder, "_sampled_patches", spy)
     X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
     kw = dict(hidden_size=4, max_epochs=2, random_state=0)
     monkeypatch.setattr(autoencoder, "_PATCH_VALUES", 30)  # 80 values: 1 / 3
     ae = LSTMAutoencoderTransformer(**kw).fit(X)
+    assert len(sampled) == 2  # (one batch an epoch: every update sampled)
     module = ae.net_.module_
     assert module.patch_values == 30 and module._patch_divisor(40) == 3
     module.train()
@@ -1200,8 +1210,9 @@ def test_wide_training_sequences_rebuild_a_sample_of_their_patches(monkeypatch):
     assert out["reconstruction"] is None
     assert len(out["patch_index"]) == -(-patches // 3)
     assert np.isfinite(ae.transform(X)).all()
+    sampled.clear()
     old = _fit_as_built(monkeypatch, X, lambda a: _without(a, "patch_values"), **kw)
     old = pickle.loads(pickle.dumps(old))
     assert old.net_.module_.patch_values == 0
     old.set_params(warm_start=True).fit(X)
-    assert old.net_.module_.patch_values == 0
+    assert old.net_.module_.patch_values == 0 and not sampled
