@@ -171,7 +171,9 @@ def table(metric: str) -> None:
     print("|---" * (len(groups) + 1) + "|")
     for rule in RULES:
         cells = [
-            f"{np.nanmean(acc[(rule, g)]):.3f}" if acc[(rule, g)] else ""
+            f"{np.nanmean(acc[(rule, g)]):.3f}"
+            if not np.all(np.isnan(acc[(rule, g)]))
+            else ""
             for g in groups
         ]
         print(f"| {rule} | " + " | ".join(cells) + " |")
