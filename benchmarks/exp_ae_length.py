@@ -8,7 +8,9 @@ length and width (random walks; CPU seconds, 1 torch thread).
 
 ``--per-update``: instead of whole fits, the CPU time of one training update of
 the default module (a batch of 16, mean of 20 after 3 warm-up updates; the
-module built by a one-epoch fit on 32 of the series).
+module built by a one-epoch fit on 32 of the series). ``--classifier``:
+instead, the default ``SequenceClassifier`` fitted on random labels (it shares
+the autoencoder's front end).
 """
 
 import sys
@@ -17,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from sksequence import LSTMAutoencoderTransformer
+from sksequence import LSTMAutoencoderTransformer, SequenceClassifier
 
 SHAPES = [
     (100, 500, 1),
@@ -66,6 +68,13 @@ def main():
         shapes = SHAPES
     for n, t, f in shapes:
         X = np.cumsum(rng.normal(size=(n, t, f)), axis=1).astype(np.float32)
+        if "--classifier" in sys.argv:
+            y = rng.integers(0, 2, n)
+            start = time.process_time()
+            SequenceClassifier(random_state=0).fit(X, y)
+            fit = time.process_time() - start
+            print(f"{n} x {t} x {f}: classifier fit {fit:.1f} s", flush=True)
+            continue
         if "--per-update" in sys.argv:
             print(f"{n} x {t} x {f}: {per_update(X):.0f} ms/update", flush=True)
             continue
