@@ -1210,6 +1210,18 @@ def test_wide_training_sequences_rebuild_a_sample_of_their_patches(monkeypatch):
     assert out["reconstruction"] is None
     assert len(out["patch_index"]) == -(-patches // 3)
     assert np.isfinite(ae.transform(X)).all()
+    # sequences of unequal lengths: each a sample of its own patches
+    own = []
+    original_own = SequenceAutoencoder._sampled_own_patches
+
+    def spy_own(module, *args, **kwargs):
+        own.append(1)
+        return original_own(module, *args, **kwargs)
+
+    monkeypatch.setattr(SequenceAutoencoder, "_sampled_own_patches", spy_own)
+    ragged = [x[: 25 + i] for i, x in enumerate(X)]
+    ae.fit(ragged)
+    assert len(own) == 2 and np.isfinite(ae.score_samples(ragged)).all()
     sampled.clear()
     old = _fit_as_built(monkeypatch, X, lambda a: _without(a, "patch_values"), **kw)
     old = pickle.loads(pickle.dumps(old))

@@ -210,12 +210,14 @@ def test_autoencoder_input_pool_feeds_the_front_end_means_and_decodes_every_step
 def test_pooled_training_loss_is_the_reconstruction_error_computed_the_long_way(
     reverse, lengths, wide
 ):
-    # in training a pooled model pools before scaling and compares the standardised
-    # reconstruction with the standardised input; with lengths None only a random
-    # 1 / input_pool of the decoder's patches: the loss must be the error of the
-    # reconstruction in the input's units on exactly those steps (every step with
-    # lengths). ``wide``: no pooling, but sequences of more than patch_values
-    # values (40 steps x 2 features > 30: 1 / 3 of the patches) are sampled alike
+    # in training a pooled model pools before scaling and compares a random
+    # 1 / input_pool of the decoder's patches with the standardised input: the
+    # same patches of every sequence with lengths None, each sequence's own with
+    # lengths (each sum weighed by its patches over its sampled ones). The loss
+    # must be the error of the reconstruction in the input's units on exactly
+    # those steps, and with lengths, over many draws, the whole error.
+    # ``wide``: no pooling, but sequences of more than patch_values values (40
+    # steps x 2 features > 30: 1 / 3 of the patches) are sampled alike
     torch.manual_seed(0)
     model = SequenceAutoencoder(
         2,
@@ -236,8 +238,7 @@ def test_pooled_training_loss_is_the_reconstruction_error_computed_the_long_way(
     x = torch.randn(4, n_steps, 2) * 2 + 1
     lens = None if lengths is None else torch.tensor(lengths) * 3
     out = model(x, lens, generator=torch.Generator().manual_seed(1))
-    # (wide, with lengths: every step, the plain way)
-    assert (out["reconstruction"] is None) == (not wide or lens is None)
+    assert out["reconstruction"] is None
     xs = model.scale(x, lens)
     c = model.norm(model.bottleneck(model.features(xs, lens)))
     recon = model.unscale(model._reconstruct_scaled(c, n_steps, lens))
@@ -251,9 +252,32 @@ def test_pooled_training_loss_is_the_reconstruction_error_computed_the_long_way(
             steps = n_steps - 1 - steps
         err = ((recon - x) / model.input_scale).pow(2)[:, steps]  # (N, S, F)
         expected, expected_per = err.mean(), err.mean(dim=(1, 2))
-    else:
-        expected = model.loss(full, x, lens)
-        expected_per = model.loss(full, x, lens, reduction="none")
+    else:  # each sequence a sample of its own patches, weighed by P_i / S_i
+        index = out["patch_index"]
+        divisor = model._patch_divisor(int(lens.max()))
+        err = ((recon - x) / model.input_scale).pow(2)  # (N, L, F)
+        totals = []
+        for i, length in enumerate(lens.tolist()):
+            own = [p for p in index[i].tolist() if p >= 0]
+            patches = -(-length // s)
+            assert len(own) == -(-patches // divisor) == len(set(own))
+            assert max(own) < patches
+            steps = [p * s + j for p in own for j in range(s) if p * s + j < length]
+            if reverse:
+                steps = [length - 1 - k for k in steps]
+            totals.append(err[i, steps].sum() * patches / len(own))
+        totals = torch.stack(totals)
+        expected = totals.sum() / (lens.sum() * 2)
+        expected_per = totals / (lens * 2)
+        # and over many draws, the loss of the whole reconstruction
+        draws = [
+            model.loss(
+                model(x, lens, generator=torch.Generator().manual_seed(g)), x, lens
+            )
+            for g in range(400)
+        ]
+        whole = model.loss(full, x, lens)
+        torch.testing.assert_close(torch.stack(draws).mean(), whole, rtol=0.03, atol=0)
     torch.testing.assert_close(model.loss(out, x, lens), expected, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(
         model.loss(out, x, lens, reduction="none"), expected_per, rtol=1e-5, atol=1e-6

@@ -317,11 +317,11 @@ class SequenceAutoencoder(nn.Module):
         a sequence's standardised shares (the S values of :meth:`quantile_ppv`)
         lie outside the training sequences' affine span. 0: no such buffers.
     patch_values : int
-        In training, with ``lengths`` None: a sequence of more values than this
-        (steps times features) rebuilds a random ``1 / ceil(values /
-        patch_values)`` of the decoder's patches each update (at least ``1 /
-        input_pool``; see :meth:`_sampled_patches`); 0: every patch (only
-        ``input_pool`` samples). Inference rebuilds every step.
+        In training, where the batch's longest sequence holds more values than
+        this (steps times features), each sequence rebuilds a random ``1 /
+        ceil(values / patch_values)`` of the decoder's patches each update (at
+        least ``1 / input_pool``; see :meth:`_sampled_patches`); 0: every
+        patch (only ``input_pool`` samples). Inference rebuilds every step.
 
     Forward
     -------
@@ -343,14 +343,14 @@ class SequenceAutoencoder(nn.Module):
     Returns a dict: ``encoding`` (N, C), ``reconstruction`` (N, L, F) in the original
     order (None for the "predict" objective) and ``forecast`` (N, M, F) (None for
     "reconstruct"). One exception keeps training on very long or wide sequences
-    cheap: in training, with ``input_pool`` > 1 (and a front end, no teacher
-    forcing, no ``mask_fraction``), or with ``lengths`` None and more than
-    ``patch_values`` values a sequence (no teacher forcing), ``reconstruction``
-    is None; with ``lengths`` None, ``reconstruction_patches`` and
-    ``patch_index`` hold a random sample of the decoder's patches instead (see
-    :meth:`_sampled_patches`), otherwise ``reconstruction_scaled`` holds the
-    reconstruction in standardised units. :meth:`loss` reads each; call
-    ``eval()`` for the reconstruction itself.
+    cheap: in training (no teacher forcing), with ``input_pool`` > 1 or more
+    than ``patch_values`` values in the longest sequence, ``reconstruction`` is
+    None and ``reconstruction_patches`` and ``patch_index`` hold a random
+    sample of the decoder's patches instead, standardised: the same patches of
+    every sequence with ``lengths`` None (``patch_index`` (S,); see
+    :meth:`_sampled_patches`), else each sequence's own (``patch_index`` (N,
+    S), -1 where a sequence has fewer; see :meth:`_sampled_own_patches`).
+    :meth:`loss` reads them; call ``eval()`` for the reconstruction itself.
     """
 
     def __init__(
@@ -1198,11 +1198,11 @@ class SequenceAutoencoder(nn.Module):
         return out
 
     def _patch_divisor(self, n_steps: int) -> int:
-        """In training, with ``lengths`` None: a sequence of ``n_steps`` steps
-        rebuilds ``1 / divisor`` of its decoder's patches (see
-        :meth:`_sampled_patches`): ``input_pool``, or more where a sequence
-        holds more than ``patch_values`` values (steps times features); 1: every
-        patch. (A module saved before ``patch_values`` has none.)"""
+        """In training, a batch whose longest sequence has ``n_steps`` steps
+        rebuilds ``1 / divisor`` of each sequence's decoder's patches (see
+        :meth:`_sampled_patches`): ``input_pool``, or more where it holds more
+        than ``patch_values`` values (steps times features); 1: every patch. (A
+        module saved before ``patch_values`` has none.)"""
         divisor = self.input_pool
         values = getattr(self, "patch_values", 0)
         if values:
@@ -1239,6 +1239,58 @@ class SequenceAutoencoder(nn.Module):
                 t = n_steps - t  # the same times, last first (exact)
             shape = self._shape_at(c, (t / n_steps).reshape(1, -1), True)
             out = out + shape.reshape(out.shape)  # (N, S, s*F)
+        return out, index
+
+    def _own_patch_steps(
+        self, index: Tensor, lengths: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """For each sequence's sampled patches ``index`` (N, S) (-1: none):
+        the decoder steps' times (N, S, s) in the input's order (clamped into
+        the sequence), whether each is a valid step (N, S, s), and each
+        sequence's patches over its sampled ones (N,), the weight that makes
+        the sampled error's sum an unbiased estimate of the whole one."""
+        s = self.decoder_stride
+        lens = lengths.to(index.device)[:, None, None]  # (N, 1, 1)
+        k = index.clamp(min=0)[:, :, None] * s + torch.arange(s, device=index.device)
+        valid = (k < lens) & (index >= 0)[:, :, None]  # (N, S, s)
+        t = lens - 1 - k if self.reverse_target else k
+        t = torch.minimum(t.clamp(min=0), lens.clamp(min=1) - 1)
+        patches = -(-lengths.to(index.device) // s)  # (N,)
+        sampled = (index >= 0).sum(dim=1).clamp(min=1)
+        return t, valid, patches / sampled
+
+    def _sampled_own_patches(
+        self,
+        c: Tensor,
+        lengths: Tensor,
+        generator: torch.Generator | None,
+        divisor: int,
+    ) -> tuple[Tensor, Tensor]:
+        """:meth:`_sampled_patches` for sequences of unequal lengths: each
+        sequence rebuilds a random ``ceil(P_i / divisor)`` of its own ``P_i``
+        patches (at least one). (N, S, s * F) in the decoder's order, and the
+        patches' indices (N, S), -1 where a sequence has fewer than S (their
+        outputs are not compared)."""
+        s, n = self.decoder_stride, c.shape[0]
+        lens = lengths.to(c.device)
+        patches = -(-lens // s)  # (N,) each sequence's own
+        most = int(patches.max())
+        keep = -(-patches // divisor)  # (N,)
+        width = int(keep.max())
+        keys = torch.rand(n, most, generator=generator).to(c.device)  # (CPU draw)
+        keys = keys.masked_fill(
+            torch.arange(most, device=c.device) >= patches[:, None], 2.0
+        )
+        index = keys.argsort(dim=1)[:, :width]  # (N, S): each its own, at random
+        index = index.masked_fill(
+            torch.arange(width, device=c.device) >= keep[:, None], -1
+        )
+        out, _ = self.reconstructor(c, most, steps=index.clamp(min=0))  # (N, S, sF)
+        if self.shape_decoder is not None:
+            t, _, _ = self._own_patch_steps(index, lens)  # (N, S, s)
+            rel = (t.to(c.dtype) + 0.5) / lens.to(c.dtype).clamp(min=1)[:, None, None]
+            shape = self._shape_at(c, rel.reshape(n, -1))  # (N, S s, F)
+            out = out + shape.reshape(out.shape)
         return out, index
 
     def _shape(self, c: Tensor, n_steps: int, lengths: Tensor | None) -> Tensor:
@@ -1321,10 +1373,6 @@ class SequenceAutoencoder(nn.Module):
             None if self.training else pooled_features,
         )
         out["reconstruction"] = _pad_steps(out["reconstruction"], full)
-        if "reconstruction_scaled" in out:
-            out["reconstruction_scaled"] = _pad_steps(
-                out["reconstruction_scaled"], full
-            )
         if future is not None:
             out["forecast"] = _pad_steps(out["forecast"], future_full)
         return out
@@ -1377,22 +1425,17 @@ class SequenceAutoencoder(nn.Module):
         recon = forecast = None
         training_out = {}
         divisor = (
-            self._patch_divisor(x.shape[1])
-            if self.training and lengths is None and not teacher
-            else 1
+            self._patch_divisor(x.shape[1]) if self.training and not teacher else 1
         )
-        if self.reconstructor is not None and divisor > 1:
+        if self.reconstructor is not None and divisor > 1 and lengths is None:
             # long or wide series in training: a sample of the patches,
             # standardised
             patches, index = self._sampled_patches(c, x.shape[1], generator, divisor)
             training_out = {"reconstruction_patches": patches, "patch_index": index}
-        elif self.reconstructor is not None and pooled:
-            # the standardised reconstruction (no full-length unscaling)
-            training_out = {
-                "reconstruction_scaled": self._reconstruct_scaled(
-                    c, x.shape[1], lengths
-                )
-            }
+        elif self.reconstructor is not None and divisor > 1:
+            # ... of unequal lengths: each a sample of its own patches
+            patches, index = self._sampled_own_patches(c, lengths, generator, divisor)
+            training_out = {"reconstruction_patches": patches, "patch_index": index}
         elif self.reconstructor is not None:
             recon = self.unscale(
                 self._reconstruct_scaled(
@@ -1464,16 +1507,14 @@ class SequenceAutoencoder(nn.Module):
             if scale is not None:
                 pred, x = pred / scale, x / scale
             loss = loss + masked_mse(pred, x, lengths, reduction)
-        if outputs.get("reconstruction_scaled") is not None:
-            # (the same error, from the standardised reconstruction)
-            with torch.no_grad():
-                xs = self.scale(x, lengths)
-            pred = outputs["reconstruction_scaled"]
-            loss = loss + masked_mse(pred, xs, lengths, reduction)
         if outputs.get("reconstruction_patches") is not None:
-            loss = loss + self._patch_loss(
-                outputs["reconstruction_patches"], outputs["patch_index"], x, reduction
-            )
+            patches, index = outputs["reconstruction_patches"], outputs["patch_index"]
+            if index.dim() == 1:
+                loss = loss + self._patch_loss(patches, index, x, reduction)
+            else:
+                loss = loss + self._own_patch_loss(
+                    patches, index, x, lengths, reduction
+                )
         if outputs["forecast"] is not None:
             pred = outputs["forecast"]
             if scale is not None:
@@ -1508,6 +1549,33 @@ class SequenceAutoencoder(nn.Module):
         if reduction == "none":
             return err.sum(dim=(1, 2)) / count
         return err.sum() / (count * n)
+
+    def _own_patch_loss(
+        self,
+        pred: Tensor,
+        index: Tensor,
+        x: Tensor,
+        lengths: Tensor,
+        reduction: str,
+    ) -> Tensor:
+        """The error of :meth:`_sampled_own_patches` ``pred`` (N, S, s * F)
+        against the same steps of ``x`` (N, L, F), standardised, each
+        sequence's sum over its valid sampled values weighed by its patches
+        over its sampled ones, so that the expected loss is :func:`masked_mse`
+        of the whole reconstruction: over every valid value (a scalar) or, with
+        ``reduction="none"``, each sequence's (N,)."""
+        n, feats = x.shape[0], x.shape[2]
+        with torch.no_grad():
+            t, valid, weight = self._own_patch_steps(index, lengths)  # (N, S, s)
+            at = t.reshape(n, -1, 1).expand(-1, -1, feats)  # (N, S s, F)
+            target = self.scale(x.gather(1, at)).reshape(pred.shape)
+            mask = valid[:, :, :, None].expand(-1, -1, -1, feats)
+            mask = mask.reshape(pred.shape).to(pred.dtype)  # (N, S, s F)
+        total = ((pred - target).pow(2) * mask).sum(dim=(1, 2)) * weight  # (N,)
+        counts = lengths.to(x.device, x.dtype) * feats  # (N,)
+        if reduction == "none":
+            return total / counts
+        return total.sum() / counts.sum()
 
     def step_errors(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Squared reconstruction error of every step, mean over features, in

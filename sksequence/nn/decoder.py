@@ -54,8 +54,10 @@ class _DecoderBase(nn.Module):
         out, hidden = self.rnn(inputs, hx)  # (N, L, H)
         if self.cell == "gru":
             hidden = (hidden, None)
-        if steps is not None:  # only these steps' outputs
+        if steps is not None and steps.dim() == 1:  # only these steps' outputs
             out = out.index_select(1, steps)  # (N, S, H)
+        elif steps is not None:  # (N, S): each sequence's own steps
+            out = out.gather(1, steps[:, :, None].expand(-1, -1, out.shape[-1]))
         return self.head(out), hidden  # (N, L, F), or (N, S, F) with steps
 
 
@@ -66,8 +68,9 @@ class RepeatDecoder(_DecoderBase):
     the decoder never sees its own outputs, so the encoding must carry everything.
 
     Forward: ``z`` (N, C), ``n_steps`` L, optional ``state`` to continue from,
-    optional ``steps`` (S,): only these steps' outputs are computed (the recurrence
-    still runs over all L). Returns ``(y, state)``: ``y`` (N, L, F) (or (N, S, F)).
+    optional ``steps`` (S,), or (N, S) for each sequence its own: only these
+    steps' outputs are computed (the recurrence still runs over all L). Returns
+    ``(y, state)``: ``y`` (N, L, F) (or (N, S, F)).
     """
 
     def __init__(
