@@ -1267,15 +1267,21 @@ class SequenceAutoencoder(nn.Module):
         divisor: int,
     ) -> tuple[Tensor, Tensor]:
         """:meth:`_sampled_patches` for sequences of unequal lengths: each
-        sequence rebuilds a random ``ceil(P_i / divisor)`` of its own ``P_i``
-        patches (at least one). (N, S, s * F) in the decoder's order, and the
+        sequence rebuilds a random ``ceil(P_i / d_i)`` of its own ``P_i``
+        patches, ``d_i`` :meth:`_patch_divisor` of its own length (every patch
+        of a sequence short enough). (N, S, s * F) in the decoder's order, and the
         patches' indices (N, S), -1 where a sequence has fewer than S (their
         outputs are not compared)."""
         s, n = self.decoder_stride, c.shape[0]
         lens = lengths.to(c.device)
         patches = -(-lens // s)  # (N,) each sequence's own
         most = int(patches.max())
-        keep = -(-patches // divisor)  # (N,)
+        # each sequence's own divisor (at most ``divisor``, the longest's)
+        own = torch.full_like(lens, self.input_pool)
+        values = getattr(self, "patch_values", 0)
+        if values:
+            own = torch.maximum(own, -(-lens * self.input_size // values))
+        keep = -(-patches // own.clamp(max=divisor))  # (N,)
         width = int(keep.max())
         keys = torch.rand(n, most, generator=generator).to(c.device)  # (CPU draw)
         keys = keys.masked_fill(
