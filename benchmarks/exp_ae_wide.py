@@ -57,7 +57,17 @@ def main():
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--extra", default="{}", help="JSON of more estimator kwargs")
+    ap.add_argument(
+        "--patch-values",
+        type=int,
+        default=None,
+        help="set sksequence._autoencoder._PATCH_VALUES (e.g. 10**12: no sampling)",
+    )
     args = ap.parse_args()
+    if args.patch_values is not None:
+        import sksequence._autoencoder as autoencoder
+
+        autoencoder._PATCH_VALUES = args.patch_values
     torch.set_num_threads(1)
     prob = load_problem(args.problem)
     Xtr, Xte = prob["X_train"], prob["X_test"]
