@@ -35,9 +35,9 @@ _AUTO_MAX_STEPS_STRIDE4 = 128
 # groups of steps, at most this many groups (a fit of 17,984 steps took 337 s of CPU
 # reading every step; benchmarks/RESULTS.md)
 _AUTO_MAX_POOLED_STEPS = 4096
-# In training, where a batch's longest sequence holds more values than this
-# (steps x features), each sequence rebuilds a random 1 / ceil(values / this) of
-# its decoder's patches each update, at least 1 / input_pool of them (with the faster layout of wide
+# In training, a sequence of more values than this (steps x features) rebuilds a
+# random 1 / ceil(values / this) of its decoder's patches each update, at least
+# 1 / input_pool of them (with the faster layout of wide
 # inputs, fits of three wide archive shapes 1.4-1.9x faster; benchmarks/RESULTS.md)
 _PATCH_VALUES = 2**15
 # With n_components=None the decoders read a linear bottleneck of this size.
@@ -287,10 +287,10 @@ class LSTMAutoencoderTransformer(
             unequal lengths, each a sample of its own), so that the
             reconstruction costs what a series of at most 4096 steps costs;
             the expected loss is still the error of every step. Wide series
-            are sampled the same way whatever ``input_pool``: where a batch's
-            longest training sequence holds more than 32,768 values (steps
-            times features), each rebuilds a random ``1 / ceil(values /
-            32768)`` of its patches each update.""",
+            are sampled the same way whatever ``input_pool``: a training
+            sequence of more than 32,768 values (steps times features)
+            rebuilds a random ``1 / ceil(values / 32768)`` of its patches
+            each update.""",
         ),
         "conv_skip": Param(
             True,

@@ -317,10 +317,10 @@ class SequenceAutoencoder(nn.Module):
         a sequence's standardised shares (the S values of :meth:`quantile_ppv`)
         lie outside the training sequences' affine span. 0: no such buffers.
     patch_values : int
-        In training, where the batch's longest sequence holds more values than
-        this (steps times features), each sequence rebuilds a random ``1 /
-        ceil(values / patch_values)`` of the decoder's patches each update (at
-        least ``1 / input_pool``; see :meth:`_sampled_patches`); 0: every
+        In training, a sequence of more values than this (steps times
+        features) rebuilds a random ``1 / ceil(values / patch_values)`` of the
+        decoder's patches each update (at least ``1 / input_pool``; see
+        :meth:`_sampled_patches` and :meth:`_sampled_own_patches`); 0: every
         patch (only ``input_pool`` samples). Inference rebuilds every step.
 
     Forward
