@@ -1189,14 +1189,18 @@ def test_wide_training_sequences_rebuild_a_sample_of_their_patches(monkeypatch):
     import sksequence._autoencoder as autoencoder
     from sksequence.nn.autoencoder import SequenceAutoencoder
 
-    sampled = []
-    original = SequenceAutoencoder._sampled_patches
+    def spy(name: str) -> list:
+        # count the calls of SequenceAutoencoder.<name>
+        calls, original = [], getattr(SequenceAutoencoder, name)
 
-    def spy(module, *args, **kwargs):
-        sampled.append(1)
-        return original(module, *args, **kwargs)
+        def counted(module, *args, **kwargs):
+            calls.append(1)
+            return original(module, *args, **kwargs)
 
-    monkeypatch.setattr(SequenceAutoencoder, "_sampled_patches", spy)
+        monkeypatch.setattr(SequenceAutoencoder, name, counted)
+        return calls
+
+    sampled, own = spy("_sampled_patches"), spy("_sampled_own_patches")
     X = make_waves(n=12, n_timesteps=40, n_features=2, seed=0)[0]
     kw = dict(hidden_size=4, max_epochs=2, random_state=0)
     monkeypatch.setattr(autoencoder, "_PATCH_VALUES", 30)  # 80 values: 1 / 3
@@ -1211,14 +1215,6 @@ def test_wide_training_sequences_rebuild_a_sample_of_their_patches(monkeypatch):
     assert len(out["patch_index"]) == -(-patches // 3)
     assert np.isfinite(ae.transform(X)).all()
     # sequences of unequal lengths: each a sample of its own patches
-    own = []
-    original_own = SequenceAutoencoder._sampled_own_patches
-
-    def spy_own(module, *args, **kwargs):
-        own.append(1)
-        return original_own(module, *args, **kwargs)
-
-    monkeypatch.setattr(SequenceAutoencoder, "_sampled_own_patches", spy_own)
     ragged = [x[: 25 + i] for i, x in enumerate(X)]
     ae.fit(ragged)
     assert len(own) == 2 and np.isfinite(ae.score_samples(ragged)).all()
