@@ -1197,17 +1197,18 @@ class SequenceAutoencoder(nn.Module):
             out = out + self._shape(c, n_steps, lengths)
         return out
 
-    def _patch_divisor(self, n_steps: int) -> int:
-        """In training, a batch whose longest sequence has ``n_steps`` steps
-        rebuilds ``1 / divisor`` of each sequence's decoder's patches (see
-        :meth:`_sampled_patches`): ``input_pool``, or more where it holds more
-        than ``patch_values`` values (steps times features); 1: every patch. (A
-        module saved before ``patch_values`` has none.)"""
-        divisor = self.input_pool
+    def _patch_divisor(self, n_steps: int | Tensor) -> int | Tensor:
+        """In training, a sequence of ``n_steps`` steps (an int, or a tensor
+        (N,) of each sequence's) rebuilds ``1 / divisor`` of its decoder's
+        patches (see :meth:`_sampled_patches`): ``input_pool``, or more where
+        it holds more than ``patch_values`` values (steps times features); 1:
+        every patch. (A module saved before ``patch_values`` has none.)"""
         values = getattr(self, "patch_values", 0)
-        if values:
-            divisor = max(divisor, -(-n_steps * self.input_size // values))
-        return divisor
+        if isinstance(n_steps, Tensor):  # each sequence's own (N,)
+            need = -(-n_steps * self.input_size // values) if values else n_steps * 0
+            return need.clamp(min=self.input_pool)
+        need = -(-n_steps * self.input_size // values) if values else 0
+        return max(self.input_pool, need)
 
     def _sampled_patches(
         self,
@@ -1260,11 +1261,7 @@ class SequenceAutoencoder(nn.Module):
         return t, valid, patches / sampled
 
     def _sampled_own_patches(
-        self,
-        c: Tensor,
-        lengths: Tensor,
-        generator: torch.Generator | None,
-        divisor: int,
+        self, c: Tensor, lengths: Tensor, generator: torch.Generator | None
     ) -> tuple[Tensor, Tensor]:
         """:meth:`_sampled_patches` for sequences of unequal lengths: each
         sequence rebuilds a random ``ceil(P_i / d_i)`` of its own ``P_i``
@@ -1276,12 +1273,7 @@ class SequenceAutoencoder(nn.Module):
         lens = lengths.to(c.device)
         patches = -(-lens // s)  # (N,) each sequence's own
         most = int(patches.max())
-        # each sequence's own divisor (at most ``divisor``, the longest's)
-        own = torch.full_like(lens, self.input_pool)
-        values = getattr(self, "patch_values", 0)
-        if values:
-            own = torch.maximum(own, -(-lens * self.input_size // values))
-        keep = -(-patches // own.clamp(max=divisor))  # (N,)
+        keep = -(-patches // self._patch_divisor(lens))  # (N,)
         width = int(keep.max())
         keys = torch.rand(n, most, generator=generator).to(c.device)  # (CPU draw)
         keys = keys.masked_fill(
@@ -1440,7 +1432,7 @@ class SequenceAutoencoder(nn.Module):
             training_out = {"reconstruction_patches": patches, "patch_index": index}
         elif self.reconstructor is not None and divisor > 1:
             # ... of unequal lengths: each a sample of its own patches
-            patches, index = self._sampled_own_patches(c, lengths, generator, divisor)
+            patches, index = self._sampled_own_patches(c, lengths, generator)
             training_out = {"reconstruction_patches": patches, "patch_index": index}
         elif self.reconstructor is not None:
             recon = self.unscale(
