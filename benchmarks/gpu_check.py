@@ -227,6 +227,43 @@ def ae_variants(device, epochs):
     return figs
 
 
+@check("wide series: channels-last convolutions, sampled patches, gathered thresholds")
+def ae_wide(device, epochs):
+    from sksequence import LSTMAutoencoderTransformer
+
+    rng = np.random.default_rng(0)
+    import copy
+
+    import sksequence.nn.autoencoder as nn_autoencoder
+
+    # 400 x 100 = 40,000 values a sequence (> 32,768: 1 / 2 of the patches), 100
+    # features (read channels last)
+    X = np.cumsum(rng.normal(size=(40, 400, 100)), axis=1).astype(np.float32)
+    kw = dict(max_epochs=max(2, epochs // 10), random_state=0, device=device)
+    ae = LSTMAutoencoderTransformer(**kw).fit(X)
+    Z = finite_array(ae.transform(X))
+    # the thresholds computed at the kept steps only (every 32nd of 16,000 a map,
+    # at most 500 kept) equal those of the full maps
+    module = copy.deepcopy(ae.net_.module_).eval()
+    x = torch.as_tensor(X, device=ae.net_.device)
+    module.fit_ppv_thresholds(x, max_rows=500)
+    gathered = module.ppv_thresholds.clone()
+    every = nn_autoencoder._THRESHOLD_GATHER_EVERY
+    nn_autoencoder._THRESHOLD_GATHER_EVERY = 10**9
+    try:
+        module.fit_ppv_thresholds(x, max_rows=500)
+    finally:
+        nn_autoencoder._THRESHOLD_GATHER_EVERY = every
+    assert torch.allclose(gathered, module.ppv_thresholds, rtol=1e-4, atol=1e-4)
+    assert np.allclose(ae.transform(X[:1]), Z[:1], rtol=1e-3, atol=1e-4)
+    finite_array(ae.score_samples(X), (len(X),))
+    ragged = [x[: 300 + 2 * i] for i, x in enumerate(X)]  # each its own patches
+    ae = LSTMAutoencoderTransformer(**kw).fit(ragged)
+    finite_array(ae.transform(ragged))
+    finite_array(ae.score_samples(ragged), (len(ragged),))
+    return {"features": Z.shape[1]}
+
+
 @check("persistence: a device model saved, loaded on the CPU, pickled")
 def persistence(device, epochs):
     import sksequence
@@ -574,6 +611,7 @@ def main(argv=None):
         "ae_methods": lambda: ae_methods(args.device, epochs),
         "ae_vs_cpu": lambda: ae_vs_cpu(args.device, epochs),
         "ae_variants": lambda: ae_variants(args.device, epochs),
+        "ae_wide": lambda: ae_wide(args.device, epochs),
         "persistence": lambda: persistence(args.device, epochs),
         "composition": lambda: composition(args.device, epochs),
         "classifier": lambda: classifier(args.device, epochs),
