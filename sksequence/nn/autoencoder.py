@@ -1205,8 +1205,9 @@ class SequenceAutoencoder(nn.Module):
         every patch. (A module saved before ``patch_values`` has none.)"""
         values = getattr(self, "patch_values", 0)
         if isinstance(n_steps, Tensor):  # each sequence's own (N,)
-            need = -(-n_steps * self.input_size // values) if values else n_steps * 0
-            return need.clamp(min=self.input_pool)
+            if not values:
+                return torch.full_like(n_steps, self.input_pool)
+            return (-(-n_steps * self.input_size // values)).clamp(min=self.input_pool)
         need = -(-n_steps * self.input_size // values) if values else 0
         return max(self.input_pool, need)
 

@@ -115,7 +115,7 @@ class ConvFrontEnd(nn.Module):
         ``(y_b, lengths_b)``, each (N, L_b, C_b): its output, or with
         ``pre_activation`` its batch-normalised value before the ReLU (not zeroed
         after each sequence's end)."""
-        h = x.transpose(1, 2)  # (N, F, L)
+        h = x.transpose(1, 2)  # (N, F, L): a view, read only without blocks
         blocks = []
         for i, (conv, norm, k, s) in enumerate(
             zip(self.convs, self.norms, self.kernel_sizes, self.strides)
