@@ -38,7 +38,10 @@ _AUTO_MAX_POOLED_STEPS = 4096
 # In training, a sequence of more values than this (steps x features) rebuilds a
 # random 1 / ceil(values / this) of its decoder's patches each update, at least
 # 1 / input_pool of them (with the faster layout of wide
-# inputs, fits of three wide archive shapes 1.4-1.9x faster; benchmarks/RESULTS.md)
+# inputs, fits of three wide archive shapes 1.4-1.9x faster; benchmarks/RESULTS.md);
+# a batch of such sequences draws its noise from a bank, and max_epochs="auto"
+# gives sequences of more values than this on average fewer updates (fits of the
+# three shapes 1.6-2.1x faster again)
 _PATCH_VALUES = 2**15
 # With n_components=None the decoders read a linear bottleneck of this size.
 _CODE_SIZE = 16
@@ -93,7 +96,8 @@ class LSTMAutoencoderTransformer(
     relative time); in training, a linear read-out of the code also predicts the
     pooled features, so that the code summarises them. Training: AdamW with a
     one-cycle learning rate over a budget of 1000 optimizer updates
-    (``max_epochs="auto"``), so that small data sets train as long as large ones.
+    (``max_epochs="auto"``; fewer, at least 500, for sequences of more than
+    32,768 values), so that small data sets train as long as large ones.
 
     ``transform`` gives the encodings for any downstream scikit-learn model: by
     default (``n_components=None``) the encoder's pooled features and, for every
@@ -443,7 +447,9 @@ class LSTMAutoencoderTransformer(
         "max_epochs": """
             Passes over the training data; the learning-rate schedule ends here.
             "auto": the epochs that give 1000 optimizer updates for the data at
-            hand (at least one epoch). With ``early_stopping=True`` (or ``X_val``)
+            hand (at least one epoch); for sequences of more than 32,768 values
+            (steps read times features) on average, ``1000 * 32768 / values``
+            updates, at least 500. With ``early_stopping=True`` (or ``X_val``)
             training stops earlier when the validation loss has not improved by
             ``tol`` (relative) for ``n_iter_no_change`` epochs; without it, only
             ``lr_schedule="constant"`` stops on a training-loss plateau.""",
@@ -514,6 +520,23 @@ class LSTMAutoencoderTransformer(
         if self.input_pool == "auto":
             return max(1, -(-n_timesteps // _AUTO_MAX_POOLED_STEPS))
         return int(self.input_pool)
+
+    def _budget(self, plan) -> int:
+        """``max_epochs="auto"``'s optimizer updates: ``_auto_updates``; for a
+        front end reading sequences of more than ``patch_values`` values on
+        average (steps as it reads them, times features), that many times
+        fewer, at least half (their updates cost the most; half of them cost
+        no accuracy on widened archive problems, benchmarks/RESULTS.md). A
+        model fitted before ``patch_values`` keeps the whole budget."""
+        kwargs = plan.module_kwargs
+        values = kwargs.get("patch_values", 0)
+        if not (values and kwargs.get("conv_channels")):
+            return self._auto_updates
+        x, lengths = plan.inputs["x"], plan.inputs.get("lengths")
+        steps = x.shape[1] if lengths is None else float(np.mean(lengths))
+        mean_values = math.ceil(steps / kwargs["input_pool"]) * x.shape[2]
+        share = min(1.0, max(0.5, values / mean_values))
+        return math.ceil(self._auto_updates * share)
 
     def _architecture(self, n_timesteps: int) -> dict:
         """The front end's module arguments ("auto" resolved for ``n_timesteps``

@@ -326,7 +326,7 @@ class BaseSequenceEstimator(BaseEstimator):
                     "early_stopping needs at least 2 samples to hold out a validation "
                     f"set of validation_fraction={fraction}, got {n}."
                 )
-        epochs = 1 if incremental else self._epochs(plan.n_train)
+        epochs = 1 if incremental else self._epochs(plan.n_train, plan)
         steps = math.ceil(plan.n_train / self.batch_size)
         validated = plan.valid_inputs is not None or fraction is not None
         stopping = None
@@ -340,14 +340,18 @@ class BaseSequenceEstimator(BaseEstimator):
             )
         return _replace(plan, epochs=epochs, stopping=stopping)
 
-    def _epochs(self, n_train: int) -> int:
+    def _epochs(self, n_train: int, plan: FitPlan | None = None) -> int:
         """The training budget in epochs for ``n_train`` samples: ``max_epochs``,
-        or for ``max_epochs="auto"`` the epochs that give ``_auto_updates``
+        or for ``max_epochs="auto"`` the epochs that give :meth:`_budget`'s
         optimizer updates (at least one epoch)."""
         if self.max_epochs != "auto":
             return self.max_epochs
         steps = math.ceil(n_train / self.batch_size)
-        return max(1, math.ceil(self._auto_updates / steps))
+        return max(1, math.ceil(self._budget(plan) / steps))
+
+    def _budget(self, plan: FitPlan | None) -> int:
+        """``max_epochs="auto"``'s optimizer updates for ``plan``."""
+        return self._auto_updates
 
     def _train_plan(self, plan: FitPlan, device: str):
         """Train a net for ``plan``: returns ``(net, outcome)``."""

@@ -282,6 +282,43 @@ def test_autoencoder_default_budget_is_counted_in_updates():
     assert "stopping" not in dict(ae.net_.callbacks_)
 
 
+def test_autoencoder_budget_shrinks_for_wide_sequences(monkeypatch):
+    """max_epochs="auto" for sequences of more than _PATCH_VALUES values on
+    average (steps as the front end reads them, times features): that many
+    times fewer updates, at least half; a model without a front end, or
+    fitted before patch_values, keeps the whole budget."""
+    import types
+
+    import sksequence._autoencoder as autoencoder
+
+    ae = LSTMAutoencoderTransformer()
+
+    def budget(shape, patch_values, lengths=None, pool=1, front=(64,)):
+        plan = types.SimpleNamespace(
+            module_kwargs=dict(
+                patch_values=patch_values, input_pool=pool, conv_channels=front
+            ),
+            inputs=dict(x=np.zeros(shape), lengths=lengths),
+        )
+        return ae._budget(plan)
+
+    assert budget((5, 100, 4), 400) == 1000  # 400 values: every update
+    assert budget((5, 100, 5), 400) == 800
+    assert budget((5, 100, 50), 400) == 500  # at least half
+    assert budget((5, 100, 5), 400, lengths=np.array([40, 60, 100, 100, 100])) == 1000
+    assert budget((5, 100, 5), 400, pool=2) == 1000  # 50 steps read
+    assert budget((5, 100, 50), 0) == 1000  # fitted before patch_values
+    assert budget((5, 100, 50), 400, front=None) == 1000
+    # a fit: 16 sequences (one update an epoch) of 12 x 1 values, 8 at most
+    monkeypatch.setattr(autoencoder, "_PATCH_VALUES", 8)
+    X = np.sin(np.linspace(0, 3, 12))[None, :, None] * np.linspace(-1, 1, 16)[
+        :, None, None
+    ]
+    small = dict(hidden_size=4, conv_channels=(4,), conv_kernel_sizes=(3,))
+    fitted = LSTMAutoencoderTransformer(**small, random_state=0).fit(X)
+    assert fitted.n_epochs_ == 667
+
+
 # -- seeding per fit ---------------------------------------------------------------------
 def test_fits_in_threads_match_serial_fits_and_leave_the_global_rng():
     X, _ = _data()

@@ -627,3 +627,37 @@ def test_patch_values_samples_only_wide_sequences_in_training():
     assert model(torch.randn(3, 100, 2))["reconstruction"].shape == (3, 100, 2)
     with pytest.raises(ValueError, match="patch_values must be >= 0"):
         SequenceAutoencoder(2, patch_values=-1, **FEATURE_AE)
+
+
+def test_wide_batches_draw_their_noise_from_a_bank():
+    """The denoising noise of a batch whose sequences hold more than
+    patch_values values is a copy of a random slice of a bank drawn once;
+    narrower batches draw it afresh, exactly as torch.randn."""
+    model = SequenceAutoencoder(
+        2, n_components=4, patch_values=60, input_noise=0.1, **FEATURE_AE
+    )
+    gen, ref = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    narrow = model._noise(torch.Size((3, 30, 2)), gen, torch.float32)
+    assert torch.equal(narrow, torch.randn((3, 30, 2), generator=ref))
+    assert "_noise_bank" not in model.__dict__
+    shape = torch.Size((5, 100, 2))  # 200 values a sequence
+    draws = [model._noise(shape, gen, torch.float32) for _ in range(300)]
+    bank = model.__dict__["_noise_bank"]
+    assert bank.shape == (2 * shape.numel(),)
+    kept = bank.clone()
+    for d in draws:  # each a slice of the bank, a new tensor
+        assert d.shape == shape and d._base is None
+        start = int(torch.nonzero(bank == d.flatten()[0])[0])
+        assert torch.equal(bank[start : start + shape.numel()], d.flatten())
+    assert len({float(d[0, 0, 0]) for d in draws}) > 250  # random slices
+    values = torch.stack(draws)
+    assert abs(float(values.mean())) < 0.05 and abs(float(values.std()) - 1) < 0.05
+    # the noisy input leaves the bank alone
+    model.train()
+    x = torch.randn(shape)
+    noisy = model._corrupt(x, gen)
+    assert torch.equal(bank, kept)
+    assert 0.05 < float((noisy - x).std()) < 0.15
+    # a larger batch draws a larger bank
+    model._noise(torch.Size((20, 100, 2)), gen, torch.float32)
+    assert model.__dict__["_noise_bank"].numel() == 2 * 20 * 100 * 2

@@ -320,8 +320,10 @@ class SequenceAutoencoder(nn.Module):
         In training, a sequence of more values than this (steps times
         features) rebuilds a random ``1 / ceil(values / patch_values)`` of the
         decoder's patches each update (at least ``1 / input_pool``; see
-        :meth:`_sampled_patches` and :meth:`_sampled_own_patches`); 0: every
-        patch (only ``input_pool`` samples). Inference rebuilds every step.
+        :meth:`_sampled_patches` and :meth:`_sampled_own_patches`), and a
+        batch of such sequences draws its ``input_noise`` from a bank (see
+        :meth:`_noise`); 0: every patch (only ``input_pool`` samples), fresh
+        noise. Inference rebuilds every step.
 
     Forward
     -------
@@ -618,7 +620,7 @@ class SequenceAutoencoder(nn.Module):
         on the CPU, where the fit's generator lives, then moved to ``x``'s
         device)."""
         if self.input_noise:
-            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+            noise = self._noise(x.shape, generator, x.dtype)
             # x + input_noise * noise, in place on the noise (the same values)
             x = noise.mul_(self.input_noise).to(x.device).add_(x)
         if self.mask_fraction:
@@ -651,8 +653,27 @@ class SequenceAutoencoder(nn.Module):
         )
         counts = pool_counts(lens, x.shape[1], self.input_pool)  # (N, G)
         gain = torch.where(counts > 0, counts.clamp(min=1).to(xp.dtype).rsqrt(), 0.0)
-        noise = torch.randn(xp.shape, generator=generator, dtype=xp.dtype)
+        noise = self._noise(xp.shape, generator, xp.dtype)
         return xp + self.input_noise * gain[:, :, None] * noise.to(x.device), lp
+
+    def _noise(
+        self, shape: torch.Size, generator: torch.Generator | None, dtype
+    ) -> Tensor:
+        """Standard normal noise of ``shape`` (N, L, F), a new tensor on the
+        CPU. Where a sequence of the batch holds more than ``patch_values``
+        values: a copy of a random slice of a bank drawn once (twice the
+        batch's values; redrawn for a larger batch) instead of fresh draws,
+        the same distribution at each value for a fraction of the cost."""
+        values = getattr(self, "patch_values", 0)
+        if not values or shape[1] * shape[2] <= values:
+            return torch.randn(shape, generator=generator, dtype=dtype)
+        n = math.prod(shape)
+        bank = self.__dict__.get("_noise_bank")
+        if bank is None or bank.numel() < 2 * n or bank.dtype != dtype:
+            bank = torch.randn(2 * n, generator=generator, dtype=dtype)
+            self.__dict__["_noise_bank"] = bank
+        start = int(torch.randint(bank.numel() - n + 1, (), generator=generator))
+        return bank[start : start + n].view(shape).clone()
 
     # -- encoding ---------------------------------------------------------------
     def hidden_states(
