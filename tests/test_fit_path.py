@@ -311,9 +311,10 @@ def test_autoencoder_budget_shrinks_for_wide_sequences(monkeypatch):
     assert budget((5, 100, 50), 400, front=None) == 1000
     # a fit: 16 sequences (one update an epoch) of 12 x 1 values, 8 at most
     monkeypatch.setattr(autoencoder, "_PATCH_VALUES", 8)
-    X = np.sin(np.linspace(0, 3, 12))[None, :, None] * np.linspace(-1, 1, 16)[
-        :, None, None
-    ]
+    X = (
+        np.sin(np.linspace(0, 3, 12))[None, :, None]
+        * np.linspace(-1, 1, 16)[:, None, None]
+    )
     small = dict(hidden_size=4, conv_channels=(4,), conv_kernel_sizes=(3,))
     fitted = LSTMAutoencoderTransformer(**small, random_state=0).fit(X)
     assert fitted.n_epochs_ == 667
