@@ -575,6 +575,42 @@ def test_conv1d_steps_last_is_conv1d_of_the_transposed_input(
         assert got.stride(1) == 1  # (the channels-last result, not a copy)
 
 
+@pytest.mark.parametrize("features", [3, 31, 32, 70])
+def test_dilated_maps_are_the_dilated_convolutions(features):
+    """Each map is the "same" convolution at its dilation: conv1d itself for
+    narrow inputs, shifted sums of the taps' products for 32 or more
+    features (dilations as long as the sequence too), and the convolutions
+    when traced."""
+    from sksequence.nn.functional import conv1d_steps_last, dilated_maps_steps_last
+
+    torch.manual_seed(0)
+    x = torch.randn(5, 37, features)
+    w, b = torch.randn(8, features, 7), torch.randn(8)
+    dilations = (1, 2, 5, 12, 40)
+
+    def expected(d):
+        y = torch.nn.functional.conv1d(x.transpose(1, 2), w, b, 1, 3 * d, d)
+        return y.transpose(1, 2)  # (5, 37, 8)
+
+    got = list(dilated_maps_steps_last(x, w, b, dilations))
+    assert len(got) == len(dilations)
+    for y, d in zip(got, dilations):
+        assert y.shape == (5, 37, 8)
+        if features < 32:  # the convolution as before, bit for bit
+            assert torch.equal(y, conv1d_steps_last(x, w, b, 1, 3 * d, d).mT)
+        else:
+            torch.testing.assert_close(y, expected(d), rtol=1e-5, atol=1e-4)
+    no_bias = next(dilated_maps_steps_last(x, w, None, (5,)))
+    torch.testing.assert_close(no_bias + b, expected(5), rtol=1e-5, atol=1e-4)
+    traced = torch.jit.trace(
+        lambda h: torch.stack(list(dilated_maps_steps_last(h, w, b, dilations))), x
+    )
+    torch.testing.assert_close(
+        traced(x), torch.stack([expected(d) for d in dilations]), rtol=1e-5, atol=1e-4
+    )
+    assert list(dilated_maps_steps_last(x, w, b, ())) == []
+
+
 @pytest.mark.parametrize("lengths", [None, [900, 411, 650, 777, 520, 900]])
 @pytest.mark.parametrize("features", [2, 20])
 def test_thresholds_of_many_steps_computed_only_where_kept(

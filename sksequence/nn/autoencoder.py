@@ -37,7 +37,7 @@ from .conv import ConvFrontEnd, MaskedBatchNorm1d, conv_output_lengths
 from .decoder import ConditionalDecoder, RepeatDecoder
 from .encoder import RecurrentEncoder
 from .functional import (
-    conv1d_steps_last,
+    dilated_maps_steps_last,
     length_mask,
     masked_mse,
     pool_counts,
@@ -965,13 +965,10 @@ class SequenceAutoencoder(nn.Module):
         yield from blocks
         if blocks_only:
             return
-        conv = self.front.convs[0]
+        bias = self.front.convs[0].bias
         for h, lens, weight in self._dilated_inputs(x, lengths):
-            for d in self.ppv_dilations:
-                y = conv1d_steps_last(
-                    h, weight, conv.bias, 1, d * (conv.kernel_size[0] // 2), d
-                )  # (N, C_1, L_h)
-                yield y.transpose(1, 2), lens
+            for y in dilated_maps_steps_last(h, weight, bias, self.ppv_dilations):
+                yield y, lens  # (N, L_h, C_1)
 
     def _dilated_inputs(self, x: Tensor, lengths: Tensor | None) -> list:
         """What the dilated maps of :meth:`_threshold_maps` read, of the front
@@ -1161,15 +1158,17 @@ class SequenceAutoencoder(nn.Module):
             for h, lens_h, weight in self._dilated_inputs(*self._front_input(xb, lb)):
                 valid = _valid_steps(h, lens_h)  # (N, L_h)
                 at = valid.nonzero()  # (V, 2): the valid steps, row-major
+                # (the input's maps keep the same steps: the same every)
+                gather = every[b] >= _THRESHOLD_GATHER_EVERY
+                maps = dilated_maps_steps_last(
+                    h, weight, conv.bias, () if gather else self.ppv_dilations
+                )
                 for d in self.ppv_dilations:
-                    if every[b] >= _THRESHOLD_GATHER_EVERY:
-                        # of many steps, only the kept ones are computed
+                    if gather:  # of many steps, only the kept ones are computed
                         sel = at[kept(b, len(at))]
                         rows[b].append(self._dilated_at(h, weight, d, *sel.T))
                     else:
-                        pad = d * (conv.kernel_size[0] // 2)
-                        y = conv1d_steps_last(h, weight, conv.bias, 1, pad, d)
-                        v = y.transpose(1, 2)[valid]  # (V, C_1)
+                        v = next(maps)[valid]  # (V, C_1)
                         rows[b].append(v[kept(b, len(v))])
                     b += 1
         # numpy's selection, not torch.quantile's full sort: 7x less time (18 s ->

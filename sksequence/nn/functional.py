@@ -5,11 +5,14 @@ Shape symbols: N batch, L length (padded), F features.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor, nn
 
 __all__ = [
     "conv1d_steps_last",
+    "dilated_maps_steps_last",
     "length_mask",
     "take_steps",
     "reverse_padded",
@@ -188,6 +191,49 @@ def conv1d_steps_last(
         (1, dilation),
     )
     return y.squeeze(2)  # (N, C, L')
+
+
+# dilated_maps_steps_last sums shifted taps for inputs of at least this many
+# features (12 dilations of 64 kernels of 7 taps, 16 x 1,000 steps, one CPU
+# thread: 1.8x faster than a convolution per dilation at 32 features, 2.7x at
+# 64, 5.8x at 300; 1.3x slower at 16); narrower inputs as before, bit for bit
+_TAP_SUM_MIN_FEATURES = 32
+
+
+def dilated_maps_steps_last(
+    x: Tensor, weight: Tensor, bias: Tensor | None, dilations
+) -> Iterator[Tensor]:
+    """For each ``d`` of ``dilations``, the "same" convolution of ``x`` (N, L,
+    F) with ``weight`` (C, F, k) (k odd) at dilation ``d``: (N, L, C), as
+    ``conv1d_steps_last(x, weight, bias, 1, d * (k // 2), d).transpose(1, 2)``.
+    Inputs of fewer than 32 features (and any input when traced for export)
+    are convolved so, one dilation at a time. Wider ones have each tap's products with every step computed once,
+    (N, L, k, C), and each dilation's map is the sum of the k taps' products
+    shifted by multiples of ``d``: one convolution's multiplications for all
+    the dilations (equal to the convolutions up to float rounding)."""
+    k, dilations = weight.shape[-1], tuple(dilations)
+    if x.shape[-1] < _TAP_SUM_MIN_FEATURES or torch.jit.is_tracing():
+        for d in dilations:
+            yield conv1d_steps_last(x, weight, bias, 1, d * (k // 2), d).transpose(1, 2)
+        return
+    if not dilations:
+        return
+    n, steps, f = x.shape
+    mid = k // 2
+    # (k, N, L, C): each tap's products, contiguous
+    taps = torch.matmul(x.reshape(1, n * steps, f), weight.permute(2, 1, 0))
+    taps = taps.reshape(k, n, steps, -1)
+    for d in dilations:
+        y = taps[mid].clone()  # (N, L, C)
+        for j in range(k):
+            shift = d * (j - mid)  # step t reads step t + shift (zero outside)
+            if j == mid or abs(shift) >= steps:
+                continue
+            if shift > 0:
+                y[:, : steps - shift].add_(taps[j, :, shift:])
+            else:
+                y[:, -shift:].add_(taps[j, :, : steps + shift])
+        yield y if bias is None else y.add_(bias)
 
 
 def pool_counts(lengths: Tensor, steps: int, size: int) -> Tensor:
