@@ -227,7 +227,10 @@ def ae_variants(device, epochs):
     return figs
 
 
-@check("wide series: channels-last convolutions, sampled patches, gathered thresholds")
+@check(
+    "wide series: channels-last convolutions, sampled patches, gathered "
+    "thresholds, the noise bank, the dilated maps from the taps' products"
+)
 def ae_wide(device, epochs):
     from sksequence import LSTMAutoencoderTransformer
 
@@ -257,6 +260,21 @@ def ae_wide(device, epochs):
     assert torch.allclose(gathered, module.ppv_thresholds, rtol=1e-4, atol=1e-4)
     assert np.allclose(ae.transform(X[:1]), Z[:1], rtol=1e-3, atol=1e-4)
     finite_array(ae.score_samples(X), (len(X),))
+    # the dilated maps (100 features: the taps' products summed) on the device
+    # equal the convolutions there
+    from sksequence.nn.functional import dilated_maps_steps_last
+
+    conv = module.front.convs[0]
+    with torch.no_grad():
+        for d, y in zip(
+            (1, 8, 64),
+            dilated_maps_steps_last(x[:4], conv.weight, conv.bias, (1, 8, 64)),
+        ):
+            ref = torch.nn.functional.conv1d(
+                x[:4].transpose(1, 2), conv.weight, conv.bias, 1, 3 * d, d
+            )
+            assert torch.allclose(y, ref.transpose(1, 2), rtol=1e-3, atol=1e-3)
+    assert "_noise_bank" in ae.net_.module_.__dict__  # (drawn in training)
     ragged = [x[: 300 + 2 * i] for i, x in enumerate(X)]  # each its own patches
     ae = LSTMAutoencoderTransformer(**kw).fit(ragged)
     finite_array(ae.transform(ragged))

@@ -697,3 +697,10 @@ def test_wide_batches_draw_their_noise_from_a_bank():
     # a larger batch draws a larger bank
     model._noise(torch.Size((20, 100, 2)), gen, torch.float32)
     assert model.__dict__["_noise_bank"].numel() == 2 * 20 * 100 * 2
+    # scratch: neither pickled nor copied with the model
+    import copy
+    import pickle
+
+    assert "_noise_bank" not in pickle.loads(pickle.dumps(model)).__dict__
+    assert "_noise_bank" not in copy.deepcopy(model).__dict__
+    assert "_noise_bank" in model.__dict__

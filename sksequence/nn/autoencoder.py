@@ -656,6 +656,12 @@ class SequenceAutoencoder(nn.Module):
         noise = self._noise(xp.shape, generator, xp.dtype)
         return xp + self.input_noise * gain[:, :, None] * noise.to(x.device), lp
 
+    def __getstate__(self):
+        # the noise bank is scratch: never pickled or copied with the model
+        state = super().__getstate__()
+        state.pop("_noise_bank", None)
+        return state
+
     def _noise(
         self, shape: torch.Size, generator: torch.Generator | None, dtype
     ) -> Tensor:
