@@ -1208,6 +1208,7 @@ def test_wide_training_sequences_rebuild_a_sample_of_their_patches(monkeypatch):
     assert len(sampled) == 2  # (one batch an epoch: every update sampled)
     module = ae.net_.module_
     assert module.patch_values == 30 and module._patch_divisor(40) == 3
+    assert "_noise_bank" not in module.__dict__  # (freed after training)
     module.train()
     out = module(torch.as_tensor(X[:4], dtype=torch.float32))
     patches = -(-40 // module.decoder_stride)

@@ -207,10 +207,11 @@ def dilated_maps_steps_last(
     F) with ``weight`` (C, F, k) (k odd) at dilation ``d``: (N, L, C), as
     ``conv1d_steps_last(x, weight, bias, 1, d * (k // 2), d).transpose(1, 2)``.
     Inputs of fewer than 32 features (and any input when traced for export)
-    are convolved so, one dilation at a time. Wider ones have each tap's products with every step computed once,
-    (N, L, k, C), and each dilation's map is the sum of the k taps' products
-    shifted by multiples of ``d``: one convolution's multiplications for all
-    the dilations (equal to the convolutions up to float rounding)."""
+    are convolved so, one dilation at a time. Wider ones have each tap's
+    products with every step computed once, (k, N, L, C), and each dilation's
+    map is the sum of the k taps' products shifted by multiples of ``d``: one
+    convolution's multiplications for all the dilations (equal to the
+    convolutions up to float rounding)."""
     k, dilations = weight.shape[-1], tuple(dilations)
     if x.shape[-1] < _TAP_SUM_MIN_FEATURES or torch.jit.is_tracing():
         for d in dilations:
