@@ -685,7 +685,7 @@ def test_wide_batches_draw_their_noise_from_a_bank():
         assert d.shape == shape and d._base is None
         start = int(torch.nonzero(bank == d.flatten()[0])[0])
         assert torch.equal(bank[start : start + shape.numel()], d.flatten())
-    assert len({float(d[0, 0, 0]) for d in draws}) > 250  # random slices
+    assert len({float(d[0, 0, 0]) for d in draws}) > 200  # random slices (of 1,001)
     values = torch.stack(draws)
     assert abs(float(values.mean())) < 0.05 and abs(float(values.std()) - 1) < 0.05
     # the noisy input leaves the bank alone
