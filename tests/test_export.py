@@ -65,10 +65,12 @@ def test_strided_autoencoder_matches_onnxruntime(tmp_path):
         assert_encodings_match(z, ae, batch)
 
 
-def test_wide_autoencoder_matches_onnxruntime(tmp_path):
+@pytest.mark.parametrize("features", [20, 40])
+def test_wide_autoencoder_matches_onnxruntime(tmp_path, features):
     # 20 features: the first block and the dilated maps read the input in place
-    # (channels last)
-    X = np.random.RandomState(2).randn(10, 40, 20)
+    # (channels last); 40: in PyTorch the dilated maps are sums of the taps'
+    # products, in the export (traced) the convolutions
+    X = np.random.RandomState(2).randn(10, 40, features)
     ae = LSTMAutoencoderTransformer(hidden_size=4, max_epochs=1, random_state=0)
     ae.fit(X)
     export_onnx(ae, tmp_path / "ae.onnx")
