@@ -11,6 +11,9 @@ an array's. Test accuracy of the benchmark's pipeline (StandardScaler +
 LogisticRegression on ``transform``), fit CPU s of the pipeline on one torch
 thread.
 
+``--stretch K``: the series are first stretched K times by linear
+interpolation (a long series' proxy, as ``exp_ae_pool.py``).
+
 ``--pools``: instead, the defaults with ``input_pool`` set (the workaround the
 user guide gives for long, wide series), on main's package.
 
@@ -56,6 +59,12 @@ def main():
         "--pools", nargs="+", default=[], help="input_pool values instead (main)"
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--stretch",
+        type=int,
+        default=1,
+        help="stretch the series this many times by interpolation before widening",
+    )
     ap.add_argument("--extra", default="{}", help="JSON of more estimator kwargs")
     ap.add_argument(
         "--patch-values",
@@ -71,6 +80,10 @@ def main():
     torch.set_num_threads(1)
     prob = load_problem(args.problem)
     Xtr, Xte = prob["X_train"], prob["X_test"]
+    if args.stretch > 1:  # (equal-length problems)
+        from exp_ae_pool import stretch
+
+        Xtr, Xte = stretch(Xtr, args.stretch), stretch(Xte, args.stretch)
     ytr, yte = prob["y_train"], prob["y_test"]
     f = Xtr[0].shape[-1]
     rng = np.random.default_rng(12345)  # the same widened data for every run
@@ -93,6 +106,7 @@ def main():
         rec = dict(
             problem=args.problem,
             width=args.width,
+            stretch=args.stretch,
             noise=args.noise,
             seed=args.seed,
             **{kind: proj},
