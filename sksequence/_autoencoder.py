@@ -512,6 +512,30 @@ class LSTMAutoencoderTransformer(
         """
         return self._fit(X, incremental=True, sample_weight=sample_weight)
 
+    def fit_transform(self, X, y=None, sample_weight=None, *, X_val=None):
+        """Fit the autoencoder, then encode ``X``: the same as ``fit(X,
+        ...).transform(X)``. With the default ``n_components=None`` and at
+        most 257 training sequences, the fit has already encoded every one of
+        them (for the anomaly score's reference) and those encodings are
+        returned instead of being computed again.
+
+        Parameters
+        ----------
+        X, y, sample_weight, X_val
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components_), float32
+        """
+        self._keep_fit_encodings = True
+        try:
+            self.fit(X, y, sample_weight, X_val=X_val)
+        finally:
+            del self._keep_fit_encodings
+        Z = self.__dict__.pop("_fit_encodings", None)
+        return self.transform(X) if Z is None else Z
+
     def _input_pool(self, n_timesteps: int) -> int:
         """``input_pool`` ("auto" resolved for ``n_timesteps``; 1 without a front
         end)."""
@@ -726,6 +750,9 @@ class LSTMAutoencoderTransformer(
             with torch.inference_mode(), self._threads(module):
                 module.fit_ppv_thresholds(t["x"], t.get("lengths"))
         principal = module.encoding == "principal"
+        # every training sequence's pooled encoding with its shares, where one
+        # step below computes it for every sequence
+        every_row = None
         if principal or module.feature_span:
             # after the thresholds (the principal components read the shares;
             # the span, the bottleneck's input alone); of many sequences every k-th
@@ -736,6 +763,7 @@ class LSTMAutoencoderTransformer(
                 rows,
                 rows["x"].shape[1],
             )
+            every_row = f if principal and every == 1 else None
             f = torch.as_tensor(f)
             p = module.pooled_size
             with torch.inference_mode():
@@ -746,13 +774,20 @@ class LSTMAutoencoderTransformer(
         if module.share_axes:  # after the thresholds too; of every k-th sequence,
             # as many as the basis holds
             every = -(-len(arrays["x"]) // (module.share_axes + 1))
-            rows = {k: v[::every] for k, v in arrays.items() if v is not None}
-            s = self._batched(
-                lambda m, **b: m.pooled_encoding(**b), rows, rows["x"].shape[1]
-            )
+            if every == 1 and every_row is not None:
+                s = every_row  # (the principal components' rows: the same)
+            else:
+                rows = {k: v[::every] for k, v in arrays.items() if v is not None}
+                s = self._batched(
+                    lambda m, **b: m.pooled_encoding(**b), rows, rows["x"].shape[1]
+                )
+                every_row = s if every == 1 else None
             s = torch.as_tensor(s)[:, module.pooled_size :]  # (rows, S)
             with torch.inference_mode():
                 module.fit_share_novelty(s.to(module.share_basis))
+        if getattr(self, "_keep_fit_encodings", False) and module.encoding == "pooled":
+            # (fit_transform returns them: what transform would compute again)
+            self._fit_encodings = every_row
         self.n_components_ = module.encoding_size
         self.anomaly_reference_ = None
         if self.anomaly_score == "combined":

@@ -1225,3 +1225,43 @@ def test_wide_training_sequences_rebuild_a_sample_of_their_patches(monkeypatch):
     assert old.net_.module_.patch_values == 0
     old.set_params(warm_start=True).fit(X)
     assert old.net_.module_.patch_values == 0 and not sampled
+
+
+def test_fit_transform_returns_the_encodings_the_fit_computed(monkeypatch):
+    """fit_transform(X) is fit(X).transform(X) to the bit (equal and unequal
+    lengths, the default encoding and n_components). With the default encoding
+    and at most 257 sequences the fit's own encodings come back, with no
+    second encoding pass; of more sequences (here: a smaller basis), or with
+    n_components, transform runs. Nothing is left on the estimator."""
+    import sksequence._autoencoder as autoencoder
+    from sksequence.nn.autoencoder import SequenceAutoencoder
+
+    calls, encode = [], SequenceAutoencoder.encode
+
+    def counted(module, *args, **kwargs):
+        calls.append(1)
+        return encode(module, *args, **kwargs)
+
+    monkeypatch.setattr(SequenceAutoencoder, "encode", counted)
+    X = make_waves(n=12, n_timesteps=30, n_features=2, seed=0)[0]
+    ragged = [x[: 20 + i] for i, x in enumerate(X)]
+    kw = dict(hidden_size=4, max_epochs=2, random_state=0)
+    for data, extra, passes in (
+        (X, {}, 0),
+        (ragged, {}, 0),
+        (X, {"n_components": 3}, 1),
+    ):
+        calls.clear()
+        ae = LSTMAutoencoderTransformer(**kw, **extra)
+        Z = ae.fit_transform(data)
+        assert (len(calls) > 0) == bool(passes)
+        assert not {"_fit_encodings", "_keep_fit_encodings"} & set(vars(ae))
+        expected = LSTMAutoencoderTransformer(**kw, **extra).fit(data).transform(data)
+        np.testing.assert_array_equal(Z, expected)
+    monkeypatch.setattr(autoencoder, "_SHARE_AXES", 4)  # every 3rd of 12 sequences
+    calls.clear()
+    Z = LSTMAutoencoderTransformer(**kw).fit_transform(X)
+    assert calls and len(Z) == len(X)
+    np.testing.assert_array_equal(
+        Z, LSTMAutoencoderTransformer(**kw).fit(X).transform(X)
+    )
