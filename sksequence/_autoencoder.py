@@ -516,8 +516,8 @@ class LSTMAutoencoderTransformer(
         """Fit the autoencoder, then encode ``X``: the same as ``fit(X,
         ...).transform(X)``. With the default ``n_components=None`` and at
         most 257 training sequences, the fit has already encoded every one of
-        them (for the anomaly score's reference) and those encodings are
-        returned instead of being computed again.
+        them (the span of their shares, which ``score_samples`` reads) and
+        those encodings are returned instead of being computed again.
 
         Parameters
         ----------
