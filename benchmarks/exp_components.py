@@ -169,6 +169,58 @@ def variant(name, ftr, fte, seed):
             elif (i == 0) == (name == "pca_pooled"):
                 weight[lo:hi] = 1.0
         return _pca(ztr * weight, zte * weight, K)
+    if name.startswith("pcadd"):
+        z = variant(name[3:], ftr, fte, seed)
+        return _pca(*z, K)
+    if name == "pcarow":
+        ntr = np.linalg.norm(ztr, axis=1, keepdims=True)
+        nte = np.linalg.norm(zte, axis=1, keepdims=True)
+        return _pca(ztr / ntr, zte / nte, K)
+    if name.startswith("pcaclip"):
+        c = float(name[7:])
+        return _pca(np.clip(ztr, -c, c), np.clip(zte, -c, c), K)
+    if name == "pcarank":
+        from sklearn.preprocessing import QuantileTransformer
+
+        q = QuantileTransformer(
+            n_quantiles=min(len(ztr), 1000), output_distribution="normal"
+        ).fit(ztr)
+        return _pca(q.transform(ztr), q.transform(zte), K)
+    if name == "pcaraw":
+        return _pca(ftr, fte, K)
+    if name.startswith("diff"):
+        # diffusion map (alpha=1), Nystrom extension to the test series
+        d2 = ((ztr[:, None, :] - ztr[None, :, :]) ** 2).sum(-1)
+        eps = float(name[4:]) * np.median(d2[d2 > 0])
+        kt = np.exp(-d2 / eps)
+        q = kt.sum(1)
+        kt1 = kt / np.outer(q, q)
+        d = kt1.sum(1)
+        sym = kt1 / np.sqrt(np.outer(d, d))
+        w, v = np.linalg.eigh(sym)
+        order = np.argsort(w)[::-1][1 : K + 1]
+        w, v = w[order], v[:, order]
+        psi = v / np.sqrt(d)[:, None]
+        d2e = ((zte[:, None, :] - ztr[None, :, :]) ** 2).sum(-1)
+        ke = np.exp(-d2e / eps)
+        ke1 = ke / np.outer(ke.sum(1), q)
+        pe = ke1 / ke1.sum(1, keepdims=True)
+        return psi, (pe @ psi) / w
+    if name.startswith("km"):  # k-means "triangle" features (Coates & Ng 2011)
+        from sklearn.cluster import KMeans
+
+        kind, wide = name[2:5], int(name[5:])
+        ptr, pte = _pca(ztr, zte, wide)
+        sd = ptr.std(0)
+        ptr, pte = ptr / sd, pte / sd
+        km = KMeans(K, n_init=10, random_state=seed).fit(ptr)
+        dtr, dte = km.transform(ptr), km.transform(pte)
+        if kind == "tri":
+            return (
+                np.maximum(0, dtr.mean(1, keepdims=True) - dtr),
+                np.maximum(0, dte.mean(1, keepdims=True) - dte),
+            )
+        return dtr, dte
     if name.startswith("dd"):
         corr = np.nan_to_num(np.abs(np.corrcoef(ztr.T)))
         free, keep = np.ones(len(corr), bool), []
