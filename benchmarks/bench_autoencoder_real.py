@@ -416,8 +416,8 @@ def main(argv=None):
     if args.table_from:
         print_tables(load_results(args.table_from))
         return
-    set_threads(args.threads)
     warm_up(args.only)
+    set_threads(args.threads)  # (after aeon's MiniRocket, which resets torch's)
     machine = machine_line()
     print(machine, flush=True)
     records = []
@@ -432,6 +432,7 @@ def main(argv=None):
                     continue  # recorded with ae16
                 seeds = args.seeds[:1] if (task, who) in DETERMINISTIC else args.seeds
                 for seed in seeds:
+                    set_threads(args.threads)  # (MiniRocket resets torch's threads)
                     run = run_repr if task == "repr" else run_anom
                     value, t = run(who, prob, seed, args.threads)
                     rows = [(who, value)]

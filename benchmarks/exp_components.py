@@ -31,6 +31,17 @@ training features only, without labels), with the benchmark's linear model
   blocks' shares, the dilated kernels' shares) each weighted by one over the
   square root of its width, so that each holds the same variance.
 
+- ``pcadd0.9``, ``pcarow``, ``pcaclipC``, ``pcarank``, ``pcaraw``: the 16
+  leading components after near-duplicates are dropped, of the rows scaled to
+  unit length, of the features clipped to +-C, of a rank-Gauss transform, of
+  the unstandardised features;
+- ``diffE``: a diffusion map's 16 leading coordinates (Gaussian kernel of
+  width E times the median squared distance; Nystrom extension to the test
+  series);
+- ``kmtriK`` / ``kmdisK``: k-means with 16 centroids in the K leading
+  whitened components; the "triangle" activations (Coates and Ng 2011) or the
+  distances to the centroids.
+
 ``--dilk`` reads the features of today's defaults that
 ``exp_dilated_kernels.py`` saved (its ``zm+dense`` set: the same fits, seeds
 0-2) instead of this script's own.
